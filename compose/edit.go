@@ -1,0 +1,250 @@
+package compose
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/compose-scale/compose-scale/internal/shellwords"
+	"go.yaml.in/yaml/v4"
+)
+
+// RenameService changes a service's key, nothing else.
+func (d *Document) RenameService(from, to string) error {
+	k, _, err := d.service(from)
+	if err != nil {
+		return err
+	}
+	if kk, _ := mapGet(d.services, to); kk != nil {
+		return &Error{Path: d.Path, Line: kk.Line, Msg: fmt.Sprintf("cannot rename %q to %q: that service exists", from, to)}
+	}
+	start, end, ok := d.scalarSpan(k, false)
+	if !ok {
+		return &Error{Path: d.Path, Line: k.Line, Msg: fmt.Sprintf("cannot edit the key of service %q", from)}
+	}
+	return d.replace(start, end, renderScalar(to, k.Style, "!!str"))
+}
+
+// CloneService copies service src, comments inside it included, as a new
+// service dst placed after service after. Anchors defined inside src are not
+// copied (aliases elsewhere must keep pointing at the original).
+func (d *Document) CloneService(src, dst, after string) error {
+	k, v, err := d.service(src)
+	if err != nil {
+		return err
+	}
+	if kk, _ := mapGet(d.services, dst); kk != nil {
+		return &Error{Path: d.Path, Line: kk.Line, Msg: fmt.Sprintf("cannot add service %q: it exists", dst)}
+	}
+	ak, _, err := d.service(after)
+	if err != nil {
+		return err
+	}
+	first, last := k.Line, d.entryEnd(k.Line, k.Column)
+	blockStart, blockEnd := d.lineStart(first), d.lineStart(last+1)
+
+	// Cut anchors and rename the key, back to front so offsets hold.
+	type cut struct {
+		start, end int
+		text       string
+	}
+	var cuts []cut
+	walk(v, func(n *yaml.Node) {
+		if n.Anchor != "" && n.Kind != yaml.AliasNode {
+			o := d.offset(n.Line, n.Column)
+			if o < blockEnd && strings.HasPrefix(string(d.src[o:]), "&"+n.Anchor) {
+				e := o + 1 + len(n.Anchor)
+				for e < blockEnd && d.src[e] == ' ' {
+					e++
+				}
+				cuts = append(cuts, cut{o, e, ""})
+			}
+		}
+	})
+	ks, ke, ok := d.scalarSpan(k, false)
+	if !ok {
+		return &Error{Path: d.Path, Line: k.Line, Msg: fmt.Sprintf("cannot edit the key of service %q", src)}
+	}
+	cuts = append(cuts, cut{ks, ke, renderScalar(dst, k.Style, "!!str")})
+	sort.Slice(cuts, func(i, j int) bool { return cuts[i].start < cuts[j].start })
+	block := string(d.src[blockStart:blockEnd])
+	for i := len(cuts) - 1; i >= 0; i-- {
+		c := cuts[i]
+		block = block[:c.start-blockStart] + c.text + block[c.end-blockStart:]
+	}
+	if !strings.HasSuffix(block, "\n") {
+		block += "\n"
+	}
+	// Services separated by blank lines get one before the clone too.
+	sep := ""
+	if first > 1 && isBlank(d.line(first-1)) {
+		sep = "\n"
+	}
+	at := d.lineStart(d.entryEnd(ak.Line, ak.Column) + 1)
+	prefix := ""
+	if at == len(d.src) && len(d.src) > 0 && d.src[len(d.src)-1] != '\n' {
+		prefix = "\n"
+	}
+	return d.replace(at, at, prefix+sep+block)
+}
+
+// RemoveService deletes a service, the comment lines directly above it, and
+// one blank line that separated it.
+func (d *Document) RemoveService(name string) error {
+	k, _, err := d.service(name)
+	if err != nil {
+		return err
+	}
+	first, last := k.Line, d.entryEnd(k.Line, k.Column)
+	for first > 1 && isComment(d.line(first-1)) && indentOf(d.line(first-1)) == k.Column-1 {
+		first--
+	}
+	switch {
+	case first > 1 && isBlank(d.line(first-1)):
+		first--
+	case last < d.numLines() && isBlank(d.line(last+1)):
+		last++
+	}
+	return d.replace(d.lineStart(first), d.lineStart(last+1), "")
+}
+
+// SetCommand sets a service's command to argv, in the form the file already
+// uses for it (a string, a flow list or a block list; a string when the
+// service has none). An unchanged argv leaves the bytes alone.
+func (d *Document) SetCommand(service string, argv []string) error {
+	sk, sv, err := d.service(service)
+	if err != nil {
+		return err
+	}
+	ck, cv := mapGet(sv, "command")
+	if ck == nil {
+		line := shellwords.Join(argv)
+		return d.insertEntry(sv, sk, []string{"image", "build"}, []string{"command: " + renderScalar(line, 0, "!!str")})
+	}
+	current, err := d.commandArgv(cv)
+	if err == nil && reflect.DeepEqual(current, argv) {
+		return nil
+	}
+	switch cv.Kind {
+	case yaml.ScalarNode:
+		text := renderScalar(shellwords.Join(argv), cv.Style, "!!str")
+		if s, e, ok := d.scalarSpan(cv, false); ok {
+			return d.replace(s, e, text)
+		}
+		return d.replaceEntryValue(ck, " "+text)
+	case yaml.SequenceNode:
+		style := yaml.Style(0)
+		if len(cv.Content) > 0 {
+			style = cv.Content[0].Style
+		}
+		items := make([]string, len(argv))
+		for i, a := range argv {
+			items[i] = renderScalar(a, style, "!!str")
+		}
+		if cv.Style&yaml.FlowStyle != 0 {
+			return d.replaceEntryValue(ck, " ["+strings.Join(items, ", ")+"]")
+		}
+		indent := strings.Repeat(" ", cv.Column-1)
+		var b strings.Builder
+		for _, it := range items {
+			b.WriteString("\n" + indent + "- " + it)
+		}
+		return d.replaceEntryValue(ck, b.String())
+	}
+	return &Error{Path: d.Path, Line: ck.Line, Msg: fmt.Sprintf("service %q: command is neither a string nor a list", service)}
+}
+
+func (d *Document) commandArgv(cv *yaml.Node) ([]string, error) {
+	var raw any
+	if err := cv.Decode(&raw); err != nil {
+		return nil, err
+	}
+	switch c := raw.(type) {
+	case string:
+		return shellwords.Split(c)
+	case []any:
+		out := make([]string, len(c))
+		for i, w := range c {
+			out[i] = scalarString(w)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("not a command")
+}
+
+// replaceEntryValue replaces everything after "key:" up to the end of the
+// entry (keeping a comment at the end of the key's line when the value is
+// on following lines).
+func (d *Document) replaceEntryValue(k *yaml.Node, text string) error {
+	_, ke, ok := d.scalarSpan(k, false)
+	if !ok {
+		return &Error{Path: d.Path, Line: k.Line, Msg: fmt.Sprintf("cannot edit key %q", k.Value)}
+	}
+	colon := ke
+	for colon < len(d.src) && d.src[colon] != ':' {
+		colon++
+	}
+	end := d.lineStart(d.entryEnd(k.Line, k.Column) + 1)
+	if end > 0 && d.src[end-1] == '\n' {
+		end--
+	}
+	return d.replace(colon+1, end, text)
+}
+
+// insertEntry adds lines (written at the service's key indentation, nested
+// lines indented further by the caller) after the first of the keys in
+// `after` the service has, or at the end of the service.
+func (d *Document) insertEntry(sv, sk *yaml.Node, after []string, lines []string) error {
+	indent := d.childIndent(sv)
+	var anchor *yaml.Node
+	for _, key := range after {
+		if k, _ := mapGet(sv, key); k != nil {
+			anchor = k
+			break
+		}
+	}
+	var endLine int
+	if anchor != nil {
+		endLine = d.entryEnd(anchor.Line, anchor.Column)
+	} else {
+		endLine = d.entryEnd(sk.Line, sk.Column)
+	}
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(indent + l + "\n")
+	}
+	at := d.lineStart(endLine + 1)
+	text := b.String()
+	if at == len(d.src) && len(d.src) > 0 && d.src[len(d.src)-1] != '\n' {
+		text = "\n" + strings.TrimSuffix(text, "\n")
+	}
+	return d.replace(at, at, text)
+}
+
+// childIndent is the indentation of a block mapping's keys.
+func (d *Document) childIndent(m *yaml.Node) string {
+	if len(m.Content) > 0 {
+		return strings.Repeat(" ", m.Content[0].Column-1)
+	}
+	return strings.Repeat(" ", m.Column-1)
+}
+
+// indentUnit is how far the file indents a nested block (2 in Mastodon's
+// files): a service's keys relative to the service name.
+func (d *Document) indentUnit() string {
+	for i := 0; i+1 < len(d.services.Content); i += 2 {
+		k, v := d.services.Content[i], d.services.Content[i+1]
+		if v.Kind == yaml.MappingNode && v.Style&yaml.FlowStyle == 0 && len(v.Content) > 0 && v.Content[0].Column > k.Column {
+			return strings.Repeat(" ", v.Content[0].Column-k.Column)
+		}
+	}
+	return "  "
+}
+
+func walk(n *yaml.Node, f func(*yaml.Node)) {
+	f(n)
+	for _, c := range n.Content {
+		walk(c, f)
+	}
+}

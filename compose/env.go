@@ -1,0 +1,150 @@
+package compose
+
+import (
+	"fmt"
+	"strings"
+
+	"go.yaml.in/yaml/v4"
+)
+
+// SetEnv sets KEY=VALUE in a service's own environment, in the style the
+// service (or else the file) uses: `- KEY=VALUE` or `KEY: VALUE`, quoted like
+// its neighbours. A service without an environment gets one, after its
+// command. An entry that already has the value is left alone.
+func (d *Document) SetEnv(service, key, value string) error {
+	sk, sv, err := d.service(service)
+	if err != nil {
+		return err
+	}
+	ek, ev := mapGet(sv, "environment")
+	if ek == nil {
+		return d.addEnvironment(service, sk, sv, key, value)
+	}
+	switch {
+	case ev.Kind == yaml.MappingNode && ev.Style&yaml.FlowStyle == 0:
+		return d.setEnvMap(service, ek, ev, key, value)
+	case ev.Kind == yaml.SequenceNode && ev.Style&yaml.FlowStyle == 0:
+		return d.setEnvList(service, ek, ev, key, value)
+	case ev.Kind == yaml.ScalarNode && ev.Tag == "!!null":
+		return d.replaceEntryValue(ek, d.newEnvBlock(ek, key, value))
+	}
+	return &Error{Path: d.Path, Line: ek.Line, Msg: fmt.Sprintf("service %q: environment is written as a flow collection or an alias; write it as a block list or mapping so %s can be set", service, key)}
+}
+
+func (d *Document) addEnvironment(service string, sk, sv *yaml.Node, key, value string) error {
+	if mk, _ := mapGet(sv, "<<"); hasMerge(sv) {
+		var merged map[string]any
+		if err := sv.Decode(&merged); err == nil {
+			if _, ok := merged["environment"]; ok {
+				line := sk.Line
+				if mk != nil {
+					line = mk.Line
+				}
+				return &Error{Path: d.Path, Line: line, Msg: fmt.Sprintf("service %q takes its environment from a YAML merge (<<): a new environment key would replace the merged one; add `environment:` with the merged entries to the service, or set %s=%s in the anchor", service, key, value)}
+			}
+		}
+	}
+	unit := d.indentUnit()
+	var lines []string
+	if d.envStyle() == "list" {
+		lines = []string{"environment:", unit + "- " + renderScalar(key+"="+value, 0, "!!str")}
+	} else {
+		lines = []string{"environment:", unit + key + ": " + renderScalar(value, 0, "")}
+	}
+	return d.insertEntry(sv, sk, []string{"command", "image", "build"}, lines)
+}
+
+func hasMerge(m *yaml.Node) bool {
+	for i := 0; i < len(m.Content); i += 2 {
+		if m.Content[i].Tag == "!!merge" {
+			return true
+		}
+	}
+	return false
+}
+
+// newEnvBlock renders a fresh block under an `environment:` key with no value.
+func (d *Document) newEnvBlock(ek *yaml.Node, key, value string) string {
+	indent := strings.Repeat(" ", ek.Column-1) + d.indentUnit()
+	if d.envStyle() == "list" {
+		return "\n" + indent + "- " + renderScalar(key+"="+value, 0, "!!str")
+	}
+	return "\n" + indent + key + ": " + renderScalar(value, 0, "")
+}
+
+func (d *Document) setEnvMap(service string, ek, ev *yaml.Node, key, value string) error {
+	for i := 0; i+1 < len(ev.Content); i += 2 {
+		k, v := ev.Content[i], ev.Content[i+1]
+		if k.Value != key {
+			continue
+		}
+		if v.Kind == yaml.ScalarNode && v.Value == value && v.Tag != "!!null" {
+			return nil
+		}
+		if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+			return d.replaceEntryValue(k, " "+renderScalar(value, 0, ""))
+		}
+		s, e, ok := d.scalarSpan(v, false)
+		if !ok {
+			return d.replaceEntryValue(k, " "+renderScalar(value, v.Style, ""))
+		}
+		return d.replace(s, e, renderScalar(value, v.Style, ""))
+	}
+	// New entry after the last one, styled like the last one.
+	if len(ev.Content) == 0 {
+		return d.replaceEntryValue(ek, d.newEnvBlock(ek, key, value))
+	}
+	lastK, lastV := ev.Content[len(ev.Content)-2], ev.Content[len(ev.Content)-1]
+	style := yaml.Style(0)
+	if lastV.Kind == yaml.ScalarNode {
+		style = lastV.Style &^ (yaml.LiteralStyle | yaml.FoldedStyle)
+	}
+	line := strings.Repeat(" ", lastK.Column-1) + renderScalar(key, lastK.Style, "!!str") + ": " + renderScalar(value, style, "")
+	at := d.lineStart(d.entryEnd(lastK.Line, lastK.Column) + 1)
+	return d.insertLine(at, line)
+}
+
+func (d *Document) setEnvList(service string, ek, ev *yaml.Node, key, value string) error {
+	for _, item := range ev.Content {
+		if item.Kind != yaml.ScalarNode {
+			continue
+		}
+		k, v, hasValue := strings.Cut(item.Value, "=")
+		if k != key {
+			continue
+		}
+		if hasValue && v == value {
+			return nil
+		}
+		s, e, ok := d.scalarSpan(item, false)
+		if !ok {
+			return &Error{Path: d.Path, Line: item.Line, Msg: fmt.Sprintf("service %q: cannot edit the environment entry for %s: write it on one line", service, key)}
+		}
+		return d.replace(s, e, renderScalar(key+"="+value, item.Style, "!!str"))
+	}
+	if len(ev.Content) == 0 {
+		return d.replaceEntryValue(ek, d.newEnvBlock(ek, key, value))
+	}
+	last := ev.Content[len(ev.Content)-1]
+	// The dash sits before the item; its column is the item's minus "- ".
+	dashLine := d.line(last.Line)
+	dashIndent := strings.Index(dashLine, "-")
+	if dashIndent < 0 {
+		dashIndent = last.Column - 3
+	}
+	line := strings.Repeat(" ", dashIndent) + "- " + renderScalar(key+"="+value, last.Style&^(yaml.LiteralStyle|yaml.FoldedStyle), "!!str")
+	endLine := last.Line
+	for endLine < d.numLines() && !isBlank(d.line(endLine+1)) && !isComment(d.line(endLine+1)) && indentOf(d.line(endLine+1)) > dashIndent {
+		endLine++ // a multi-line item
+	}
+	return d.insertLine(d.lineStart(endLine+1), line)
+}
+
+// insertLine puts one line at a line start.
+func (d *Document) insertLine(at int, line string) error {
+	text := line + "\n"
+	if at == len(d.src) && len(d.src) > 0 && d.src[len(d.src)-1] != '\n' {
+		text = "\n" + line
+	}
+	return d.replace(at, at, text)
+}

@@ -1,0 +1,125 @@
+package compose
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/compose-scale/compose-scale/internal/shellwords"
+	"go.yaml.in/yaml/v4"
+)
+
+// Service is what a compose file says about one service, as written: no
+// variable is interpolated and no env_file is read, so nothing from the
+// environment or from secrets files can reach a plan or an output.
+type Service struct {
+	Name    string
+	Line    int
+	Image   string
+	Build   bool
+	Command []string // argv; a string command is split as compose splits it
+	// CommandIsList records the file's form for the command.
+	CommandIsList bool
+	Env           map[string]string // the service's environment: entries with a value
+}
+
+// Services lists the services in file order, with merge keys (<<: *anchor)
+// resolved the way compose resolves them.
+func (d *Document) Services() ([]Service, error) {
+	var out []Service
+	for i := 0; i+1 < len(d.services.Content); i += 2 {
+		k, v := d.services.Content[i], d.services.Content[i+1]
+		var raw map[string]any
+		if err := v.Decode(&raw); err != nil {
+			return nil, &Error{Path: d.Path, Line: k.Line, Msg: fmt.Sprintf("service %q: %v", k.Value, strings.TrimPrefix(err.Error(), "yaml: "))}
+		}
+		s := Service{Name: k.Value, Line: k.Line}
+		if img, ok := raw["image"].(string); ok {
+			s.Image = img
+		}
+		_, s.Build = raw["build"]
+		switch c := raw["command"].(type) {
+		case string:
+			words, err := shellwords.Split(c)
+			if err != nil {
+				return nil, &Error{Path: d.Path, Line: d.KeyLine(k.Value, "command"), Msg: fmt.Sprintf("service %q: command %v", k.Value, err)}
+			}
+			s.Command = words
+		case []any:
+			s.CommandIsList = true
+			for _, w := range c {
+				s.Command = append(s.Command, scalarString(w))
+			}
+		}
+		s.Env = envMap(raw["environment"])
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func scalarString(v any) string {
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// envMap reads map-style and list-style environment. Entries without a
+// value (`- FOO`, `FOO:`) take theirs from the shell at run time: they are
+// left out rather than resolved.
+func envMap(v any) map[string]string {
+	env := map[string]string{}
+	switch e := v.(type) {
+	case map[string]any:
+		for k, val := range e {
+			if val != nil {
+				env[k] = scalarString(val)
+			}
+		}
+	case []any:
+		for _, item := range e {
+			if k, val, ok := strings.Cut(scalarString(item), "="); ok {
+				env[k] = val
+			}
+		}
+	}
+	return env
+}
+
+// ServiceNames lists the services in file order.
+func (d *Document) ServiceNames() []string {
+	var names []string
+	for i := 0; i < len(d.services.Content); i += 2 {
+		names = append(names, d.services.Content[i].Value)
+	}
+	return names
+}
+
+// envStyle is how the file writes environment: "list" or "map", by what
+// most services already use (map when none has one).
+func (d *Document) envStyle() string {
+	lists, maps := 0, 0
+	for i := 1; i < len(d.services.Content); i += 2 {
+		if _, env := mapGet(d.services.Content[i], "environment"); env != nil {
+			switch env.Kind {
+			case yaml.SequenceNode:
+				lists++
+			case yaml.MappingNode:
+				maps++
+			}
+		}
+	}
+	if lists > maps {
+		return "list"
+	}
+	return "map"
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,52 @@
+package compose
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/sirupsen/logrus"
+)
+
+func init() {
+	// compose-go warns through logrus (obsolete `version:` and the like);
+	// this tool reports problems itself, on one line each.
+	logrus.SetOutput(io.Discard)
+}
+
+// Validate loads text with compose-go, as docker compose would, and reports
+// what it rejects. No env_file is read and no variable takes a value from the
+// environment: every ${VAR} is given a placeholder, so files that need
+// variables validate without them.
+func Validate(path string, text []byte) error {
+	dir := filepath.Dir(path)
+	details := types.ConfigDetails{
+		WorkingDir:  dir,
+		ConfigFiles: []types.ConfigFile{{Filename: path, Content: text}},
+		Environment: types.Mapping{},
+	}
+	_, err := loader.LoadWithContext(context.Background(), details, func(o *loader.Options) {
+		o.SetProjectName("compose-scale-check", true)
+		o.SkipResolveEnvironment = true
+		o.SkipResolveLabels = true
+		o.SkipInclude = true
+		o.ResolvePaths = false
+		if o.Interpolate != nil {
+			o.Interpolate.LookupValue = placeholder
+		}
+	})
+	if err != nil {
+		msg := err.Error()
+		msg = strings.TrimPrefix(msg, "validating "+path+": ")
+		return &Error{Path: path, Msg: fmt.Sprintf("docker compose would reject this file: %s", msg)}
+	}
+	return nil
+}
+
+// placeholder answers every variable lookup with "1": a value that passes
+// wherever compose expects a string, a number or a port.
+func placeholder(string) (string, bool) { return "1", true }

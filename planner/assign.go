@@ -1,0 +1,291 @@
+package planner
+
+import (
+	"fmt"
+	"strings"
+)
+
+const (
+	webThreads = 5 // Puma threads per process: Mastodon's default, right for Ruby's GVL
+	// minWorkerThreads is the fewest threads a worker is planned with when
+	// the connection budget decides how many workers there are: below this a
+	// process costs more memory than its threads earn.
+	minWorkerThreads = 10
+	// Postgres: keep total pools at or below 90% of max_connections and
+	// leave at least 15 loose (seed 000, 001); never plan past 250 without
+	// PgBouncer.
+	maxPlannedConnections = 250
+	looseConnections      = 15
+	superuserReserved     = 3
+)
+
+// usable is the most connections the pools may hold under max_connections m.
+func usable(m int) int { return min(m*9/10, m-looseConnections) }
+
+// connectionBudget is the split of usable connections before sidekiq's layout.
+type connectionBudget struct {
+	limit, web, streamPool, streaming, sidekiq int
+}
+
+func (p *Plan) connectionBudget(in Input, sz sizing, hasWeb, hasStreaming bool) (connectionBudget, error) {
+	var b connectionBudget
+	if in.MaxConnections > 0 {
+		if in.MaxConnections <= looseConnections+superuserReserved {
+			return b, fmt.Errorf("--max-connections %d is too low: Postgres keeps %d for superusers and the plan leaves %d loose for migrations and psql", in.MaxConnections, superuserReserved, looseConnections)
+		}
+		b.limit = usable(in.MaxConnections)
+		if in.MaxConnections > maxPlannedConnections {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("max_connections %d is above %d: each connection costs Postgres memory and contention; put PgBouncer (transaction mode) in front instead", in.MaxConnections, maxPlannedConnections))
+		}
+	} else {
+		b.limit = min(usable(maxPlannedConnections), sz.connsByMemory)
+	}
+	if hasWeb {
+		b.web = sz.webProcs * webThreads
+	}
+	b.streamPool = 10
+	if b.limit < 60 && p.Version.AtLeast(4, 1) {
+		b.streamPool = 5
+	}
+	if hasStreaming {
+		b.streaming = sz.streamProcs * b.streamPool
+	}
+	b.sidekiq = b.limit - b.web - b.streaming
+	if b.sidekiq < 2 {
+		return b, fmt.Errorf("max_connections leaves %d connections for sidekiq after web (%d) and streaming (%d): raise --max-connections to at least %d", max(b.sidekiq, 0), b.web, b.streaming, (b.web+b.streaming+2)*10/9+1+looseConnections)
+	}
+	return b, nil
+}
+
+// layout decides the sidekiq processes: which services, which queues.
+func (p *Plan) layout(strategy Strategy, existing []existingProcess, sz sizing, cb connectionBudget) ([]Process, error) {
+	v := p.Version
+	smalls := smallProcesses(v)
+	// Workers the machine affords: by memory, by CPU (one Ruby process uses
+	// one core at most), and by connections at minWorkerThreads each.
+	afford := func(fixed, fixedConns int) int {
+		w := min(sz.sidekiqProcs-fixed, p.Machine.CPUs, (cb.sidekiq-fixedConns)/minWorkerThreads)
+		return max(w, 0)
+	}
+	switch strategy {
+	case Auto:
+		if w := min(afford(len(smalls), len(smalls)*smallConcurrency), len(Orderings(v))); w >= 2 {
+			p.Strategy = Permuted
+			p.Why = fmt.Sprintf("%d sidekiq processes fit this machine: %d workers on orderings of %s, plus %s", w+len(smalls), w, strings.Join(hotQueues(v), "/"), smallNames(smalls))
+			return permutedLayout(v, w), nil
+		}
+		if w := afford(1, smallConcurrency); w >= 1 {
+			p.Strategy = Weighted
+			p.Why = fmt.Sprintf("%d sidekiq processes fit this machine: too few for one per ordering, so %d weighted worker(s) and one small scheduler/mailers process", w+1, w)
+			return weightedLayout(v, w), nil
+		}
+		p.Strategy = Weighted
+		p.Why = "one sidekiq process is all this machine affords: it listens on every queue with Mastodon's weights"
+		return weightedLayout(v, 0), nil
+	case PerQueue:
+		ps := perQueueLayout(v)
+		if len(ps) > sz.sidekiqProcs {
+			return nil, fmt.Errorf("per-queue needs %d sidekiq processes but this machine's memory fits %d (about %s each, estimated): use --strategy auto, or a bigger machine", len(ps), sz.sidekiqProcs, FormatBytes(DefaultEstimates.SidekiqProcess))
+		}
+		p.Strategy = PerQueue
+		return ps, nil
+	case Permuted:
+		w := min(afford(len(smalls), len(smalls)*smallConcurrency), len(Orderings(v)))
+		if w < 1 {
+			return nil, fmt.Errorf("permuted needs at least %d sidekiq processes but this machine fits %d: use --strategy weighted or auto", len(smalls)+1, sz.sidekiqProcs)
+		}
+		p.Strategy = Permuted
+		return permutedLayout(v, w), nil
+	case Weighted:
+		p.Strategy = Weighted
+		return weightedLayout(v, afford(1, smallConcurrency)), nil
+	case HandSplit:
+		p.Strategy = HandSplit
+		ps := p.correct(existing)
+		if len(ps) > sz.sidekiqProcs {
+			return nil, fmt.Errorf("the file runs %d sidekiq services but this machine's memory fits %d (about %s each, estimated): remove some, or pass --strategy auto to replace them with a layout that fits", len(ps), sz.sidekiqProcs, FormatBytes(DefaultEstimates.SidekiqProcess))
+		}
+		return ps, nil
+	}
+	return nil, fmt.Errorf("unknown strategy %q", strategy)
+}
+
+func smallNames(ps []Process) string {
+	var n []string
+	for _, p := range ps {
+		n = append(n, p.Name)
+	}
+	return strings.Join(n, " and ")
+}
+
+// correct keeps an admin's own split and fixes what would break it: a
+// second scheduler listener is removed, a queue nobody listens on gets a
+// service of its own.
+func (p *Plan) correct(existing []existingProcess) []Process {
+	v := p.Version
+	var ps []Process
+	for _, e := range existing {
+		ps = append(ps, Process{Name: e.Service, Queues: append([]Queue(nil), e.Queues...)})
+	}
+	if len(existing) == 1 && len(existing[0].Queues) == 0 {
+		ps[0].Queues = append([]Queue(nil), QueuesFor(v)...)
+	}
+	if HasScheduler(v) {
+		keep := -1
+		for i, pr := range ps { // a dedicated scheduler service wins
+			if len(pr.Queues) == 1 && pr.Queues[0].Name == "scheduler" {
+				keep = i
+				break
+			}
+		}
+		for i, pr := range ps { // then one that drains it first
+			if keep < 0 && len(pr.Queues) > 0 && pr.Queues[0].Name == "scheduler" {
+				keep = i
+			}
+		}
+		for i, pr := range ps {
+			if keep < 0 && hasQueue(pr.Queues, "scheduler") {
+				keep = i
+			}
+		}
+		for i := range ps {
+			if i != keep && hasQueue(ps[i].Queues, "scheduler") {
+				ps[i].Queues = dropQueue(ps[i].Queues, "scheduler")
+				p.Notes = append(p.Notes, fmt.Sprintf("%s: removed queue scheduler, which %s already listens on (two schedulers enqueue every cron job twice)", ps[i].Name, ps[keep].Name))
+			}
+		}
+	}
+	var kept []Process
+	for _, pr := range ps {
+		if len(pr.Queues) == 0 {
+			p.Notes = append(p.Notes, fmt.Sprintf("%s: removed, it listened on no queue once the duplicate scheduler was dropped", pr.Name))
+			continue
+		}
+		kept = append(kept, pr)
+	}
+	ps = kept
+	for _, q := range QueuesFor(v) {
+		listened := false
+		for _, pr := range ps {
+			listened = listened || hasQueue(pr.Queues, q.Name)
+		}
+		if !listened {
+			ps = append(ps, Process{Name: processName([]string{q.Name}), Queues: []Queue{{Name: q.Name}}})
+			p.Notes = append(p.Notes, fmt.Sprintf("%s: added, nothing listened on queue %s and its jobs would stall forever", processName([]string{q.Name}), q.Name))
+		}
+	}
+	for i := range ps {
+		small := true
+		for _, q := range ps[i].Queues {
+			small = small && lowVolume[q.Name]
+		}
+		ps[i].Small = small
+	}
+	return ps
+}
+
+func hasQueue(qs []Queue, name string) bool {
+	for _, q := range qs {
+		if q.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func dropQueue(qs []Queue, name string) []Queue {
+	var out []Queue
+	for _, q := range qs {
+		if q.Name != name {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// assignThreads gives every process its -c: small ones 5, workers an equal
+// share of what is left, at most the machine's thread cap. When the budget
+// is too tight for that, everyone gets an equal share.
+func assignThreads(ps []Process, budget, threadCap int) error {
+	var small, workers int
+	for _, p := range ps {
+		if p.Small {
+			small++
+		} else {
+			workers++
+		}
+	}
+	if budget < len(ps) {
+		return fmt.Errorf("%d connections cannot serve %d sidekiq processes", budget, len(ps))
+	}
+	smallC := smallConcurrency
+	workerC := 0
+	if workers > 0 {
+		workerC = (budget - small*smallC) / workers
+	}
+	if workers > 0 && workerC < smallC || workers == 0 && budget < small*smallC {
+		smallC = budget / len(ps)
+		workerC = smallC
+	}
+	workerC = min(workerC, threadCap)
+	smallC = min(smallC, threadCap)
+	for i := range ps {
+		if ps[i].Small {
+			ps[i].Concurrency = smallC
+		} else {
+			ps[i].Concurrency = workerC
+		}
+	}
+	return nil
+}
+
+// assignConnections sizes every pool and picks max_connections.
+func (p *Plan) assignConnections(in Input, sz sizing, cb connectionBudget, web, streaming *Service) error {
+	if err := assignThreads(p.Sidekiq, cb.sidekiq, sz.threadCap); err != nil {
+		return fmt.Errorf("%v: raise --max-connections", err)
+	}
+	if web != nil {
+		wc := sz.webProcs
+		if wc == 1 {
+			wc = 0 // single mode: no cluster master beside the one worker
+		}
+		p.Web = &WebPlan{Service: web.Name, Processes: sz.webProcs, WebConcurrency: wc, Threads: webThreads}
+	}
+	if streaming != nil {
+		p.Streaming = &StreamingPlan{
+			Service:     streaming.Name,
+			Processes:   sz.streamProcs,
+			Pool:        cb.streamPool,
+			SetsPool:    p.Version.AtLeast(4, 1),
+			SetsCluster: !p.Version.AtLeast(4, 2),
+		}
+		if !p.Streaming.SetsPool {
+			p.Streaming.Pool = 10 // fixed in the streaming server before 4.1
+		}
+	}
+	total := p.connectionsInUse()
+	maxConns := in.MaxConnections
+	if maxConns == 0 {
+		need := max((total*10+8)/9, total+looseConnections)
+		maxConns = max(100, (need+9)/10*10)
+		if maxConns > maxPlannedConnections && total <= usable(maxPlannedConnections) {
+			maxConns = maxPlannedConnections
+		}
+	}
+	p.Postgres = &PostgresPlan{MaxConnections: maxConns}
+	return nil
+}
+
+func (p *Plan) connectionsInUse() int {
+	total := 0
+	if p.Web != nil {
+		total += p.Web.Processes * p.Web.Threads
+	}
+	if p.Streaming != nil {
+		total += p.Streaming.Processes * p.Streaming.Pool
+	}
+	for _, s := range p.Sidekiq {
+		total += s.Concurrency
+	}
+	return total
+}

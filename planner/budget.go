@@ -1,0 +1,89 @@
+package planner
+
+import "fmt"
+
+// Budget is the arithmetic behind a plan: every connection and every
+// estimated megabyte, per service, so each total in a report is the sum of
+// the rows above it.
+type Budget struct {
+	Rows        []Row
+	Connections Connections
+	Memory      Memory
+}
+
+// Row is one service's share.
+type Row struct {
+	Service     string
+	Role        Role
+	Processes   int
+	Threads     int // per process: Puma threads, sidekiq -c, streaming pool
+	Connections int // Processes x Threads
+	Queues      []Queue
+	MemoryBytes int64 // estimated
+}
+
+// Connections is the Postgres connection budget.
+type Connections struct {
+	Total             int // sum of the rows
+	MaxConnections    int
+	Limit             int // the most the pools may hold: min(90% of max, max - 15)
+	SuperuserReserved int
+	Free              int // MaxConnections - Total
+}
+
+// Memory is the estimated memory budget.
+type Memory struct {
+	MachineBytes  int64
+	PostgresBytes int64 // the memory Postgres is tuned for
+	RedisBytes    int64
+	AppBytes      int64 // sum of the rows
+	TotalBytes    int64
+	HeadroomBytes int64
+}
+
+func (p *Plan) budget(est Estimates, sz sizing) {
+	b := &p.Budget
+	if w := p.Web; w != nil {
+		b.Rows = append(b.Rows, Row{Service: w.Service, Role: RoleWeb, Processes: w.Processes, Threads: w.Threads,
+			Connections: w.Processes * w.Threads, MemoryBytes: int64(w.Processes) * est.PumaProcess})
+	}
+	if s := p.Streaming; s != nil {
+		b.Rows = append(b.Rows, Row{Service: s.Service, Role: RoleStreaming, Processes: s.Processes, Threads: s.Pool,
+			Connections: s.Processes * s.Pool, MemoryBytes: int64(s.Processes) * est.StreamingProcess})
+	}
+	for _, s := range p.Sidekiq {
+		b.Rows = append(b.Rows, Row{Service: s.Name, Role: RoleSidekiq, Processes: 1, Threads: s.Concurrency,
+			Connections: s.Concurrency, Queues: s.Queues, MemoryBytes: est.SidekiqProcess})
+	}
+	for _, r := range b.Rows {
+		b.Connections.Total += r.Connections
+		b.Memory.AppBytes += r.MemoryBytes
+	}
+	mc := p.Postgres.MaxConnections
+	b.Connections.MaxConnections = mc
+	b.Connections.Limit = usable(mc)
+	b.Connections.SuperuserReserved = superuserReserved
+	b.Connections.Free = mc - b.Connections.Total
+
+	b.Memory.MachineBytes = p.Machine.MemoryBytes
+	b.Memory.PostgresBytes = sz.dbMem
+	b.Memory.RedisBytes = sz.redisMem
+	b.Memory.TotalBytes = b.Memory.AppBytes + sz.dbMem + sz.redisMem
+	b.Memory.HeadroomBytes = b.Memory.MachineBytes - b.Memory.TotalBytes
+
+	if sz.shrunkDB {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("this machine is small: Postgres gets %s instead of half the memory so that one Puma and one Sidekiq process fit", FormatBytes(sz.dbMem)))
+	}
+	if b.Connections.Total > b.Connections.Limit {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("the pools hold %d connections, above the safe %d for max_connections %d (90%% and %d loose)", b.Connections.Total, b.Connections.Limit, mc, looseConnections))
+	}
+	if p.Postgres.Service != "" {
+		need := sz.dbMem/4 + int64(b.Connections.Total)*est.PostgresPerConn
+		if need > sz.dbMem {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("Postgres has %s for shared_buffers (%s) and %d connections (about %s each): expect it to use more than planned", FormatBytes(sz.dbMem), FormatBytes(sz.dbMem/4), b.Connections.Total, FormatBytes(est.PostgresPerConn)))
+		}
+	}
+	if !HasScheduler(p.Version) {
+		p.Notes = append(p.Notes, fmt.Sprintf("Mastodon %s has no scheduler queue: every sidekiq process runs the scheduled jobs itself", p.Version))
+	}
+}

@@ -1,0 +1,121 @@
+package planner
+
+import "strconv"
+
+// ChangeKind is one kind of edit to the compose file, in compose terms: the
+// compose package applies them without knowing why.
+type ChangeKind int
+
+const (
+	Rename     ChangeKind = iota // Service is renamed To
+	Clone                        // Service is copied as To, placed after After
+	Remove                       // Service is deleted
+	SetCommand                   // Service's command becomes Command
+	SetEnv                       // Service's own environment gets Key=Value
+)
+
+// Change is one edit. Changes are applied in order; names refer to the
+// services as they are after the changes before them.
+type Change struct {
+	Kind    ChangeKind
+	Service string
+	To      string
+	After   string
+	Command []string
+	Key     string
+	Value   string
+}
+
+// reconcile turns the existing sidekiq services into the planned ones with
+// the fewest edits: a service whose name is planned is updated in place; a
+// leftover service is renamed into a leftover planned one (so a stock
+// `sidekiq` becomes the first new service and the diff shows a rename, not
+// a delete and an add); what is still missing is cloned from the first
+// sidekiq service; what is still left over is removed.
+func reconcile(existing []existingProcess, planned []Process) []Change {
+	var changes []Change
+	current := map[string]existingProcess{} // by the name it has after renames
+	plannedNames := map[string]bool{}
+	for _, p := range planned {
+		plannedNames[p.Name] = true
+	}
+	var leftover []existingProcess
+	for _, e := range existing {
+		if plannedNames[e.Service] {
+			current[e.Service] = e
+		} else {
+			leftover = append(leftover, e)
+		}
+	}
+	template := existing[0]
+	templateName := template.Service
+	var missing []Process
+	for _, p := range planned {
+		if _, ok := current[p.Name]; ok {
+			continue
+		}
+		if len(leftover) > 0 {
+			e := leftover[0]
+			leftover = leftover[1:]
+			changes = append(changes, Change{Kind: Rename, Service: e.Service, To: p.Name})
+			if e.Service == templateName {
+				templateName = p.Name
+			}
+			current[p.Name] = e
+			continue
+		}
+		missing = append(missing, p)
+	}
+	// Clones go after the planned service before them, so the file reads in
+	// plan order.
+	prev := map[string]string{}
+	for i, p := range planned {
+		if i > 0 {
+			prev[p.Name] = planned[i-1].Name
+		}
+	}
+	for _, p := range missing {
+		after := prev[p.Name]
+		if after == "" {
+			after = templateName
+		}
+		changes = append(changes, Change{Kind: Clone, Service: templateName, To: p.Name, After: after})
+		current[p.Name] = existingProcess{Service: p.Name, Cmd: template.Cmd}
+	}
+	for _, e := range leftover {
+		changes = append(changes, Change{Kind: Remove, Service: e.Service})
+	}
+	for _, p := range planned {
+		cmd := current[p.Name].Cmd
+		cmd.Concurrency = p.Concurrency
+		cmd.Queues = p.Queues
+		changes = append(changes,
+			Change{Kind: SetCommand, Service: p.Name, Command: cmd.Tokens()},
+			Change{Kind: SetEnv, Service: p.Name, Key: "DB_POOL", Value: strconv.Itoa(p.Concurrency)})
+	}
+	return changes
+}
+
+// poolChanges sizes web, streaming and Postgres.
+func (p *Plan) poolChanges() []Change {
+	var c []Change
+	if w := p.Web; w != nil {
+		c = append(c,
+			Change{Kind: SetEnv, Service: w.Service, Key: "WEB_CONCURRENCY", Value: strconv.Itoa(w.WebConcurrency)},
+			Change{Kind: SetEnv, Service: w.Service, Key: "MAX_THREADS", Value: strconv.Itoa(w.Threads)},
+			// DB_POOL in .env.production would otherwise size Puma's pool too.
+			Change{Kind: SetEnv, Service: w.Service, Key: "DB_POOL", Value: strconv.Itoa(w.Threads)})
+	}
+	if s := p.Streaming; s != nil {
+		if s.SetsPool {
+			c = append(c, Change{Kind: SetEnv, Service: s.Service, Key: "DB_POOL", Value: strconv.Itoa(s.Pool)})
+		}
+		if s.SetsCluster {
+			c = append(c, Change{Kind: SetEnv, Service: s.Service, Key: "STREAMING_CLUSTER_NUM", Value: strconv.Itoa(s.Processes)})
+		}
+	}
+	if pg := p.Postgres; pg != nil && pg.Service != "" {
+		c = append(c, Change{Kind: SetCommand, Service: pg.Service, Command: pg.Command})
+	}
+	return c
+}

@@ -1,0 +1,109 @@
+package planner
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Service is what the compose file says about one service, as far as the
+// planner needs it. Env holds only the service's own `environment:` entries,
+// never values from env_file (those are secrets and stay out of plans).
+type Service struct {
+	Name    string
+	Image   string
+	Command []string // nil when the service has no command
+	Env     map[string]string
+}
+
+// Machine is the hardware the stack runs on.
+type Machine struct {
+	MemoryBytes int64
+	CPUs        int
+}
+
+const (
+	KiB int64 = 1024
+	MiB       = 1024 * KiB
+	GiB       = 1024 * MiB
+)
+
+// Role is what a service does in a Mastodon deployment.
+type Role string
+
+const (
+	RoleWeb       Role = "web"
+	RoleStreaming Role = "streaming"
+	RoleSidekiq   Role = "sidekiq"
+	RoleDB        Role = "db"
+	RoleRedis     Role = "redis"
+	RoleOther     Role = "other"
+)
+
+// RoleOf classifies a service by what it runs, falling back to its name:
+// admins rename services (`worker`, `postgres`) but rarely change commands.
+func RoleOf(s Service) Role {
+	cmd := strings.Join(s.Command, " ")
+	image := strings.ToLower(s.Image)
+	repo := image
+	if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
+		repo = repo[:i]
+	}
+	base := repo[strings.LastIndex(repo, "/")+1:]
+	switch {
+	case IsSidekiq(s.Command):
+		return RoleSidekiq
+	case strings.Contains(cmd, "puma") || strings.Contains(cmd, "rails s"):
+		return RoleWeb
+	case base == "mastodon-streaming" || strings.Contains(cmd, "streaming"):
+		return RoleStreaming
+	case base == "postgres" || base == "postgis" || strings.HasPrefix(base, "postgres"):
+		return RoleDB
+	case base == "redis" || base == "valkey" || base == "keydb":
+		return RoleRedis
+	}
+	switch s.Name {
+	case "web":
+		return RoleWeb
+	case "streaming":
+		return RoleStreaming
+	case "db":
+		return RoleDB
+	case "redis":
+		return RoleRedis
+	}
+	return RoleOther
+}
+
+// ServiceError is a problem with one service; the CLI turns the service name
+// into FILE:LINE.
+type ServiceError struct {
+	Service string
+	Msg     string
+}
+
+func (e *ServiceError) Error() string { return fmt.Sprintf("service %q: %s", e.Service, e.Msg) }
+
+// TooSmallError says the machine cannot hold even the smallest Mastodon.
+type TooSmallError struct {
+	Have, Need int64
+}
+
+func (e *TooSmallError) Error() string {
+	return fmt.Sprintf("a machine with %s cannot hold Mastodon by compose-scale's estimates: it needs at least %s (one Puma process, one Sidekiq process, streaming, Redis and a minimal Postgres)", FormatBytes(e.Have), FormatBytes(e.Need))
+}
+
+// FormatBytes prints a size the way admins read droplet sizes: GB/MB with one
+// decimal where needed (binary units, as /proc/meminfo and docker use).
+func FormatBytes(b int64) string {
+	switch {
+	case b >= GiB:
+		if b%GiB == 0 {
+			return fmt.Sprintf("%d GB", b/GiB)
+		}
+		return fmt.Sprintf("%.1f GB", float64(b)/float64(GiB))
+	case b >= MiB:
+		return fmt.Sprintf("%d MB", b/MiB)
+	default:
+		return fmt.Sprintf("%d kB", b/KiB)
+	}
+}

@@ -1,0 +1,204 @@
+package planner
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Strategy names how sidekiq is split into processes.
+type Strategy string
+
+const (
+	Auto      Strategy = "auto"
+	PerQueue  Strategy = "per-queue"
+	Permuted  Strategy = "permuted"
+	Weighted  Strategy = "weighted"
+	HandSplit Strategy = "as-found" // an admin's own split, kept and corrected
+)
+
+// Strategies lists what --strategy accepts.
+var Strategies = []Strategy{Auto, PerQueue, Permuted, Weighted}
+
+// ParseStrategy validates a --strategy value.
+func ParseStrategy(s string) (Strategy, error) {
+	for _, st := range Strategies {
+		if string(st) == s {
+			return st, nil
+		}
+	}
+	names := make([]string, len(Strategies))
+	for i, st := range Strategies {
+		names[i] = string(st)
+	}
+	return "", fmt.Errorf("unknown strategy %q: use one of %s", s, strings.Join(names, ", "))
+}
+
+// Process is one planned sidekiq service: a single Sidekiq process.
+type Process struct {
+	Name        string
+	Queues      []Queue // priority order; a weight > 0 is written as -q name,W
+	Concurrency int
+	// Small marks a process that only serves low-volume queues (mailers,
+	// scheduler, fasp): it keeps a fixed small thread count.
+	Small bool
+}
+
+// smallConcurrency is the thread count of the mailers/scheduler processes:
+// enough for bursts of mail, and no more connections than they use.
+const smallConcurrency = 5
+
+// maxConcurrency is the most threads one Sidekiq process gets: past 25 the
+// GVL makes threads cheaper than processes only on paper (seed 000).
+const maxConcurrency = 25
+
+func processName(queues []string) string { return "sidekiq-" + strings.Join(queues, "-") }
+
+// perQueueLayout is one process per queue, in config/sidekiq.yml order.
+func perQueueLayout(v Version) []Process {
+	var ps []Process
+	for _, q := range QueuesFor(v) {
+		ps = append(ps, Process{Name: processName([]string{q.Name}), Queues: []Queue{{Name: q.Name}}, Small: lowVolume[q.Name]})
+	}
+	return ps
+}
+
+// smallProcesses are the permuted strategy's low-volume services: mailers
+// (with fasp, which carries as little) and the single scheduler listener.
+func smallProcesses(v Version) []Process {
+	var names []string
+	for _, q := range QueuesFor(v) {
+		if lowVolume[q.Name] && q.Name != "scheduler" {
+			names = append(names, q.Name)
+		}
+	}
+	qs := make([]Queue, len(names))
+	for i, n := range names {
+		qs[i] = Queue{Name: n}
+	}
+	ps := []Process{{Name: processName(names), Queues: qs, Small: true}}
+	if HasScheduler(v) {
+		ps = append(ps, Process{Name: "sidekiq-scheduler", Queues: []Queue{{Name: "scheduler"}}, Small: true})
+	}
+	return ps
+}
+
+// Orderings returns the priority orderings of the hot queues that the
+// permuted strategy uses, best first. Orderings with default last are
+// dropped (default carries timelines and notifications; seed 001). The list
+// is interleaved by leading queue, so the first N workers give every hot
+// queue a process that drains it first as early as possible.
+func Orderings(v Version) [][]string {
+	hot := hotQueues(v)
+	byLeader := make([][][]string, len(hot))
+	// Within a leader, the rest follow config/sidekiq.yml weight order.
+	weightOrder := map[string]int{}
+	for i, q := range QueuesFor(v) {
+		weightOrder[q.Name] = i
+	}
+	for li, leader := range hot {
+		var rest []string
+		for _, q := range QueuesFor(v) {
+			if q.Name != leader && contains(hot, q.Name) {
+				rest = append(rest, q.Name)
+			}
+		}
+		for _, p := range permutations(rest) {
+			o := append([]string{leader}, p...)
+			if o[len(o)-1] == "default" {
+				continue
+			}
+			byLeader[li] = append(byLeader[li], o)
+		}
+	}
+	var out [][]string
+	for i := 0; ; i++ {
+		added := false
+		for _, group := range byLeader {
+			if i < len(group) {
+				out = append(out, group[i])
+				added = true
+			}
+		}
+		if !added {
+			return out
+		}
+	}
+}
+
+// permutations of s in lexicographic order of positions.
+func permutations(s []string) [][]string {
+	if len(s) <= 1 {
+		return [][]string{append([]string(nil), s...)}
+	}
+	var out [][]string
+	for i := range s {
+		rest := make([]string, 0, len(s)-1)
+		rest = append(rest, s[:i]...)
+		rest = append(rest, s[i+1:]...)
+		for _, p := range permutations(rest) {
+			out = append(out, append([]string{s[i]}, p...))
+		}
+	}
+	return out
+}
+
+// permutedLayout is `workers` worker processes over the first orderings plus
+// the small processes.
+func permutedLayout(v Version, workers int) []Process {
+	var ps []Process
+	for _, o := range Orderings(v)[:workers] {
+		qs := make([]Queue, len(o))
+		for i, n := range o {
+			qs[i] = Queue{Name: n}
+		}
+		ps = append(ps, Process{Name: processName(o), Queues: qs})
+	}
+	return append(ps, smallProcesses(v)...)
+}
+
+// weightedLayout is the small-server split: `workers` identical processes on
+// the busy queues with config/sidekiq.yml's weights, plus one small process
+// for scheduler and mailers. With workers == 0 it is a single process on every
+// queue, named plain `sidekiq`: the stock layout with its pool sized.
+func weightedLayout(v Version, workers int) []Process {
+	all := QueuesFor(v)
+	if workers == 0 {
+		qs := make([]Queue, len(all))
+		copy(qs, all)
+		return []Process{{Name: "sidekiq", Queues: qs}}
+	}
+	var busy, small []Queue
+	for _, q := range all {
+		if lowVolume[q.Name] {
+			small = append(small, Queue{Name: q.Name})
+		} else {
+			busy = append(busy, q)
+		}
+	}
+	// Scheduler first: its cron enqueues must never wait behind a mail burst.
+	for i, q := range small {
+		if q.Name == "scheduler" {
+			small = append([]Queue{q}, append(small[:i:i], small[i+1:]...)...)
+			break
+		}
+	}
+	var ps []Process
+	for i := 1; i <= workers; i++ {
+		name := "sidekiq-weighted"
+		if i > 1 {
+			name += "-" + strconv.Itoa(i)
+		}
+		ps = append(ps, Process{Name: name, Queues: append([]Queue(nil), busy...)})
+	}
+	return append(ps, Process{Name: processName(queueNames(small)), Queues: small, Small: true})
+}
+
+func contains(s []string, x string) bool {
+	for _, y := range s {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,290 @@
+package planner
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Input is everything the planner decides from.
+type Input struct {
+	Services []Service // in file order
+	Machine  Machine
+	Strategy Strategy // "" means Auto
+	// Version overrides the Mastodon version read from the image tags.
+	Version *Version
+	// MaxConnections fixes Postgres max_connections; 0 plans it.
+	MaxConnections int
+	// DBMemory is the memory Postgres may use; 0 means DBMemoryShare of the
+	// machine (default one half, seed 001).
+	DBMemory      int64
+	DBMemoryShare float64
+	Estimates     Estimates
+}
+
+// Plan is the decided layout, the budget that justifies it, and the changes
+// that turn the compose file into it.
+type Plan struct {
+	Version       Version
+	VersionSource string // where Version came from: "image tag of sidekiq", "--mastodon-version"
+	Machine       Machine
+	Strategy      Strategy
+	Why           string // one line on why this strategy
+	Sidekiq       []Process
+	Web           *WebPlan
+	Streaming     *StreamingPlan
+	Postgres      *PostgresPlan
+	Budget        Budget
+	Changes       []Change
+	Notes         []string // corrections made to the file, one line each
+	Warnings      []string // things an admin should look at
+}
+
+// WebPlan sizes Puma.
+type WebPlan struct {
+	Service        string
+	Processes      int // real processes; 1 means single mode
+	WebConcurrency int // the WEB_CONCURRENCY value: 0 for single mode
+	Threads        int
+}
+
+// StreamingPlan sizes the streaming server.
+type StreamingPlan struct {
+	Service   string
+	Processes int // STREAMING_CLUSTER_NUM before 4.2, else 1
+	Pool      int
+	// SetsPool is false before 4.1, where the streaming pool is fixed at 10
+	// and DB_POOL has no effect on it.
+	SetsPool    bool
+	SetsCluster bool
+}
+
+// PostgresPlan is the connection side of Postgres; tuning builds on it.
+type PostgresPlan struct {
+	Service        string
+	MaxConnections int
+	MemoryBytes    int64
+	Major          int // from the image tag; 0 when unknown
+	Command        []string
+}
+
+// Make plans a deployment. It is a pure function of in.
+func Make(in Input) (*Plan, error) {
+	est := in.Estimates.withDefaults()
+	m := in.Machine
+	if m.CPUs < 1 {
+		m.CPUs = 1
+	}
+	p := &Plan{Machine: m}
+
+	var sidekiq []Service
+	var web, streaming, db, redis *Service
+	var names []string
+	for i := range in.Services {
+		s := &in.Services[i]
+		names = append(names, s.Name)
+		switch RoleOf(*s) {
+		case RoleSidekiq:
+			sidekiq = append(sidekiq, *s)
+		case RoleWeb:
+			if web == nil {
+				web = s
+			}
+		case RoleStreaming:
+			if streaming == nil {
+				streaming = s
+			}
+		case RoleDB:
+			if db == nil {
+				db = s
+			}
+		case RoleRedis:
+			if redis == nil {
+				redis = s
+			}
+		}
+	}
+	if len(sidekiq) == 0 {
+		return nil, fmt.Errorf("no sidekiq service found (services: %s): compose-scale looks for a service whose command runs sidekiq, such as `bundle exec sidekiq`", strings.Join(names, ", "))
+	}
+
+	if err := p.resolveVersion(in, sidekiq, web); err != nil {
+		return nil, err
+	}
+
+	existing, err := parseSidekiq(sidekiq, p.Version)
+	if err != nil {
+		return nil, err
+	}
+
+	strategy := in.Strategy
+	if strategy == "" {
+		strategy = Auto
+	}
+	stock := len(existing) == 1 && len(existing[0].Queues) == 0
+	switch {
+	case strategy != Auto:
+		p.Why = "chosen with --strategy"
+	case stock:
+		p.Why = "" // set by sizing
+	default:
+		if s, ok := recognise(existing, p.Version); ok {
+			if s == PerQueue { // auto never picks per-queue: keep the admin's choice
+				strategy = PerQueue
+				p.Why = "the file is already split per queue"
+			}
+		} else {
+			strategy = HandSplit
+			p.Why = "the file is already split by hand: its services are kept and corrected"
+		}
+	}
+
+	sz, err := size(in, m, est, db != nil, redis != nil, p.Version)
+	if err != nil {
+		return nil, err
+	}
+
+	cb, err := p.connectionBudget(in, sz, web != nil, streaming != nil)
+	if err != nil {
+		return nil, err
+	}
+	procs, err := p.layout(strategy, existing, sz, cb)
+	if err != nil {
+		return nil, err
+	}
+	p.Sidekiq = procs
+	if err := p.assignConnections(in, sz, cb, web, streaming); err != nil {
+		return nil, err
+	}
+	if db != nil {
+		major, ok := PostgresMajorFromImage(db.Image)
+		pc, err := ParsePostgresCommand(db.Command)
+		if err != nil {
+			return nil, &ServiceError{Service: db.Name, Msg: err.Error()}
+		}
+		pc.Set("max_connections", fmt.Sprint(p.Postgres.MaxConnections))
+		p.Postgres.Service = db.Name
+		p.Postgres.MemoryBytes = sz.dbMem
+		if ok {
+			p.Postgres.Major = major
+		}
+		p.Postgres.Command = pc.Tokens()
+	} else {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("no Postgres service in this file: set max_connections = %d on the database server yourself", p.Postgres.MaxConnections))
+	}
+	p.budget(est, sz)
+	p.Changes = reconcile(existing, p.Sidekiq)
+	p.Changes = append(p.Changes, p.poolChanges()...)
+	return p, nil
+}
+
+func (p *Plan) resolveVersion(in Input, sidekiq []Service, web *Service) error {
+	if in.Version != nil {
+		p.Version, p.VersionSource = *in.Version, "--mastodon-version"
+		return nil
+	}
+	candidates := append([]Service(nil), sidekiq...)
+	if web != nil {
+		candidates = append(candidates, *web)
+	}
+	for _, s := range candidates {
+		if v, ok := VersionFromImage(s.Image); ok {
+			p.Version, p.VersionSource = v, fmt.Sprintf("image tag of %s (%s)", s.Name, s.Image)
+			return nil
+		}
+	}
+	img := sidekiq[0].Image
+	if img == "" {
+		img = "(none: built from source)"
+	}
+	return &ServiceError{Service: sidekiq[0].Name, Msg: fmt.Sprintf("cannot tell the Mastodon version from image %s: pass --mastodon-version, for example --mastodon-version v4.3", img)}
+}
+
+// existingProcess is a sidekiq service as found in the file.
+type existingProcess struct {
+	Service string
+	Cmd     SidekiqCommand
+	Queues  []Queue
+}
+
+func parseSidekiq(services []Service, v Version) ([]existingProcess, error) {
+	known := map[string]bool{}
+	for _, q := range QueuesFor(v) {
+		known[q.Name] = true
+	}
+	var out []existingProcess
+	for _, s := range services {
+		c, err := ParseSidekiqCommand(s.Command)
+		if err != nil {
+			return nil, &ServiceError{Service: s.Name, Msg: err.Error()}
+		}
+		for _, q := range c.Queues {
+			if !known[q.Name] {
+				return nil, &ServiceError{Service: s.Name, Msg: fmt.Sprintf("sidekiq queue %q does not exist in Mastodon %s (queues: %s): a misspelt queue stalls silently; fix the name", q.Name, v, strings.Join(queueNames(QueuesFor(v)), ", "))}
+			}
+		}
+		out = append(out, existingProcess{Service: s.Name, Cmd: c, Queues: c.Queues})
+	}
+	return out, nil
+}
+
+// recognise reports which strategy produced a layout, if any: the services'
+// names and queue lists must be exactly one of this tool's layouts.
+//
+// Layouts of earlier Mastodon versions count too, so that a file rewritten
+// before an upgrade is re-planned for the new queues rather than patched.
+func recognise(existing []existingProcess, current Version) (Strategy, bool) {
+	for _, v := range []Version{current, {3, 2, 0}, {3, 5, 0}, {4, 3, 0}, {4, 4, 0}} {
+		if s, ok := recogniseFor(existing, v); ok {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+func recogniseFor(existing []existingProcess, v Version) (Strategy, bool) {
+	have := layoutKey(existing)
+	if layoutKeyOf(perQueueLayout(v)) == have {
+		return PerQueue, true
+	}
+	for w := 1; w <= len(Orderings(v)); w++ {
+		if layoutKeyOf(permutedLayout(v, w)) == have {
+			return Permuted, true
+		}
+	}
+	for w := 0; w <= len(existing); w++ {
+		if layoutKeyOf(weightedLayout(v, w)) == have {
+			return Weighted, true
+		}
+	}
+	return "", false
+}
+
+func layoutKey(ps []existingProcess) string {
+	var lines []string
+	for _, p := range ps {
+		lines = append(lines, p.Service+"="+queueSpec(p.Queues))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, ";")
+}
+
+func layoutKeyOf(ps []Process) string {
+	var lines []string
+	for _, p := range ps {
+		lines = append(lines, p.Name+"="+queueSpec(p.Queues))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, ";")
+}
+
+func queueSpec(qs []Queue) string {
+	parts := make([]string, len(qs))
+	for i, q := range qs {
+		parts[i] = q.Name
+		if q.Weight > 0 {
+			parts[i] += fmt.Sprintf(",%d", q.Weight)
+		}
+	}
+	return strings.Join(parts, " ")
+}

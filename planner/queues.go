@@ -1,0 +1,52 @@
+package planner
+
+// Queue is a Sidekiq queue Mastodon enqueues jobs on, with the weight
+// config/sidekiq.yml gives it (1 where the file gives none: Sidekiq's own
+// default for an unweighted queue).
+type Queue struct {
+	Name   string
+	Weight int
+}
+
+// QueuesFor returns Mastodon's queues for version v in config/sidekiq.yml
+// order (heaviest weight first). Listening on every one of these is required:
+// a queue nobody listens on stalls forever.
+func QueuesFor(v Version) []Queue {
+	switch {
+	case !v.AtLeast(3, 3):
+		// Before 3.3 there is no scheduler queue: every process runs the
+		// cron jobs itself.
+		return []Queue{{"default", 6}, {"push", 4}, {"mailers", 2}, {"pull", 1}}
+	case !v.AtLeast(4, 0):
+		return []Queue{{"default", 6}, {"push", 4}, {"mailers", 2}, {"pull", 1}, {"scheduler", 1}}
+	case !v.AtLeast(4, 4):
+		return []Queue{{"default", 8}, {"push", 6}, {"ingress", 4}, {"mailers", 2}, {"pull", 1}, {"scheduler", 1}}
+	default:
+		return []Queue{{"default", 8}, {"push", 6}, {"ingress", 4}, {"mailers", 2}, {"pull", 1}, {"scheduler", 1}, {"fasp", 1}}
+	}
+}
+
+// HasScheduler reports whether version v has the scheduler queue, which
+// exactly one process must listen on.
+func HasScheduler(v Version) bool { return v.AtLeast(3, 3) }
+
+// lowVolume queues carry a trickle of jobs: they get one small process (or
+// share one) rather than a full 25-thread worker.
+var lowVolume = map[string]bool{"mailers": true, "scheduler": true, "fasp": true}
+
+// hotQueues returns the high-volume queues of v, most important first: the
+// orderings the permuted strategy builds its workers from.
+func hotQueues(v Version) []string {
+	if v.AtLeast(4, 0) {
+		return []string{"default", "ingress", "pull", "push"}
+	}
+	return []string{"default", "pull", "push"}
+}
+
+func queueNames(qs []Queue) []string {
+	out := make([]string, len(qs))
+	for i, q := range qs {
+		out[i] = q.Name
+	}
+	return out
+}

@@ -1,0 +1,94 @@
+package planner
+
+import "fmt"
+
+// sizing is the memory split of the machine, decided before any sidekiq
+// layout: Postgres's share first (seed 001: about half), then Redis,
+// streaming and Puma, and what remains holds sidekiq processes.
+type sizing struct {
+	dbMem         int64
+	redisMem      int64
+	webProcs      int
+	streamProcs   int
+	sidekiqProcs  int // how many sidekiq processes fit
+	threadCap     int // the most threads one sidekiq process gets here
+	connsByMemory int // connections Postgres's memory can back
+	shrunkDB      bool
+}
+
+// minimumMachine is the least memory that holds one of everything.
+func minimumMachine(est Estimates, hasDB, hasRedis bool) int64 {
+	need := est.PumaProcess + est.SidekiqProcess + est.StreamingProcess
+	if hasRedis {
+		need += 64 * MiB
+	}
+	if hasDB {
+		need += est.PostgresMin
+	}
+	return need
+}
+
+func size(in Input, m Machine, est Estimates, hasDB, hasRedis bool, v Version) (sizing, error) {
+	var sz sizing
+	if min := minimumMachine(est, hasDB, hasRedis); m.MemoryBytes < min {
+		return sz, &TooSmallError{Have: m.MemoryBytes, Need: min}
+	}
+	if hasDB {
+		switch {
+		case in.DBMemory > 0:
+			sz.dbMem = in.DBMemory
+		default:
+			share := in.DBMemoryShare
+			if share <= 0 {
+				share = 0.5
+			}
+			sz.dbMem = int64(float64(m.MemoryBytes) * share)
+		}
+	}
+	if hasRedis {
+		sz.redisMem = est.redisFor(m)
+	}
+
+	// Streaming: before 4.2 one service runs a cluster of node workers; from
+	// 4.2 it is one process (more processes are more services behind nginx).
+	sz.streamProcs = 1
+	if !v.AtLeast(4, 2) && m.CPUs > 2 {
+		sz.streamProcs = min(m.CPUs/2, 4)
+	}
+
+	app := m.MemoryBytes - sz.dbMem - sz.redisMem - int64(sz.streamProcs)*est.StreamingProcess
+	// Puma: one process per CPU, but never more than a third of the app
+	// memory, so sidekiq keeps the rest.
+	sz.webProcs = max(1, min(m.CPUs, int(app/3/est.PumaProcess), 16))
+	sz.sidekiqProcs = int((app - int64(sz.webProcs)*est.PumaProcess) / est.SidekiqProcess)
+	if sz.sidekiqProcs < 1 {
+		// A tiny machine: one Puma, one sidekiq, and Postgres gets what is
+		// left, down to its minimum.
+		sz.webProcs, sz.streamProcs = 1, 1
+		rest := m.MemoryBytes - sz.redisMem - est.StreamingProcess - est.PumaProcess - est.SidekiqProcess
+		if hasDB && in.DBMemory == 0 && rest >= est.PostgresMin {
+			sz.dbMem, sz.shrunkDB = rest, true
+			sz.sidekiqProcs = 1
+		} else {
+			need := est.PumaProcess + est.SidekiqProcess + est.StreamingProcess + sz.redisMem
+			return sz, fmt.Errorf("the app side needs %s (one Puma, one Sidekiq, streaming, Redis) but only %s is left beside Postgres's %s: lower --db-memory or use a bigger machine", FormatBytes(need), FormatBytes(m.MemoryBytes-sz.dbMem), FormatBytes(sz.dbMem))
+		}
+	}
+
+	switch {
+	case m.MemoryBytes >= 4*GiB:
+		sz.threadCap = maxConcurrency
+	case m.MemoryBytes >= 2*GiB:
+		sz.threadCap = 15
+	default:
+		sz.threadCap = 10
+	}
+	// Each connection is a Postgres backend: beyond shared_buffers (a
+	// quarter of its memory) it needs PostgresPerConn.
+	if hasDB {
+		sz.connsByMemory = int((sz.dbMem - sz.dbMem/4) / est.PostgresPerConn)
+	} else {
+		sz.connsByMemory = 1 << 30
+	}
+	return sz, nil
+}

@@ -1,0 +1,91 @@
+package planner
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Version is a Mastodon release, major.minor.patch. Pre-release suffixes
+// (-rc.1, -beta2) are dropped: queue sets and pool rules change only between
+// minor releases.
+type Version struct {
+	Major, Minor, Patch int
+}
+
+func (v Version) String() string { return fmt.Sprintf("v%d.%d.%d", v.Major, v.Minor, v.Patch) }
+
+// AtLeast reports whether v is major.minor or later.
+func (v Version) AtLeast(major, minor int) bool {
+	return v.Major > major || (v.Major == major && v.Minor >= minor)
+}
+
+// ParseVersion reads "v4.3", "4.3.0", "v3.4.6-rc.1".
+func ParseVersion(s string) (Version, error) {
+	t := strings.TrimPrefix(strings.TrimSpace(s), "v")
+	if i := strings.IndexAny(t, "-+"); i >= 0 {
+		t = t[:i]
+	}
+	parts := strings.Split(t, ".")
+	if len(parts) < 2 || len(parts) > 3 {
+		return Version{}, fmt.Errorf("%q is not a Mastodon version: want vMAJOR.MINOR or vMAJOR.MINOR.PATCH, for example v4.3", s)
+	}
+	var n [3]int
+	for i, p := range parts {
+		x, err := strconv.Atoi(p)
+		if err != nil || x < 0 {
+			return Version{}, fmt.Errorf("%q is not a Mastodon version: want vMAJOR.MINOR or vMAJOR.MINOR.PATCH, for example v4.3", s)
+		}
+		n[i] = x
+	}
+	return Version{n[0], n[1], n[2]}, nil
+}
+
+// VersionFromImage reads the Mastodon version from an image reference such as
+// ghcr.io/mastodon/mastodon:v4.3.0 or tootsuite/mastodon:v3.4.6. It reports
+// false when the image has no tag, a moving tag (latest, edge, nightly) or a
+// tag that is not a version, since guessing would size the wrong queues.
+func VersionFromImage(image string) (Version, bool) {
+	ref := image
+	if i := strings.Index(ref, "@"); i >= 0 { // digest pins carry no version
+		ref = ref[:i]
+	}
+	slash := strings.LastIndex(ref, "/")
+	colon := strings.LastIndex(ref, ":")
+	if colon <= slash {
+		return Version{}, false
+	}
+	v, err := ParseVersion(ref[colon+1:])
+	if err != nil {
+		return Version{}, false
+	}
+	return v, true
+}
+
+// PostgresMajorFromImage reads the major version from a postgres image tag:
+// postgres:14-alpine is 14, postgres:9.6-alpine is 9 (9.6 is its own major,
+// but every 9.x predates the settings the tuner cares about).
+func PostgresMajorFromImage(image string) (int, bool) {
+	ref := image
+	if i := strings.Index(ref, "@"); i >= 0 {
+		ref = ref[:i]
+	}
+	slash := strings.LastIndex(ref, "/")
+	colon := strings.LastIndex(ref, ":")
+	if colon <= slash {
+		return 0, false
+	}
+	tag := ref[colon+1:]
+	end := 0
+	for end < len(tag) && tag[end] >= '0' && tag[end] <= '9' {
+		end++
+	}
+	if end == 0 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(tag[:end])
+	if err != nil {
+		return 0, false
+	}
+	return n, true
+}
