@@ -50,9 +50,15 @@ func (p *Plan) connectionBudget(in Input, sz sizing, hasWeb, hasStreaming bool) 
 	if hasStreaming {
 		b.streaming = sz.streamProcs * b.streamPool
 	}
+	if in.MaxConnections == 0 {
+		// Postgres's memory is a soft bound: below one small sidekiq
+		// process it only warns (see budget).
+		b.limit = max(b.limit, b.web+b.streaming+smallConcurrency)
+	}
 	b.sidekiq = b.limit - b.web - b.streaming
 	if b.sidekiq < 2 {
-		return b, fmt.Errorf("max_connections leaves %d connections for sidekiq after web (%d) and streaming (%d): raise --max-connections to at least %d", max(b.sidekiq, 0), b.web, b.streaming, (b.web+b.streaming+2)*10/9+1+looseConnections)
+		need := b.web + b.streaming + 2
+		return b, fmt.Errorf("max_connections %d leaves %d connections for sidekiq after web (%d) and streaming (%d): raise --max-connections to at least %d", in.MaxConnections, max(b.sidekiq, 0), b.web, b.streaming, max((need*10+8)/9, need+looseConnections))
 	}
 	return b, nil
 }

@@ -80,7 +80,7 @@ func (p *Plan) budget(est Estimates, sz sizing) {
 	if p.Postgres.Service != "" {
 		need := sz.dbMem/4 + int64(b.Connections.Total)*est.PostgresPerConn
 		if need > sz.dbMem {
-			p.Warnings = append(p.Warnings, fmt.Sprintf("Postgres has %s for shared_buffers (%s) and %d connections (about %s each): expect it to use more than planned", FormatBytes(sz.dbMem), FormatBytes(sz.dbMem/4), b.Connections.Total, FormatBytes(est.PostgresPerConn)))
+			p.Warnings = append(p.Warnings, fmt.Sprintf("Postgres is planned with %s, but shared_buffers (%s) and %d connections at about %s each need %s: expect it to use more, or lower the pools with --max-connections", FormatBytes(sz.dbMem), FormatBytes(sz.dbMem/4), b.Connections.Total, FormatBytes(est.PostgresPerConn), FormatBytes(need)))
 		}
 	}
 	if !HasScheduler(p.Version) {

@@ -189,7 +189,7 @@ func (p *Plan) resolveVersion(in Input, sidekiq []Service, web *Service) error {
 	}
 	for _, s := range candidates {
 		if v, ok := VersionFromImage(s.Image); ok {
-			p.Version, p.VersionSource = v, fmt.Sprintf("image tag of %s (%s)", s.Name, s.Image)
+			p.Version, p.VersionSource = v, fmt.Sprintf("from %s's image %s", s.Name, s.Image)
 			return nil
 		}
 	}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/compose-scale/compose-scale/machine"
+	"github.com/urfave/cli/v2"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Env is everything the app touches outside itself, so tests can run the
+// whole CLI in-process.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	Dir            string // the directory relative paths and file discovery start from
+	Detect         func() (machine.Measured, error)
+}
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitInput = 1 // bad input, a plan that cannot fit, a failed write
+	exitUsage = 2 // a flag or argument the command does not take
+)
+
+// usageError marks errors in how the command was called.
+type usageError struct{ error }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// Run runs the CLI with args (args[0] is the program name) and returns the
+// exit status.
+func Run(args []string, env Env) int {
+	app := newApp(env)
+	err := app.Run(args)
+	if err == nil {
+		return exitOK
+	}
+	msg := strings.TrimSpace(err.Error())
+	fmt.Fprintf(env.Stderr, "compose-scale: %s\n", msg)
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintln(env.Stderr, "Run 'compose-scale --help' for usage.")
+		return exitUsage
+	}
+	return exitInput
+}
+
+func newApp(env Env) *cli.App {
+	return &cli.App{
+		Name:    "compose-scale",
+		Usage:   "size a Mastodon docker compose file for the machine it runs on",
+		Version: version,
+		Description: `compose-scale splits sidekiq into processes per queue or per priority
+ordering, sizes every database pool (sidekiq -c and DB_POOL, Puma, streaming),
+sets Postgres max_connections, and checks the connection and memory budget.`,
+		Reader:          env.Stdin,
+		Writer:          env.Stdout,
+		ErrWriter:       env.Stderr,
+		HideHelpCommand: true,
+		ExitErrHandler:  func(*cli.Context, error) {}, // Run prints and exits
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageError{err}
+		},
+		Commands: []*cli.Command{
+			rewriteCommand(env),
+			planCommand(env),
+		},
+	}
+}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/aymanbagabas/go-udiff"
+	"github.com/compose-scale/compose-scale/report"
+	"github.com/compose-scale/compose-scale/rewrite"
+	"github.com/urfave/cli/v2"
+)
+
+func rewriteCommand(env Env) *cli.Command {
+	flags := append(planFlags(),
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the result to `FILE` instead of in place"},
+		&cli.BoolFlag{Name: "dry-run", Usage: "print the diff and the report, write nothing"},
+	)
+	return &cli.Command{
+		Name:      "rewrite",
+		Usage:     "rewrite the compose file for this machine, print the diff and the budget",
+		ArgsUsage: "[FILE]",
+		Description: `Plans the sidekiq split and every connection pool for the machine, prints a
+unified diff of FILE on stdout and the budget report on stderr, then writes
+FILE in place. The first rewrite keeps the original as FILE.orig.
+
+Examples:
+   compose-scale rewrite docker-compose.yml
+   compose-scale rewrite --droplet s-4vcpu-8gb --dry-run docker-compose.yml
+   compose-scale rewrite --strategy per-queue --format markdown --report plan.md`,
+		Flags: flags,
+		Action: func(c *cli.Context) error {
+			res, ctx, path, mode, err := plan(c, env)
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(env.Stdout, udiff.Unified(path, path, string(res.Input), string(res.Output)))
+			if !c.Bool("dry-run") {
+				if err := write(c, env, path, mode, res); err != nil {
+					return err
+				}
+			}
+			return writeReport(c, env, env.Stderr, res, ctx)
+		},
+	}
+}
+
+func planCommand(env Env) *cli.Command {
+	return &cli.Command{
+		Name:      "plan",
+		Usage:     "print the plan and budget report for the compose file; write nothing",
+		ArgsUsage: "[FILE]",
+		Description: `Examples:
+   compose-scale plan
+   compose-scale plan --droplet s-8vcpu-16gb docker-compose.yml
+   compose-scale plan --format json | jq .connections`,
+		Flags: planFlags(),
+		Action: func(c *cli.Context) error {
+			res, ctx, _, _, err := plan(c, env)
+			if err != nil {
+				return err
+			}
+			return writeReport(c, env, env.Stdout, res, ctx)
+		},
+	}
+}
+
+// plan runs the pipeline for a command: find and read the file, size the
+// machine, rewrite in memory.
+func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, string, os.FileMode, error) {
+	var ctx report.Context
+	arg, err := oneFileArg(c)
+	if err != nil {
+		return nil, ctx, "", 0, err
+	}
+	if err := checkFormat(c); err != nil {
+		return nil, ctx, "", 0, err
+	}
+	path, err := findComposeFile(arg, env)
+	if err != nil {
+		return nil, ctx, "", 0, err
+	}
+	m, source, notes, err := machineFromFlags(c, env)
+	if err != nil {
+		return nil, ctx, "", 0, err
+	}
+	in, err := plannerInput(c, m)
+	if err != nil {
+		return nil, ctx, "", 0, err
+	}
+	src, mode, err := readComposeFile(path)
+	if err != nil {
+		return nil, ctx, "", 0, err
+	}
+	res, err := rewrite.Rewrite(path, src, in)
+	if err != nil {
+		return nil, ctx, "", 0, err
+	}
+	ctx = report.Context{File: path, MachineSource: source, MachineNotes: notes}
+	return res, ctx, path, mode, nil
+}
+
+func write(c *cli.Context, env Env, path string, mode os.FileMode, res *rewrite.Result) error {
+	target := path
+	if o := c.String("output"); o != "" {
+		target = resolve(env.Dir, o)
+		return writeAtomicNew(target, res.Output, mode)
+	}
+	if !res.Changed() {
+		fmt.Fprintf(env.Stderr, "%s already matches the plan: nothing to write\n\n", path)
+		return nil
+	}
+	orig, err := keepOrig(path, res.Input, mode)
+	if err != nil {
+		return err
+	}
+	if err := writeAtomic(target, res.Output, mode); err != nil {
+		return err
+	}
+	if orig != "" {
+		fmt.Fprintf(env.Stderr, "wrote %s (the original is kept as %s)\n\n", target, orig)
+	} else {
+		fmt.Fprintf(env.Stderr, "wrote %s\n\n", target)
+	}
+	return nil
+}
+
+// writeAtomicNew writes an -o target, which may not exist yet.
+func writeAtomicNew(path string, data []byte, mode os.FileMode) error {
+	if st, err := os.Stat(path); err == nil {
+		if st.IsDir() {
+			return fmt.Errorf("%s: is a directory", path)
+		}
+		mode = st.Mode().Perm()
+	}
+	return writeAtomic(path, data, mode)
+}
+
+func writeReport(c *cli.Context, env Env, def io.Writer, res *rewrite.Result, ctx report.Context) error {
+	var buf bytes.Buffer
+	if err := report.Write(&buf, c.String("format"), res.Plan, ctx); err != nil {
+		return err
+	}
+	if p := c.String("report"); p != "" {
+		return writeAtomicNew(resolve(env.Dir, p), buf.Bytes(), 0o644)
+	}
+	_, err := def.Write(buf.Bytes())
+	return err
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// maxFileSize bounds what is read: a compose file is kilobytes; anything
+// near this is not one.
+const maxFileSize = 10 << 20
+
+// composeNames are the files docker compose looks for, in its order.
+var composeNames = []string{"compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"}
+
+// findComposeFile returns the file to work on: the argument, else
+// COMPOSE_FILE (its first entry), else the first of composeNames in dir.
+func findComposeFile(arg string, env Env) (string, error) {
+	if arg != "" {
+		return resolve(env.Dir, arg), nil
+	}
+	if cf := env.Getenv("COMPOSE_FILE"); cf != "" {
+		sep := env.Getenv("COMPOSE_PATH_SEPARATOR")
+		if sep == "" {
+			sep = string(os.PathListSeparator)
+		}
+		return resolve(env.Dir, strings.Split(cf, sep)[0]), nil
+	}
+	for _, n := range composeNames {
+		p := filepath.Join(env.Dir, n)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no compose file here (looked for %s in %s): name the file, as in compose-scale rewrite docker-compose.yml", strings.Join(composeNames, ", "), absOr(env.Dir))
+}
+
+func resolve(dir, p string) string {
+	if filepath.IsAbs(p) || dir == "" || dir == "." {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+func absOr(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// readComposeFile reads a compose file with the checks a person needs
+// spelled out: missing, a directory, too big.
+func readComposeFile(path string) ([]byte, fs.FileMode, error) {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, 0, fmt.Errorf("%s: no such file", path)
+	case err != nil:
+		return nil, 0, fmt.Errorf("%s: %v", path, unwrapPath(err))
+	case st.IsDir():
+		return nil, 0, fmt.Errorf("%s: is a directory: name the compose file inside it", path)
+	case st.Size() > maxFileSize:
+		return nil, 0, fmt.Errorf("%s: %d MB is too big for a compose file (the limit is %d MB)", path, st.Size()>>20, maxFileSize>>20)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %v", path, unwrapPath(err))
+	}
+	return b, st.Mode().Perm(), nil
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// writeAtomic replaces path with data: a temp file in the same directory,
+// synced, then renamed over it, so a reader (or a crash) sees the old file
+// or the new one, never half of one. The mode is kept.
+func writeAtomic(path string, data []byte, mode fs.FileMode) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".compose-scale-*")
+	if err != nil {
+		return fmt.Errorf("%s: cannot write here: %v", path, unwrapPath(err))
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			os.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(data); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, mode)
+	}
+	if err == nil {
+		keepOwner(path, tmp)
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: write failed, the file is unchanged: %v", path, unwrapPath(err))
+	}
+	return nil
+}
+
+// keepOrig saves the untouched original as path.orig the first time, and
+// never overwrites one that exists.
+func keepOrig(path string, original []byte, mode fs.FileMode) (string, error) {
+	orig := path + ".orig"
+	f, err := os.OpenFile(orig, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if errors.Is(err, fs.ErrExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("%s: cannot keep the original: %v", orig, unwrapPath(err))
+	}
+	if _, err = f.Write(original); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(orig)
+		return "", fmt.Errorf("%s: cannot keep the original: %v", orig, err)
+	}
+	return orig, nil
+}

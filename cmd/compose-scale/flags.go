@@ -1,0 +1,132 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/compose-scale/compose-scale/machine"
+	"github.com/compose-scale/compose-scale/planner"
+	"github.com/compose-scale/compose-scale/report"
+	"github.com/urfave/cli/v2"
+)
+
+// planFlags are the flags every command that plans takes.
+func planFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "memory", Usage: "the machine's memory, like `8GB`, 7.5GiB or 8192MB (default: measured)"},
+		&cli.IntFlag{Name: "cpus", Usage: "the machine's CPUs (default: measured)"},
+		&cli.StringFlag{Name: "droplet", Usage: "a DigitalOcean size `SLUG` such as s-4vcpu-8gb: sets memory and CPUs"},
+		&cli.StringFlag{Name: "strategy", Value: "auto", Usage: "how to split sidekiq: auto, per-queue, permuted or weighted"},
+		&cli.IntFlag{Name: "max-connections", Usage: "Postgres max_connections to plan within (default: planned, at most 250)"},
+		&cli.StringFlag{Name: "mastodon-version", Usage: "the Mastodon `VERSION`, like v4.3 (default: read from the image tag)"},
+		&cli.StringFlag{Name: "db-memory", Usage: "the memory Postgres may use, like `4GB` (default: half the machine)"},
+		&cli.StringFlag{Name: "report", Usage: "write the report to `FILE`"},
+		&cli.StringFlag{Name: "format", Value: "text", Usage: "report format: text, markdown or json"},
+	}
+}
+
+// machineFromFlags returns the machine and where its size came from.
+func machineFromFlags(c *cli.Context, env Env) (planner.Machine, string, []string, error) {
+	var m planner.Machine
+	var source []string
+	if slug := c.String("droplet"); slug != "" {
+		if c.IsSet("memory") || c.IsSet("cpus") {
+			return m, "", nil, usagef("--droplet sets memory and CPUs: drop --memory and --cpus, or --droplet")
+		}
+		cpus, mem, err := machine.ParseDroplet(slug)
+		if err != nil {
+			return m, "", nil, usageError{err}
+		}
+		return planner.Machine{MemoryBytes: mem, CPUs: cpus}, "from --droplet " + slug, nil, nil
+	}
+	if s := c.String("memory"); s != "" {
+		mem, err := machine.ParseSize(s)
+		if err != nil {
+			return m, "", nil, usagef("--memory: %v", err)
+		}
+		m.MemoryBytes = mem
+		source = append(source, "--memory")
+	}
+	if c.IsSet("cpus") {
+		if c.Int("cpus") < 1 {
+			return m, "", nil, usagef("--cpus must be 1 or more")
+		}
+		m.CPUs = c.Int("cpus")
+		source = append(source, "--cpus")
+	}
+	if m.MemoryBytes > 0 && m.CPUs > 0 {
+		return m, "from " + strings.Join(source, " and "), nil, nil
+	}
+	measured, err := env.Detect()
+	if err != nil {
+		return m, "", nil, err
+	}
+	label := "measured"
+	if m.MemoryBytes == 0 {
+		m.MemoryBytes = measured.MemoryBytes
+	} else {
+		label = "memory from --memory, CPUs measured"
+	}
+	if m.CPUs == 0 {
+		m.CPUs = measured.CPUs
+	} else {
+		label = "CPUs from --cpus, memory measured"
+	}
+	return m, label, measured.Notes, nil
+}
+
+// plannerInput turns the flags into the planner's input (services are
+// filled in from the file later).
+func plannerInput(c *cli.Context, m planner.Machine) (planner.Input, error) {
+	in := planner.Input{Machine: m}
+	st, err := planner.ParseStrategy(c.String("strategy"))
+	if err != nil {
+		return in, usageError{err}
+	}
+	in.Strategy = st
+	if c.IsSet("max-connections") {
+		n := c.Int("max-connections")
+		if n < 1 {
+			return in, usagef("--max-connections must be a positive number")
+		}
+		in.MaxConnections = n
+	}
+	if s := c.String("mastodon-version"); s != "" {
+		v, err := planner.ParseVersion(s)
+		if err != nil {
+			return in, usagef("--mastodon-version: %v", err)
+		}
+		in.Version = &v
+	}
+	if s := c.String("db-memory"); s != "" {
+		b, err := machine.ParseSize(s)
+		if err != nil {
+			return in, usagef("--db-memory: %v", err)
+		}
+		if b >= m.MemoryBytes {
+			return in, usagef("--db-memory %s is not less than the machine's %s", s, planner.FormatBytes(m.MemoryBytes))
+		}
+		in.DBMemory = b
+	}
+	return in, nil
+}
+
+func checkFormat(c *cli.Context) error {
+	f := c.String("format")
+	for _, ok := range report.Formats {
+		if f == ok {
+			return nil
+		}
+	}
+	return usagef("unknown --format %q: use one of %s", f, strings.Join(report.Formats, ", "))
+}
+
+func oneFileArg(c *cli.Context) (string, error) {
+	switch c.NArg() {
+	case 0:
+		return "", nil
+	case 1:
+		return c.Args().First(), nil
+	}
+	return "", usagef("%s takes one compose file, got %d arguments: %s", c.Command.Name, c.NArg(), fmt.Sprint(c.Args().Slice()))
+}

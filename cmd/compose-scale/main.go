@@ -1,0 +1,23 @@
+// Command compose-scale rewrites a Mastodon docker compose file for the
+// machine it runs on: sidekiq split into processes, every connection pool
+// sized, Postgres's max_connections set, with a diff and a budget report.
+package main
+
+import (
+	"os"
+	"runtime"
+
+	"github.com/compose-scale/compose-scale/machine"
+)
+
+func main() {
+	env := Env{
+		Stdin:  os.Stdin,
+		Stdout: os.Stdout,
+		Stderr: os.Stderr,
+		Getenv: os.Getenv,
+		Dir:    ".",
+		Detect: func() (machine.Measured, error) { return machine.Detect("/", runtime.NumCPU()) },
+	}
+	os.Exit(Run(os.Args, env))
+}

@@ -1,0 +1,113 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+
+	"github.com/compose-scale/compose-scale/planner"
+)
+
+// The JSON report's field names are a contract with scripts: README.md
+// documents them; add fields, never rename them.
+type jsonReport struct {
+	File        string          `json:"file"`
+	Mastodon    jsonMastodon    `json:"mastodon"`
+	Machine     jsonMachine     `json:"machine"`
+	Strategy    string          `json:"strategy"`
+	Why         string          `json:"why,omitempty"`
+	Postgres    jsonPostgres    `json:"postgres"`
+	Connections jsonConnections `json:"connections"`
+	Memory      jsonMemory      `json:"memory"`
+	Services    []jsonService   `json:"services"`
+	Notes       []string        `json:"notes"`
+	Warnings    []string        `json:"warnings"`
+}
+
+type jsonMastodon struct {
+	Version string `json:"version"`
+	Source  string `json:"source"`
+}
+
+type jsonMachine struct {
+	MemoryBytes int64    `json:"memory_bytes"`
+	CPUs        int      `json:"cpus"`
+	Source      string   `json:"source"`
+	Notes       []string `json:"notes,omitempty"`
+}
+
+type jsonPostgres struct {
+	Service        string `json:"service"`
+	MaxConnections int    `json:"max_connections"`
+	MemoryBytes    int64  `json:"memory_bytes"`
+	Version        int    `json:"version,omitempty"`
+}
+
+type jsonConnections struct {
+	Total             int `json:"total"`
+	Limit             int `json:"limit"`
+	MaxConnections    int `json:"max_connections"`
+	SuperuserReserved int `json:"superuser_reserved"`
+	Free              int `json:"free"`
+}
+
+type jsonMemory struct {
+	Estimated     bool  `json:"estimated"`
+	MachineBytes  int64 `json:"machine_bytes"`
+	PostgresBytes int64 `json:"postgres_bytes"`
+	RedisBytes    int64 `json:"redis_bytes"`
+	ProcessBytes  int64 `json:"process_bytes"`
+	TotalBytes    int64 `json:"total_bytes"`
+	HeadroomBytes int64 `json:"headroom_bytes"`
+}
+
+type jsonService struct {
+	Service     string   `json:"service"`
+	Role        string   `json:"role"`
+	Processes   int      `json:"processes"`
+	Threads     int      `json:"threads"`
+	Connections int      `json:"connections"`
+	MemoryBytes int64    `json:"memory_bytes"`
+	Queues      []string `json:"queues,omitempty"`
+	Weights     []int    `json:"weights,omitempty"`
+}
+
+// JSON is the report for scripts.
+func JSON(w io.Writer, p *planner.Plan, ctx Context) error {
+	c, m := p.Budget.Connections, p.Budget.Memory
+	r := jsonReport{
+		File:     ctx.File,
+		Mastodon: jsonMastodon{Version: p.Version.String(), Source: p.VersionSource},
+		Machine:  jsonMachine{MemoryBytes: p.Machine.MemoryBytes, CPUs: p.Machine.CPUs, Source: ctx.MachineSource, Notes: ctx.MachineNotes},
+		Strategy: string(p.Strategy),
+		Why:      p.Why,
+		Postgres: jsonPostgres{Service: p.Postgres.Service, MaxConnections: p.Postgres.MaxConnections, MemoryBytes: p.Postgres.MemoryBytes, Version: p.Postgres.Major},
+		Connections: jsonConnections{Total: c.Total, Limit: c.Limit, MaxConnections: c.MaxConnections,
+			SuperuserReserved: c.SuperuserReserved, Free: c.Free},
+		Memory: jsonMemory{Estimated: true, MachineBytes: m.MachineBytes, PostgresBytes: m.PostgresBytes, RedisBytes: m.RedisBytes,
+			ProcessBytes: m.AppBytes, TotalBytes: m.TotalBytes, HeadroomBytes: m.HeadroomBytes},
+		Services: []jsonService{},
+		Notes:    append([]string{}, p.Notes...),
+		Warnings: append([]string{}, p.Warnings...),
+	}
+	for _, row := range p.Budget.Rows {
+		s := jsonService{Service: row.Service, Role: string(row.Role), Processes: row.Processes, Threads: row.Threads,
+			Connections: row.Connections, MemoryBytes: row.MemoryBytes}
+		if row.Role == planner.RoleSidekiq {
+			s.Queues = []string{}
+			weighted := false
+			for _, q := range row.Queues {
+				s.Queues = append(s.Queues, q.Name)
+				weighted = weighted || q.Weight > 0
+			}
+			if weighted {
+				for _, q := range row.Queues {
+					s.Weights = append(s.Weights, q.Weight)
+				}
+			}
+		}
+		r.Services = append(r.Services, s)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}

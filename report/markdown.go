@@ -1,0 +1,41 @@
+package report
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/compose-scale/compose-scale/planner"
+)
+
+// Markdown is the report to paste into a pull request or an issue.
+func Markdown(w io.Writer, p *planner.Plan, ctx Context) error {
+	fmt.Fprintf(w, "### compose-scale plan for `%s`\n\n", ctx.File)
+	fmt.Fprintf(w, "- **Machine:** %s\n", machineLine(p, ctx))
+	fmt.Fprintf(w, "- **Mastodon:** %s (%s)\n", p.Version, p.VersionSource)
+	fmt.Fprintf(w, "- **Strategy:** %s", p.Strategy)
+	if p.Why != "" {
+		fmt.Fprintf(w, ": %s", p.Why)
+	}
+	fmt.Fprint(w, "\n\n")
+	fmt.Fprintln(w, "| Service | Processes | Threads | Connections | Memory (est.) | Queues |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---|")
+	for _, r := range p.Budget.Rows {
+		fmt.Fprintf(w, "| %s | %d | %d | %d | %s | %s |\n", r.Service, r.Processes, r.Threads, r.Connections, mb(r.MemoryBytes), queueList(r.Queues))
+	}
+	fmt.Fprintf(w, "| **total** | | | **%d** | **%s** | |\n\n", p.Budget.Connections.Total, mb(p.Budget.Memory.AppBytes))
+	fmt.Fprintf(w, "- **Postgres:** %s\n", postgresLine(p))
+	fmt.Fprintf(w, "- **Memory (estimates):** %s\n", memoryLine(p))
+	mdList(w, "Notes", p.Notes)
+	mdList(w, "Warnings", p.Warnings)
+	return nil
+}
+
+func mdList(w io.Writer, title string, items []string) {
+	if len(items) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n**%s**\n\n", title)
+	for _, it := range items {
+		fmt.Fprintf(w, "- %s\n", it)
+	}
+}

@@ -1,0 +1,78 @@
+// Package report renders a plan for people (text, markdown) and for
+// scripts (json). Every total it prints is the sum of the rows above it.
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/compose-scale/compose-scale/planner"
+)
+
+// Context is what the report says beyond the plan itself.
+type Context struct {
+	File          string
+	MachineSource string // "measured", "from --droplet s-4vcpu-8gb", "from --memory/--cpus"
+	MachineNotes  []string
+}
+
+// Formats lists what --format accepts.
+var Formats = []string{"text", "markdown", "json"}
+
+// Write renders the plan in format.
+func Write(w io.Writer, format string, p *planner.Plan, ctx Context) error {
+	switch format {
+	case "text", "":
+		return Text(w, p, ctx)
+	case "markdown":
+		return Markdown(w, p, ctx)
+	case "json":
+		return JSON(w, p, ctx)
+	}
+	return fmt.Errorf("unknown report format %q: use one of %s", format, strings.Join(Formats, ", "))
+}
+
+func mb(b int64) string { return fmt.Sprintf("%d MB", b/planner.MiB) }
+
+func queueList(qs []planner.Queue) string {
+	parts := make([]string, len(qs))
+	weighted := false
+	for _, q := range qs {
+		weighted = weighted || q.Weight > 0
+	}
+	for i, q := range qs {
+		parts[i] = q.Name
+		if q.Weight > 0 {
+			parts[i] += fmt.Sprintf(" (%d)", q.Weight)
+		}
+	}
+	if weighted {
+		return strings.Join(parts, ", ")
+	}
+	return strings.Join(parts, " > ")
+}
+
+func machineLine(p *planner.Plan, ctx Context) string {
+	cpus := fmt.Sprintf("%d CPUs", p.Machine.CPUs)
+	if p.Machine.CPUs == 1 {
+		cpus = "1 CPU"
+	}
+	return fmt.Sprintf("%s, %s (%s)", cpus, planner.FormatBytes(p.Machine.MemoryBytes), ctx.MachineSource)
+}
+
+func postgresLine(p *planner.Plan) string {
+	c := p.Budget.Connections
+	name := p.Postgres.Service
+	if name == "" {
+		name = "external"
+	}
+	return fmt.Sprintf("max_connections %d on %s: the pools use %d, the safe limit is %d (at most 90%% of max_connections, at least 15 left loose), %d free",
+		c.MaxConnections, name, c.Total, c.Limit, c.Free)
+}
+
+func memoryLine(p *planner.Plan) string {
+	m := p.Budget.Memory
+	return fmt.Sprintf("processes %s + redis %s + postgres %s = %s of %s, %s headroom",
+		mb(m.AppBytes), mb(m.RedisBytes), mb(m.PostgresBytes), mb(m.TotalBytes), mb(m.MachineBytes), mb(m.HeadroomBytes))
+}

@@ -1,0 +1,59 @@
+package report
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/compose-scale/compose-scale/planner"
+)
+
+// Text is the report for a terminal: aligned columns.
+func Text(w io.Writer, p *planner.Plan, ctx Context) error {
+	fmt.Fprintf(w, "compose-scale plan for %s\n", ctx.File)
+	fmt.Fprintf(w, "machine:   %s\n", machineLine(p, ctx))
+	for _, n := range ctx.MachineNotes {
+		fmt.Fprintf(w, "           %s\n", n)
+	}
+	fmt.Fprintf(w, "mastodon:  %s (%s)\n", p.Version, p.VersionSource)
+	fmt.Fprintf(w, "strategy:  %s", p.Strategy)
+	if p.Why != "" {
+		fmt.Fprintf(w, ": %s", p.Why)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w)
+
+	width := len("SERVICE")
+	for _, r := range p.Budget.Rows {
+		width = max(width, len(r.Service))
+	}
+	row := func(a, b, c, d, e string) {
+		fmt.Fprintf(w, "%-*s  %9s  %7s  %11s  %13s\n", width, a, b, c, d, e)
+	}
+	row("SERVICE", "PROCESSES", "THREADS", "CONNECTIONS", "MEMORY (est.)")
+	for _, r := range p.Budget.Rows {
+		row(r.Service, fmt.Sprint(r.Processes), fmt.Sprint(r.Threads), fmt.Sprint(r.Connections), mb(r.MemoryBytes))
+	}
+	row("total", "", "", fmt.Sprint(p.Budget.Connections.Total), mb(p.Budget.Memory.AppBytes))
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "queues (sidekiq -q, first drained first; numbers are weights):")
+	for _, s := range p.Sidekiq {
+		fmt.Fprintf(w, "  %-36s %s\n", s.Name, queueList(s.Queues))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "postgres:  %s\n", postgresLine(p))
+	fmt.Fprintf(w, "memory:    %s (estimates: Puma %s, Sidekiq %s, streaming %s a process)\n", memoryLine(p),
+		mb(planner.DefaultEstimates.PumaProcess), mb(planner.DefaultEstimates.SidekiqProcess), mb(planner.DefaultEstimates.StreamingProcess))
+	list(w, "notes", p.Notes)
+	list(w, "warnings", p.Warnings)
+	return nil
+}
+
+func list(w io.Writer, title string, items []string) {
+	if len(items) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%s:\n", title)
+	for _, it := range items {
+		fmt.Fprintf(w, "  - %s\n", it)
+	}
+}
