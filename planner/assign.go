@@ -27,7 +27,7 @@ type connectionBudget struct {
 	limit, web, streamPool, streaming, sidekiq int
 }
 
-func (p *Plan) connectionBudget(in Input, sz sizing, hasWeb, hasStreaming bool) (connectionBudget, error) {
+func (p *Plan) connectionBudget(in Input, sz *sizing, hasWeb, hasStreaming bool) (connectionBudget, error) {
 	var b connectionBudget
 	if in.MaxConnections > 0 {
 		if in.MaxConnections <= looseConnections+superuserReserved {
@@ -39,6 +39,11 @@ func (p *Plan) connectionBudget(in Input, sz sizing, hasWeb, hasStreaming bool) 
 		}
 	} else {
 		b.limit = min(usable(maxPlannedConnections), sz.connsByMemory)
+	}
+	// Puma takes at most a third of the connections: sidekiq is what
+	// falls behind in a surge (seeds 001, 004), not web.
+	if byConns := max(1, b.limit/3/webThreads); sz.webProcs > byConns {
+		sz.webProcs = byConns
 	}
 	if hasWeb {
 		b.web = sz.webProcs * webThreads

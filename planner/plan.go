@@ -144,7 +144,7 @@ func Make(in Input) (*Plan, error) {
 		return nil, err
 	}
 
-	cb, err := p.connectionBudget(in, sz, web != nil, streaming != nil)
+	cb, err := p.connectionBudget(in, &sz, web != nil, streaming != nil)
 	if err != nil {
 		return nil, err
 	}

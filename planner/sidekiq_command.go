@@ -17,10 +17,28 @@ type SidekiqCommand struct {
 	Concurrency int // 0: not given (Sidekiq's default, or SIDEKIQ_CONCURRENCY from v4.1)
 	Queues      []Queue
 	Other       []string
-	// Shell is set when the command is `sh -c "... sidekiq ..."`: Shell holds
-	// the tokens before the script and Tail what follows sidekiq's own flags
-	// inside the script, so the rewrite keeps the wrapper.
+	// Shell is set when the command is `sh -c "... sidekiq ..."`: it holds
+	// the tokens before the script, so the rewrite keeps the wrapper.
 	Shell []string
+	// order remembers where the parsed command had its -c and -q flags
+	// among the others, so re-rendering an unchanged command gives the
+	// same argv and a changed one changes only those flags.
+	order      []slot
+	origConc   int
+	origQueues []Queue
+}
+
+type slotKind int
+
+const (
+	slotOther slotKind = iota
+	slotConcurrency
+	slotQueue
+)
+
+type slot struct {
+	kind   slotKind
+	tokens []string // as written: kept when the value did not change
 }
 
 // IsSidekiq reports whether a command runs Sidekiq: its executable, or the
@@ -64,6 +82,7 @@ func ParseSidekiqCommand(tokens []string) (SidekiqCommand, error) {
 	args := tokens[at+1:]
 	for i := 0; i < len(args); i++ {
 		a := args[i]
+		from := i
 		name, val, hasVal := strings.Cut(a, "=")
 		takeValue := func() (string, error) {
 			if hasVal {
@@ -86,12 +105,14 @@ func ParseSidekiqCommand(tokens []string) (SidekiqCommand, error) {
 				return SidekiqCommand{}, fmt.Errorf("sidekiq concurrency %q is not a positive number", v)
 			}
 			c.Concurrency = n
+			c.order = append(c.order, slot{kind: slotConcurrency, tokens: args[from : i+1]})
 		case strings.HasPrefix(a, "-c") && len(a) > 2 && a[2] >= '0' && a[2] <= '9':
 			n, err := strconv.Atoi(a[2:])
 			if err != nil || n < 1 {
 				return SidekiqCommand{}, fmt.Errorf("sidekiq concurrency %q is not a positive number", a[2:])
 			}
 			c.Concurrency = n
+			c.order = append(c.order, slot{kind: slotConcurrency, tokens: args[from : i+1]})
 		case name == "-q" || name == "--queue":
 			v, err := takeValue()
 			if err != nil {
@@ -102,14 +123,17 @@ func ParseSidekiqCommand(tokens []string) (SidekiqCommand, error) {
 				return SidekiqCommand{}, err
 			}
 			c.Queues = append(c.Queues, q)
+			c.order = append(c.order, slot{kind: slotQueue, tokens: args[from : i+1]})
 		case name == "-C" || name == "--config":
 			// Queues and concurrency would come from a file this tool
 			// cannot see, and a -q on top of it overrides its queues.
 			return SidekiqCommand{}, fmt.Errorf("sidekiq reads its queues from a config file (%s): remove the -C flag so compose-scale can manage the queues on the command line", strings.Join(args, " "))
 		default:
 			c.Other = append(c.Other, a)
+			c.order = append(c.order, slot{kind: slotOther, tokens: []string{a}})
 		}
 	}
+	c.origConc, c.origQueues = c.Concurrency, append([]Queue(nil), c.Queues...)
 	return c, nil
 }
 
@@ -129,22 +153,75 @@ func parseQueueArg(v string) (Queue, error) {
 	return q, nil
 }
 
-// Tokens renders the command back to argv form: prefix, -c, -q flags in
-// priority order, then the flags this tool does not manage.
+// Tokens renders the command back to argv form. Flags keep the places they
+// had when the command was parsed: -c where -c was, the queues where the
+// first -q was. A command that had neither gets `-c N -q ...` after the
+// sidekiq executable, before any other flags.
 func (c SidekiqCommand) Tokens() []string {
-	var t []string
-	t = append(t, c.Prefix...)
-	if c.Concurrency > 0 {
-		t = append(t, "-c", strconv.Itoa(c.Concurrency))
+	concurrency := func() []string {
+		if c.Concurrency > 0 {
+			return []string{"-c", strconv.Itoa(c.Concurrency)}
+		}
+		return nil
 	}
-	for _, q := range c.Queues {
-		if q.Weight > 0 {
-			t = append(t, "-q", q.Name+","+strconv.Itoa(q.Weight))
-		} else {
-			t = append(t, "-q", q.Name)
+	queues := func() []string {
+		var t []string
+		for _, q := range c.Queues {
+			if q.Weight > 0 {
+				t = append(t, "-q", q.Name+","+strconv.Itoa(q.Weight))
+			} else {
+				t = append(t, "-q", q.Name)
+			}
+		}
+		return t
+	}
+	hasC, hasQ := false, false
+	for _, s := range c.order {
+		hasC = hasC || s.kind == slotConcurrency
+		hasQ = hasQ || s.kind == slotQueue
+	}
+	t := append([]string(nil), c.Prefix...)
+	if !hasC {
+		t = append(t, concurrency()...)
+	}
+	if !hasQ && !hasC {
+		t = append(t, queues()...)
+	}
+	if c.order == nil {
+		t = append(t, c.Other...)
+	}
+	sameC := c.Concurrency == c.origConc
+	sameQ := len(c.Queues) == len(c.origQueues)
+	for i := range c.Queues {
+		sameQ = sameQ && c.Queues[i] == c.origQueues[i]
+	}
+	cDone, qDone := false, false
+	for _, s := range c.order {
+		switch s.kind {
+		case slotOther:
+			t = append(t, s.tokens...)
+		case slotConcurrency:
+			switch {
+			case cDone:
+			case sameC:
+				t = append(t, s.tokens...)
+			default:
+				t = append(t, concurrency()...)
+			}
+			if !cDone && !hasQ {
+				t = append(t, queues()...)
+			}
+			cDone = true
+		case slotQueue:
+			switch {
+			case sameQ:
+				t = append(t, s.tokens...)
+			case !qDone:
+				t = append(t, queues()...)
+			}
+			qDone = true
 		}
 	}
-	t = append(t, c.Other...)
 	if c.Shell != nil {
 		return append(append([]string(nil), c.Shell...), shellwords.Join(t))
 	}

@@ -1,0 +1,126 @@
+package planner
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseSidekiqCommand(t *testing.T) {
+	for _, tc := range []struct {
+		cmd    string
+		c      int
+		queues string
+		other  []string
+	}{
+		{"bundle exec sidekiq", 0, "", nil},
+		{"bundle exec sidekiq -c 25 -q default -q push", 25, "default push", nil},
+		{"bundle exec sidekiq -q default,8 -q push,6 -q pull", 0, "default,8 push,6 pull", nil},
+		{"bundle exec sidekiq --concurrency=10 --queue=mailers -e production", 10, "mailers", []string{"-e", "production"}},
+		{"bundle exec sidekiq -c15 -q scheduler", 15, "scheduler", nil},
+		{"/usr/local/bin/sidekiq -q pull", 0, "pull", nil},
+	} {
+		c, err := ParseSidekiqCommand(strings.Fields(tc.cmd))
+		if err != nil {
+			t.Errorf("%q: %v", tc.cmd, err)
+			continue
+		}
+		if c.Concurrency != tc.c || queueSpec(c.Queues) != tc.queues || !cmp.Equal(c.Other, tc.other) {
+			t.Errorf("%q: got -c %d, queues %q, other %q", tc.cmd, c.Concurrency, queueSpec(c.Queues), c.Other)
+		}
+		// Rendering an unchanged command gives back the same argv.
+		if got := strings.Join(c.Tokens(), " "); got != tc.cmd {
+			t.Errorf("%q renders back as %q", tc.cmd, got)
+		}
+	}
+	for _, bad := range []string{"bundle exec puma", "bundle exec sidekiq -c", "bundle exec sidekiq -c many", "bundle exec sidekiq -q", "bundle exec sidekiq -C config/sidekiq.yml", "bundle exec sidekiq -q ,3"} {
+		if _, err := ParseSidekiqCommand(strings.Fields(bad)); err == nil {
+			t.Errorf("%q: accepted", bad)
+		}
+	}
+}
+
+// A changed command changes only its -c and -q flags, where they were.
+func TestSidekiqCommandKeepsFlagOrder(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"bundle exec sidekiq", "bundle exec sidekiq -c 7 -q a -q b"},
+		{"bundle exec sidekiq -q x -c 5", "bundle exec sidekiq -q a -q b -c 7"},
+		{"bundle exec sidekiq -q x -e production", "bundle exec sidekiq -c 7 -q a -q b -e production"},
+		{"bundle exec sidekiq -e production -c 5", "bundle exec sidekiq -e production -c 7 -q a -q b"},
+		{"bundle exec sidekiq -q x -t 20 -q y", "bundle exec sidekiq -c 7 -q a -q b -t 20"},
+	} {
+		c, err := ParseSidekiqCommand(strings.Fields(tc.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Concurrency, c.Queues = 7, []Queue{{Name: "a"}, {Name: "b"}}
+		if got := strings.Join(c.Tokens(), " "); got != tc.want {
+			t.Errorf("%q: got %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestSidekiqCommandInShell(t *testing.T) {
+	c, err := ParseSidekiqCommand([]string{"sh", "-c", "bundle exec sidekiq -q 'default'"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Concurrency = 25
+	want := []string{"sh", "-c", "bundle exec sidekiq -c 25 -q default"}
+	if diff := cmp.Diff(want, c.Tokens()); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if _, err := ParseSidekiqCommand([]string{"sh", "-c", "rm -f x; bundle exec sidekiq"}); err == nil {
+		t.Error("a script with ; was accepted: the rewrite would drop half of it")
+	}
+}
+
+func TestPostgresCommand(t *testing.T) {
+	for _, tc := range []struct {
+		in   []string
+		want []string
+	}{
+		{nil, []string{"postgres", "-c", "max_connections=190"}},
+		{[]string{"postgres", "-c", "max_connections = 200", "-c", "shared_buffers=2GB"}, []string{"postgres", "-c", "max_connections=190", "-c", "shared_buffers=2GB"}},
+		{[]string{"postgres", "-c", "log_min_duration_statement=1000"}, []string{"postgres", "-c", "log_min_duration_statement=1000", "-c", "max_connections=190"}},
+		{[]string{"postgres", "-N", "50", "-c", "max_connections=60"}, []string{"postgres", "-c", "max_connections=190"}},
+		{[]string{"postgres", "--max-connections=190"}, []string{"postgres", "--max-connections=190"}}, // already right: untouched
+		{[]string{"-c", "jit=off"}, []string{"-c", "jit=off", "-c", "max_connections=190"}},
+	} {
+		c, err := ParsePostgresCommand(tc.in)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.in, err)
+		}
+		c.Set("max_connections", "190")
+		if diff := cmp.Diff(tc.want, c.Tokens()); diff != "" {
+			t.Errorf("%q (-want +got):\n%s", tc.in, diff)
+		}
+	}
+	if _, err := ParsePostgresCommand([]string{"/start.sh"}); err == nil {
+		t.Error("a non-postgres command was accepted")
+	}
+}
+
+func TestSidekiqCommandKeepsUnchangedFlags(t *testing.T) {
+	for _, tc := range []struct {
+		in     string
+		c      int
+		queues []Queue
+		want   string
+	}{
+		// -c unchanged, queues new: queues follow the -c as written.
+		{"bundle exec sidekiq --concurrency=10", 10, []Queue{{Name: "a"}}, "bundle exec sidekiq --concurrency=10 -q a"},
+		// queues unchanged, -c new: the admin's --queue spelling stays.
+		{"bundle exec sidekiq --queue=a -c5", 9, []Queue{{Name: "a"}}, "bundle exec sidekiq --queue=a -c 9"},
+	} {
+		c, err := ParseSidekiqCommand(strings.Fields(tc.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Concurrency, c.Queues = tc.c, tc.queues
+		if got := strings.Join(c.Tokens(), " "); got != tc.want {
+			t.Errorf("%q: got %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,79 @@
+package planner
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// Seed 001's four orderings for Mastodon 3.x: every permutation of
+// default/push/pull except those with default last.
+func TestOrderingsV3(t *testing.T) {
+	var got []string
+	for _, o := range Orderings(Version{3, 4, 0}) {
+		got = append(got, strings.Join(o, "-"))
+	}
+	want := []string{"default-push-pull", "pull-default-push", "push-default-pull", "default-pull-push"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestOrderingsV4(t *testing.T) {
+	os := Orderings(Version{4, 3, 0})
+	if len(os) != 18 { // 4! = 24, less the 6 with default last
+		t.Fatalf("got %d orderings, want 18", len(os))
+	}
+	seen := map[string]bool{}
+	for _, o := range os {
+		k := strings.Join(o, "-")
+		if seen[k] {
+			t.Errorf("ordering %s twice", k)
+		}
+		seen[k] = true
+		if o[len(o)-1] == "default" {
+			t.Errorf("ordering %s has default last", k)
+		}
+		if len(o) != 4 {
+			t.Errorf("ordering %s does not hold every hot queue", k)
+		}
+	}
+	// The first four lead with four different queues: each hot queue gets
+	// a process that drains it first as soon as there are four workers.
+	leaders := map[string]bool{}
+	for _, o := range os[:4] {
+		leaders[o[0]] = true
+	}
+	if len(leaders) != 4 {
+		t.Errorf("the first four orderings lead with %v", leaders)
+	}
+}
+
+func TestRecogniseOwnLayouts(t *testing.T) {
+	for _, v := range []Version{{3, 2, 0}, {3, 4, 6}, {4, 3, 0}, {4, 4, 1}} {
+		for name, ps := range map[Strategy][]Process{
+			PerQueue: perQueueLayout(v),
+			Permuted: permutedLayout(v, 3),
+			Weighted: weightedLayout(v, 2),
+		} {
+			var existing []existingProcess
+			for _, p := range ps {
+				existing = append(existing, existingProcess{Service: p.Name, Queues: p.Queues})
+			}
+			got, ok := recognise(existing, v)
+			if !ok || got != name {
+				t.Errorf("%v %s: recognised as %q, %v", v, name, got, ok)
+			}
+		}
+	}
+	// Seed 001's hand split (mailers also on scheduler) is not ours.
+	hand := []existingProcess{
+		{Service: "sidekiq-mailers", Queues: []Queue{{Name: "mailers"}, {Name: "scheduler"}}},
+		{Service: "sidekiq-scheduler", Queues: []Queue{{Name: "scheduler"}}},
+		{Service: "sidekiq-default-push-pull", Queues: []Queue{{Name: "default"}, {Name: "push"}, {Name: "pull"}}},
+	}
+	if s, ok := recognise(hand, Version{3, 4, 6}); ok {
+		t.Errorf("a hand split was recognised as %s", s)
+	}
+}

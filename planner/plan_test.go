@@ -1,0 +1,346 @@
+package planner
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// stock is Mastodon's own compose file for version v, as the planner sees it.
+func stock(v string) []Service {
+	img := "ghcr.io/mastodon/mastodon:" + v
+	streamImg := img
+	if ver, _ := ParseVersion(v); ver.AtLeast(4, 3) {
+		streamImg = "ghcr.io/mastodon/mastodon-streaming:" + v
+	}
+	return []Service{
+		{Name: "db", Image: "postgres:14-alpine"},
+		{Name: "redis", Image: "redis:7-alpine"},
+		{Name: "web", Image: img, Command: strings.Fields("bundle exec puma -C config/puma.rb")},
+		{Name: "streaming", Image: streamImg, Command: strings.Fields("node ./streaming/index.js")},
+		{Name: "sidekiq", Image: img, Command: strings.Fields("bundle exec sidekiq")},
+	}
+}
+
+var grid = []Machine{
+	{1 * GiB, 1}, {2 * GiB, 1}, {2 * GiB, 2}, {4 * GiB, 2}, {8 * GiB, 2}, {8 * GiB, 4},
+	{16 * GiB, 4}, {16 * GiB, 8}, {32 * GiB, 8}, {64 * GiB, 16},
+}
+
+var versions = []string{"v3.2.2", "v3.4.6", "v4.0.2", "v4.2.10", "v4.3.0", "v4.4.2"}
+
+// checkInvariants asserts every rule of DOMAIN.md a plan must keep.
+func checkInvariants(t *testing.T, p *Plan, planned bool) {
+	t.Helper()
+	listeners := map[string]int{}
+	names := map[string]bool{}
+	for _, s := range p.Sidekiq {
+		if names[s.Name] {
+			t.Errorf("service %s planned twice", s.Name)
+		}
+		names[s.Name] = true
+		if !strings.HasPrefix(s.Name, "sidekiq") {
+			t.Errorf("service %s: sidekiq services are named sidekiq-...", s.Name)
+		}
+		if s.Concurrency < 1 || s.Concurrency > 25 {
+			t.Errorf("%s: -c %d outside 1..25", s.Name, s.Concurrency)
+		}
+		seen := map[string]bool{}
+		for _, q := range s.Queues {
+			if seen[q.Name] {
+				t.Errorf("%s listens on %s twice", s.Name, q.Name)
+			}
+			seen[q.Name] = true
+			listeners[q.Name]++
+		}
+	}
+	known := map[string]bool{}
+	for _, q := range QueuesFor(p.Version) {
+		known[q.Name] = true
+		if listeners[q.Name] == 0 {
+			t.Errorf("queue %s: no process listens on it", q.Name)
+		}
+	}
+	for q := range listeners {
+		if !known[q] {
+			t.Errorf("queue %s does not exist in %v", q, p.Version)
+		}
+	}
+	if HasScheduler(p.Version) && listeners["scheduler"] != 1 {
+		t.Errorf("scheduler has %d listeners, want exactly 1", listeners["scheduler"])
+	}
+	// Every sidekiq command carries -c N and its service DB_POOL=N.
+	cmdC, pool := map[string]int{}, map[string]string{}
+	for _, c := range p.Changes {
+		switch {
+		case c.Kind == SetCommand && names[c.Service]:
+			sc, err := ParseSidekiqCommand(c.Command)
+			if err != nil {
+				t.Errorf("%s: planned command does not parse: %v", c.Service, err)
+			}
+			cmdC[c.Service] = sc.Concurrency
+		case c.Kind == SetEnv && c.Key == "DB_POOL" && names[c.Service]:
+			pool[c.Service] = c.Value
+		}
+	}
+	for _, s := range p.Sidekiq {
+		if cmdC[s.Name] != s.Concurrency || pool[s.Name] != strconv.Itoa(s.Concurrency) {
+			t.Errorf("%s: command -c %d, DB_POOL %q, planned %d", s.Name, cmdC[s.Name], pool[s.Name], s.Concurrency)
+		}
+	}
+	// The connection budget.
+	c := p.Budget.Connections
+	sum := 0
+	for _, r := range p.Budget.Rows {
+		sum += r.Connections
+		if r.Connections != r.Processes*r.Threads {
+			t.Errorf("row %s: %d connections != %d x %d", r.Service, r.Connections, r.Processes, r.Threads)
+		}
+	}
+	if sum != c.Total {
+		t.Errorf("connection total %d is not the sum of the rows %d", c.Total, sum)
+	}
+	if c.Total*10 > c.MaxConnections*9 {
+		t.Errorf("pools %d above 90%% of max_connections %d", c.Total, c.MaxConnections)
+	}
+	if c.MaxConnections-c.Total < 15 {
+		t.Errorf("only %d connections free of %d", c.MaxConnections-c.Total, c.MaxConnections)
+	}
+	if planned && c.MaxConnections > 250 {
+		t.Errorf("planned max_connections %d above 250", c.MaxConnections)
+	}
+	if p.Postgres.Command != nil {
+		pc, err := ParsePostgresCommand(p.Postgres.Command)
+		if v, _ := pc.Get("max_connections"); err != nil || v != strconv.Itoa(c.MaxConnections) {
+			t.Errorf("db command %q does not set max_connections=%d", p.Postgres.Command, c.MaxConnections)
+		}
+	}
+	// The memory budget.
+	m := p.Budget.Memory
+	var app int64
+	for _, r := range p.Budget.Rows {
+		app += r.MemoryBytes
+	}
+	if app != m.AppBytes || m.TotalBytes != app+m.PostgresBytes+m.RedisBytes {
+		t.Errorf("memory rows do not add up: %+v (rows %d)", m, app)
+	}
+	if m.TotalBytes > p.Machine.MemoryBytes {
+		t.Errorf("estimated memory %s exceeds the machine's %s", FormatBytes(m.TotalBytes), FormatBytes(p.Machine.MemoryBytes))
+	}
+}
+
+func TestPlanInvariantsGrid(t *testing.T) {
+	for _, v := range versions {
+		for _, m := range grid {
+			for _, st := range Strategies {
+				t.Run(fmt.Sprintf("%s/%s-%dcpu/%s", v, FormatBytes(m.MemoryBytes), m.CPUs, st), func(t *testing.T) {
+					p, err := Make(Input{Services: stock(v), Machine: m, Strategy: st})
+					if err != nil {
+						// Only a strategy that needs more processes than
+						// fit may refuse, and it must say so.
+						if st == Auto || !strings.Contains(err.Error(), "fits") {
+							t.Fatalf("unexpected error: %v", err)
+						}
+						return
+					}
+					if st != Auto && p.Strategy != st {
+						t.Errorf("asked for %s, planned %s", st, p.Strategy)
+					}
+					checkInvariants(t, p, true)
+				})
+			}
+		}
+	}
+}
+
+// Bigger machines never get fewer sidekiq processes or threads.
+func TestPlanGrowsWithTheMachine(t *testing.T) {
+	for _, v := range versions {
+		prevProcs, prevThreads := 0, 0
+		for _, m := range []Machine{{1 * GiB, 1}, {2 * GiB, 2}, {4 * GiB, 2}, {8 * GiB, 4}, {16 * GiB, 8}} {
+			p, err := Make(Input{Services: stock(v), Machine: m})
+			if err != nil {
+				t.Fatalf("%s %v: %v", v, m, err)
+			}
+			threads := 0
+			for _, s := range p.Sidekiq {
+				threads += s.Concurrency
+			}
+			if len(p.Sidekiq) < prevProcs || threads < prevThreads {
+				t.Errorf("%s %v: %d processes / %d threads, fewer than the smaller machine's %d / %d", v, m, len(p.Sidekiq), threads, prevProcs, prevThreads)
+			}
+			prevProcs, prevThreads = len(p.Sidekiq), threads
+		}
+	}
+	small, _ := Make(Input{Services: stock("v4.3.0"), Machine: Machine{1 * GiB, 1}})
+	big, _ := Make(Input{Services: stock("v4.3.0"), Machine: Machine{16 * GiB, 8}})
+	if len(small.Sidekiq) != 1 || len(big.Sidekiq) < 6 {
+		t.Errorf("1 GB gets %d sidekiq processes, 16 GB %d: want 1 and at least 6", len(small.Sidekiq), len(big.Sidekiq))
+	}
+}
+
+// A given max_connections is respected, and a too-low one is refused with
+// the number that would work.
+func TestPlanWithinMaxConnections(t *testing.T) {
+	for _, mc := range []int{40, 60, 100, 200, 250} {
+		p, err := Make(Input{Services: stock("v4.3.0"), Machine: Machine{16 * GiB, 8}, MaxConnections: mc})
+		if err != nil {
+			t.Fatalf("max %d: %v", mc, err)
+		}
+		if p.Budget.Connections.MaxConnections != mc {
+			t.Errorf("max %d: planned %d", mc, p.Budget.Connections.MaxConnections)
+		}
+		checkInvariants(t, p, true)
+	}
+	_, err := Make(Input{Services: stock("v4.3.0"), Machine: Machine{16 * GiB, 8}, MaxConnections: 20})
+	if err == nil || !strings.Contains(err.Error(), "at least") {
+		t.Errorf("max_connections 20: want a refusal naming the minimum, got %v", err)
+	}
+	p, err := Make(Input{Services: stock("v4.3.0"), Machine: Machine{64 * GiB, 16}, MaxConnections: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(p.Warnings, "\n"), "PgBouncer") {
+		t.Errorf("max_connections 400: want a PgBouncer warning, got %q", p.Warnings)
+	}
+}
+
+func TestPlanErrors(t *testing.T) {
+	noSidekiq := stock("v4.3.0")[:4]
+	if _, err := Make(Input{Services: noSidekiq, Machine: Machine{8 * GiB, 4}}); err == nil || !strings.Contains(err.Error(), "db, redis, web, streaming") {
+		t.Errorf("no sidekiq: want an error listing the services found, got %v", err)
+	}
+	typo := stock("v4.3.0")
+	typo[4].Command = strings.Fields("bundle exec sidekiq -q default -q mailer")
+	var se *ServiceError
+	if _, err := Make(Input{Services: typo, Machine: Machine{8 * GiB, 4}}); !errors.As(err, &se) || se.Service != "sidekiq" || !strings.Contains(err.Error(), `"mailer"`) {
+		t.Errorf("queue typo: want a ServiceError naming mailer, got %v", err)
+	}
+	untagged := stock("v4.3.0")
+	for i := range untagged {
+		if strings.Contains(untagged[i].Image, "mastodon") {
+			untagged[i].Image = "tootsuite/mastodon"
+		}
+	}
+	if _, err := Make(Input{Services: untagged, Machine: Machine{8 * GiB, 4}}); err == nil || !strings.Contains(err.Error(), "--mastodon-version") {
+		t.Errorf("untagged image: want an error asking for --mastodon-version, got %v", err)
+	}
+	v := Version{3, 4, 0}
+	if p, err := Make(Input{Services: untagged, Machine: Machine{8 * GiB, 4}, Version: &v}); err != nil || p.Version != v {
+		t.Errorf("untagged image with --mastodon-version: %v", err)
+	}
+	var small *TooSmallError
+	if _, err := Make(Input{Services: stock("v4.3.0"), Machine: Machine{512 * MiB, 1}}); !errors.As(err, &small) || small.Need <= 512*MiB {
+		t.Errorf("512 MB: want TooSmallError with the minimum, got %v", err)
+	}
+	if _, err := Make(Input{Services: stock("v4.3.0"), Machine: Machine{2 * GiB, 2}, Strategy: PerQueue}); err == nil || !strings.Contains(err.Error(), "per-queue needs 6") {
+		t.Errorf("per-queue on 2 GB: want a refusal, got %v", err)
+	}
+}
+
+// A file split by hand keeps its services and gets its bugs fixed.
+func TestPlanCorrectsHandSplit(t *testing.T) {
+	svc := stock("v3.4.6")[:4]
+	add := func(name, cmd string) {
+		svc = append(svc, Service{Name: name, Image: "tootsuite/mastodon:v3.4.6", Command: strings.Fields("bundle exec sidekiq " + cmd)})
+	}
+	add("sidekiq-mailers", "-q mailers -q scheduler -c 5") // seed 001's second scheduler
+	add("sidekiq-scheduler", "-q scheduler -c 5")
+	add("sidekiq-default-push-pull", "-q default -q push -q pull -c 25")
+	add("sidekiq-default-pull-push", "-q default -q pull -q push -c 25")
+	p, err := Make(Input{Services: svc, Machine: Machine{8 * GiB, 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Strategy != HandSplit {
+		t.Errorf("strategy %s, want %s", p.Strategy, HandSplit)
+	}
+	checkInvariants(t, p, true)
+	var got []string
+	for _, s := range p.Sidekiq {
+		got = append(got, s.Name+"="+queueSpec(s.Queues))
+	}
+	want := "sidekiq-mailers=mailers sidekiq-scheduler=scheduler sidekiq-default-push-pull=default push pull sidekiq-default-pull-push=default pull push"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
+	}
+	if !strings.Contains(strings.Join(p.Notes, "\n"), "sidekiq-mailers: removed queue scheduler") {
+		t.Errorf("the fix is not reported: %q", p.Notes)
+	}
+	for _, c := range p.Changes {
+		if c.Kind == Rename || c.Kind == Clone || c.Kind == Remove {
+			t.Errorf("a hand split must not be re-split: %+v", c)
+		}
+	}
+
+	// After an upgrade to 4.0 the same split misses ingress: it gets a
+	// service of its own rather than stalling.
+	for i := range svc {
+		svc[i].Image = strings.Replace(svc[i].Image, "tootsuite/mastodon:v3.4.6", "ghcr.io/mastodon/mastodon:v4.0.2", 1)
+	}
+	p, err = Make(Input{Services: svc, Machine: Machine{8 * GiB, 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInvariants(t, p, true)
+	if last := p.Sidekiq[len(p.Sidekiq)-1]; last.Name != "sidekiq-ingress" {
+		t.Errorf("want a sidekiq-ingress service added, got %s", last.Name)
+	}
+}
+
+// Re-planning a plan's own output changes nothing; resizing replans.
+func TestReplanIsStable(t *testing.T) {
+	for _, v := range versions {
+		for _, m := range grid {
+			p, err := Make(Input{Services: stock(v), Machine: m})
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := Make(Input{Services: applyToServices(stock(v), p), Machine: m})
+			if err != nil {
+				t.Fatalf("%s %v replan: %v", v, m, err)
+			}
+			for _, c := range again.Changes {
+				if c.Kind == Rename || c.Kind == Clone || c.Kind == Remove {
+					t.Errorf("%s %v: replanning its own output changes services: %+v", v, m, c)
+				}
+			}
+			if a, b := layoutKeyOf(p.Sidekiq), layoutKeyOf(again.Sidekiq); a != b {
+				t.Errorf("%s %v: replan differs:\n%s\n%s", v, m, a, b)
+			}
+		}
+	}
+}
+
+// applyToServices is a minimal compose stand-in: it applies a plan's
+// changes to the planner's view of the services.
+func applyToServices(svcs []Service, p *Plan) []Service {
+	byName := map[string]int{}
+	out := append([]Service(nil), svcs...)
+	reindex := func() {
+		byName = map[string]int{}
+		for i, s := range out {
+			byName[s.Name] = i
+		}
+	}
+	reindex()
+	for _, c := range p.Changes {
+		switch c.Kind {
+		case Rename:
+			out[byName[c.Service]].Name = c.To
+		case Clone:
+			s := out[byName[c.Service]]
+			s.Name = c.To
+			out = append(out, s)
+		case Remove:
+			i := byName[c.Service]
+			out = append(out[:i], out[i+1:]...)
+		case SetCommand:
+			out[byName[c.Service]].Command = c.Command
+		}
+		reindex()
+	}
+	return out
+}

@@ -1,0 +1,91 @@
+package planner
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseVersion(t *testing.T) {
+	for in, want := range map[string]Version{
+		"v4.3": {4, 3, 0}, "4.3.0": {4, 3, 0}, "v3.4.6": {3, 4, 6}, "v4.4.0-rc.1": {4, 4, 0}, " v2.9.3 ": {2, 9, 3},
+	} {
+		got, err := ParseVersion(in)
+		if err != nil || got != want {
+			t.Errorf("ParseVersion(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "4", "latest", "v4.x", "4.3.0.1", "v-1.2"} {
+		if _, err := ParseVersion(bad); err == nil {
+			t.Errorf("ParseVersion(%q) accepted it", bad)
+		}
+	}
+}
+
+func TestVersionFromImage(t *testing.T) {
+	for _, tc := range []struct {
+		image string
+		want  Version
+		ok    bool
+	}{
+		{"ghcr.io/mastodon/mastodon:v4.3.0", Version{4, 3, 0}, true},
+		{"ghcr.io/mastodon/mastodon-streaming:v4.3.2", Version{4, 3, 2}, true},
+		{"tootsuite/mastodon:v3.4.6", Version{3, 4, 6}, true},
+		{"ghcr.io/glitch-soc/mastodon:v4.2.1", Version{4, 2, 1}, true},
+		{"localhost:5000/mastodon:v4.1.0", Version{4, 1, 0}, true},
+		{"tootsuite/mastodon", Version{}, false},      // untagged
+		{"localhost:5000/mastodon", Version{}, false}, // the port is no tag
+		{"ghcr.io/mastodon/mastodon:latest", Version{}, false},
+		{"ghcr.io/mastodon/mastodon:edge", Version{}, false},
+		{"ghcr.io/mastodon/mastodon@sha256:abcd", Version{}, false},
+	} {
+		got, ok := VersionFromImage(tc.image)
+		if ok != tc.ok || got != tc.want {
+			t.Errorf("VersionFromImage(%q) = %v, %v; want %v, %v", tc.image, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestPostgresMajorFromImage(t *testing.T) {
+	for _, tc := range []struct {
+		image string
+		want  int
+		ok    bool
+	}{
+		{"postgres:14-alpine", 14, true}, {"postgres:9.6-alpine", 9, true}, {"postgres:17", 17, true},
+		{"postgres", 0, false}, {"postgres:alpine", 0, false}, {"docker.io/library/postgres:16.4-bookworm", 16, true},
+	} {
+		got, ok := PostgresMajorFromImage(tc.image)
+		if ok != tc.ok || got != tc.want {
+			t.Errorf("PostgresMajorFromImage(%q) = %d, %v; want %d, %v", tc.image, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// The queue table of DOMAIN.md, at every version boundary.
+func TestQueuesFor(t *testing.T) {
+	for _, tc := range []struct {
+		v    Version
+		want []string
+	}{
+		{Version{2, 9, 0}, []string{"default", "push", "mailers", "pull"}},
+		{Version{3, 2, 2}, []string{"default", "push", "mailers", "pull"}},
+		{Version{3, 3, 0}, []string{"default", "push", "mailers", "pull", "scheduler"}},
+		{Version{3, 5, 9}, []string{"default", "push", "mailers", "pull", "scheduler"}},
+		{Version{4, 0, 0}, []string{"default", "push", "ingress", "mailers", "pull", "scheduler"}},
+		{Version{4, 3, 9}, []string{"default", "push", "ingress", "mailers", "pull", "scheduler"}},
+		{Version{4, 4, 0}, []string{"default", "push", "ingress", "mailers", "pull", "scheduler", "fasp"}},
+		{Version{5, 0, 0}, []string{"default", "push", "ingress", "mailers", "pull", "scheduler", "fasp"}},
+	} {
+		if diff := cmp.Diff(tc.want, queueNames(QueuesFor(tc.v))); diff != "" {
+			t.Errorf("QueuesFor(%v) (-want +got):\n%s", tc.v, diff)
+		}
+	}
+	w := map[string]int{}
+	for _, q := range QueuesFor(Version{4, 0, 0}) {
+		w[q.Name] = q.Weight
+	}
+	if diff := cmp.Diff(map[string]int{"default": 8, "push": 6, "ingress": 4, "mailers": 2, "pull": 1, "scheduler": 1}, w); diff != "" {
+		t.Errorf("4.0 weights (-want +got):\n%s", diff)
+	}
+}
