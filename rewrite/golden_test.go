@@ -1,0 +1,214 @@
+package rewrite
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/aymanbagabas/go-udiff"
+	"github.com/compose-scale/compose-scale/compose"
+	"github.com/compose-scale/compose-scale/machine"
+	"github.com/compose-scale/compose-scale/planner"
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in ../fixtures")
+
+// goldenCase is one fixture rewritten for one machine and strategy; its
+// expected output is fixtures/<fixture>.<name>.golden.yml.
+type goldenCase struct {
+	fixture, droplet string
+	strategy         planner.Strategy
+}
+
+func (c goldenCase) name() string {
+	if c.strategy != "" && c.strategy != planner.Auto {
+		return string(c.strategy) + "-" + c.droplet
+	}
+	return c.droplet
+}
+
+var goldenCases = []goldenCase{
+	{"stock-v4.3", "s-1vcpu-1gb", ""},
+	{"stock-v4.3", "s-2vcpu-4gb", ""},
+	{"stock-v4.3", "s-4vcpu-8gb", ""},
+	{"stock-v4.3", "s-8vcpu-16gb", ""},
+	{"stock-v4.3", "s-8vcpu-16gb", planner.PerQueue},
+	{"stock-v4.3", "s-4vcpu-8gb", planner.Weighted},
+	{"stock-v3.4", "s-4vcpu-8gb", ""},
+	{"stock-v3.4", "s-4vcpu-8gb", planner.PerQueue},
+	{"handsplit-v3.4", "s-4vcpu-8gb", ""},
+	{"anchors-v4.4", "s-4vcpu-8gb", ""},
+	{"mapenv-v4.2", "s-2vcpu-2gb", ""},
+	{"mapenv-v4.2", "s-4vcpu-8gb", ""},
+}
+
+func input(t *testing.T, droplet string, st planner.Strategy) planner.Input {
+	t.Helper()
+	cpus, mem, err := machine.ParseDroplet(droplet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return planner.Input{Machine: planner.Machine{MemoryBytes: mem, CPUs: cpus}, Strategy: st}
+}
+
+func fixture(t *testing.T, name string) (string, []byte) {
+	t.Helper()
+	path := filepath.Join("..", "fixtures", name+".input.yml")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, src
+}
+
+// managedLine matches what a rewrite may remove or change: a service key
+// (renamed or removed services), a command, and the pool variables.
+var managedLine = regexp.MustCompile(`^\s*(` +
+	`[A-Za-z0-9_.-]+:\s*$` + // a service key
+	`|command:.*` +
+	`|-?\s*["']?(DB_POOL|WEB_CONCURRENCY|MAX_THREADS|STREAMING_CLUSTER_NUM)\b.*` +
+	`)$`)
+
+func TestGolden(t *testing.T) {
+	for _, gc := range goldenCases {
+		t.Run(gc.fixture+"."+gc.name(), func(t *testing.T) {
+			path, src := fixture(t, gc.fixture)
+			in := input(t, gc.droplet, gc.strategy)
+			res, err := Rewrite(path, src, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("..", "fixtures", gc.fixture+"."+gc.name()+".golden.yml")
+			if *update {
+				if err := os.WriteFile(golden, res.Output, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./rewrite -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), string(res.Output)); diff != "" {
+				t.Errorf("output differs from %s (-want +got):\n%s", golden, diff)
+			}
+
+			// Idempotence: rewriting the output changes nothing.
+			again, err := Rewrite(path, res.Output, in)
+			if err != nil {
+				t.Fatalf("rewriting the output: %v", err)
+			}
+			if again.Changed() {
+				t.Errorf("second rewrite is not a no-op:\n%s", udiff.Unified("first", "second", string(res.Output), string(again.Output)))
+			}
+
+			// Removed lines are only lines the plan had to change.
+			edits := udiff.Lines(string(src), string(res.Output))
+			for _, e := range edits {
+				removed := strings.Split(strings.TrimSuffix(string(src[e.Start:e.End]), "\n"), "\n")
+				if e.Start == e.End {
+					continue
+				}
+				for _, l := range removed {
+					if !managedLine.MatchString(l) && !partOfRemovedService(res.Plan, l) {
+						t.Errorf("the rewrite removed or changed a line it does not manage: %q", l)
+					}
+				}
+			}
+		})
+	}
+}
+
+// partOfRemovedService allows any line when the plan removed a service
+// (its whole block goes).
+func partOfRemovedService(p *planner.Plan, _ string) bool {
+	for _, c := range p.Changes {
+		if c.Kind == planner.Remove {
+			return true
+		}
+	}
+	return false
+}
+
+// Resizing: 8 GB then 16 GB gives the same services and numbers as 16 GB
+// directly.
+func TestResizeEqualsDirect(t *testing.T) {
+	for _, fx := range []string{"stock-v4.3", "stock-v3.4", "anchors-v4.4", "mapenv-v4.2"} {
+		for _, pair := range [][2]string{{"s-4vcpu-8gb", "s-8vcpu-16gb"}, {"s-8vcpu-16gb", "s-4vcpu-8gb"}, {"s-1vcpu-1gb", "s-8vcpu-16gb"}, {"s-2vcpu-4gb", "s-4vcpu-8gb"}} {
+			t.Run(fx+"/"+pair[0]+"-then-"+pair[1], func(t *testing.T) {
+				path, src := fixture(t, fx)
+				first, err := Rewrite(path, src, input(t, pair[0], ""))
+				if err != nil {
+					t.Fatal(err)
+				}
+				resized, err := Rewrite(path, first.Output, input(t, pair[1], ""))
+				if err != nil {
+					t.Fatal(err)
+				}
+				direct, err := Rewrite(path, src, input(t, pair[1], ""))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(services(t, direct.Output), services(t, resized.Output)); diff != "" {
+					t.Errorf("resized differs from direct (-direct +resized):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+// services is a file's meaning as compose reads it, order aside.
+func services(t *testing.T, src []byte) map[string]compose.Service {
+	t.Helper()
+	doc, err := compose.Parse("x.yml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := doc.Services()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]compose.Service{}
+	for _, s := range list {
+		s.Line = 0
+		out[s.Name] = s
+	}
+	return out
+}
+
+// Nothing of .env.production ever reaches an output.
+func TestNoSecretsInOutput(t *testing.T) {
+	env, err := os.ReadFile(filepath.Join("..", "fixtures", ".env.production"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var markers []string
+	for _, l := range strings.Split(string(env), "\n") {
+		if _, v, ok := strings.Cut(l, "="); ok && strings.HasPrefix(v, "MARKER") {
+			markers = append(markers, v)
+		}
+	}
+	if len(markers) < 3 {
+		t.Fatalf("the fixture .env.production has %d markers", len(markers))
+	}
+	for _, gc := range goldenCases {
+		path, src := fixture(t, gc.fixture)
+		res, err := Rewrite(path, src, input(t, gc.droplet, gc.strategy))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range markers {
+			if strings.Contains(string(res.Output), m) {
+				t.Errorf("%s: output holds the secret %s", gc.fixture, m)
+			}
+			for _, c := range res.Plan.Changes {
+				if strings.Contains(c.Value, m) || strings.Contains(strings.Join(c.Command, " "), m) {
+					t.Errorf("%s: the plan holds the secret %s", gc.fixture, m)
+				}
+			}
+		}
+	}
+}
