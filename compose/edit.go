@@ -58,6 +58,11 @@ func (d *Document) CloneService(src, dst, after string) error {
 				for e < blockEnd && d.src[e] == ' ' {
 					e++
 				}
+				if e < blockEnd && d.src[e] == '\n' { // "key: &a" at a line's end: drop the space before it too
+					for o > blockStart && d.src[o-1] == ' ' {
+						o--
+					}
+				}
 				cuts = append(cuts, cut{o, e, ""})
 			}
 		}
@@ -77,11 +82,16 @@ func (d *Document) CloneService(src, dst, after string) error {
 		block += "\n"
 	}
 	// Services separated by blank lines get one before the clone too.
+	afterEnd := d.entryEnd(ak.Line, ak.Column)
 	sep := ""
-	if first > 1 && isBlank(d.line(first-1)) {
+	above := first - 1
+	for above > 0 && isComment(d.line(above)) {
+		above--
+	}
+	if above > 0 && isBlank(d.line(above)) || afterEnd < d.numLines() && isBlank(d.line(afterEnd+1)) {
 		sep = "\n"
 	}
-	at := d.lineStart(d.entryEnd(ak.Line, ak.Column) + 1)
+	at := d.lineStart(afterEnd + 1)
 	prefix := ""
 	if at == len(d.src) && len(d.src) > 0 && d.src[len(d.src)-1] != '\n' {
 		prefix = "\n"

@@ -32,15 +32,11 @@ func (d *Document) SetEnv(service, key, value string) error {
 }
 
 func (d *Document) addEnvironment(service string, sk, sv *yaml.Node, key, value string) error {
-	if mk, _ := mapGet(sv, "<<"); hasMerge(sv) {
+	if mk := mergeKey(sv); mk != nil {
 		var merged map[string]any
 		if err := sv.Decode(&merged); err == nil {
 			if _, ok := merged["environment"]; ok {
-				line := sk.Line
-				if mk != nil {
-					line = mk.Line
-				}
-				return &Error{Path: d.Path, Line: line, Msg: fmt.Sprintf("service %q takes its environment from a YAML merge (<<): a new environment key would replace the merged one; add `environment:` with the merged entries to the service, or set %s=%s in the anchor", service, key, value)}
+				return &Error{Path: d.Path, Line: mk.Line, Msg: fmt.Sprintf("service %q takes its environment from a YAML merge (<<): a new environment key would replace the merged one; add `environment:` with the merged entries to the service, or set %s=%s in the anchor", service, key, value)}
 			}
 		}
 	}
@@ -54,13 +50,14 @@ func (d *Document) addEnvironment(service string, sk, sv *yaml.Node, key, value 
 	return d.insertEntry(sv, sk, []string{"command", "image", "build"}, lines)
 }
 
-func hasMerge(m *yaml.Node) bool {
+// mergeKey returns a mapping's `<<` key, if it has one.
+func mergeKey(m *yaml.Node) *yaml.Node {
 	for i := 0; i < len(m.Content); i += 2 {
 		if m.Content[i].Tag == "!!merge" {
-			return true
+			return m.Content[i]
 		}
 	}
-	return false
+	return nil
 }
 
 // newEnvBlock renders a fresh block under an `environment:` key with no value.

@@ -66,12 +66,18 @@ sets Postgres max_connections, and checks the connection and memory budget.`,
 		ErrWriter:       env.Stderr,
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {}, // Run prints and exits
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError{err}
-		},
-		Commands: []*cli.Command{
-			rewriteCommand(env),
-			planCommand(env),
-		},
+		OnUsageError:    onUsageError,
+		Commands:        withUsageErrors(rewriteCommand(env), planCommand(env)),
 	}
+}
+
+// onUsageError turns a flag parsing error into a usage error (exit 2, one
+// line and a hint) instead of urfave/cli's full help text.
+func onUsageError(_ *cli.Context, err error, _ bool) error { return usageError{err} }
+
+func withUsageErrors(cmds ...*cli.Command) []*cli.Command {
+	for _, c := range cmds {
+		c.OnUsageError = onUsageError
+	}
+	return cmds
 }

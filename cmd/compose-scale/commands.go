@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/aymanbagabas/go-udiff"
+	"github.com/compose-scale/compose-scale/planner"
 	"github.com/compose-scale/compose-scale/report"
 	"github.com/compose-scale/compose-scale/rewrite"
 	"github.com/urfave/cli/v2"
@@ -31,13 +32,13 @@ Examples:
    compose-scale rewrite --strategy per-queue --format markdown --report plan.md`,
 		Flags: flags,
 		Action: func(c *cli.Context) error {
-			res, ctx, path, mode, err := plan(c, env)
+			res, ctx, f, err := plan(c, env)
 			if err != nil {
 				return err
 			}
-			fmt.Fprint(env.Stdout, udiff.Unified(path, path, string(res.Input), string(res.Output)))
+			fmt.Fprint(env.Stdout, udiff.Unified(f.display, f.display, string(res.Input), string(res.Output)))
 			if !c.Bool("dry-run") {
-				if err := write(c, env, path, mode, res); err != nil {
+				if err := write(c, env, f, res); err != nil {
 					return err
 				}
 			}
@@ -57,7 +58,7 @@ func planCommand(env Env) *cli.Command {
    compose-scale plan --format json | jq .connections`,
 		Flags: planFlags(),
 		Action: func(c *cli.Context) error {
-			res, ctx, _, _, err := plan(c, env)
+			res, ctx, _, err := plan(c, env)
 			if err != nil {
 				return err
 			}
@@ -66,75 +67,83 @@ func planCommand(env Env) *cli.Command {
 	}
 }
 
-// plan runs the pipeline for a command: find and read the file, size the
-// machine, rewrite in memory.
-func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, string, os.FileMode, error) {
-	var ctx report.Context
-	arg, err := oneFileArg(c)
-	if err != nil {
-		return nil, ctx, "", 0, err
-	}
-	if err := checkFormat(c); err != nil {
-		return nil, ctx, "", 0, err
-	}
-	path, err := findComposeFile(arg, env)
-	if err != nil {
-		return nil, ctx, "", 0, err
-	}
-	m, source, notes, err := machineFromFlags(c, env)
-	if err != nil {
-		return nil, ctx, "", 0, err
-	}
-	in, err := plannerInput(c, m)
-	if err != nil {
-		return nil, ctx, "", 0, err
-	}
-	src, mode, err := readComposeFile(path)
-	if err != nil {
-		return nil, ctx, "", 0, err
-	}
-	res, err := rewrite.Rewrite(path, src, in)
-	if err != nil {
-		return nil, ctx, "", 0, err
-	}
-	ctx = report.Context{File: path, MachineSource: source, MachineNotes: notes}
-	return res, ctx, path, mode, nil
+// composeFile is the file a command works on.
+type composeFile struct {
+	display, path string // as the user named it; as opened
+	mode          os.FileMode
 }
 
-func write(c *cli.Context, env Env, path string, mode os.FileMode, res *rewrite.Result) error {
-	target := path
-	if o := c.String("output"); o != "" {
-		target = resolve(env.Dir, o)
-		return writeAtomicNew(target, res.Output, mode)
+// plan runs the pipeline for a command: find and read the file, size the
+// machine, rewrite in memory.
+func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile, error) {
+	var f composeFile
+	arg, err := oneFileArg(c)
+	if err == nil {
+		err = checkFormat(c)
 	}
-	if !res.Changed() {
-		fmt.Fprintf(env.Stderr, "%s already matches the plan: nothing to write\n\n", path)
+	if err == nil {
+		f.display, f.path, err = findComposeFile(arg, env)
+	}
+	var m planner.Machine
+	var source string
+	var notes []string
+	if err == nil {
+		m, source, notes, err = machineFromFlags(c, env)
+	}
+	var in planner.Input
+	if err == nil {
+		in, err = plannerInput(c, m)
+	}
+	var src []byte
+	if err == nil {
+		src, f.mode, err = readComposeFile(f.display, f.path)
+	}
+	if err != nil {
+		return nil, report.Context{}, f, err
+	}
+	res, err := rewrite.Rewrite(f.display, src, in)
+	if err != nil {
+		return nil, report.Context{}, f, err
+	}
+	return res, report.Context{File: f.display, MachineSource: source, MachineNotes: notes}, f, nil
+}
+
+func write(c *cli.Context, env Env, f composeFile, res *rewrite.Result) error {
+	if o := c.String("output"); o != "" {
+		if err := writeAtomicNew(o, resolve(env.Dir, o), res.Output, f.mode); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stderr, "wrote %s\n\n", o)
 		return nil
 	}
-	orig, err := keepOrig(path, res.Input, mode)
+	if !res.Changed() {
+		fmt.Fprintf(env.Stderr, "%s already matches the plan: nothing to write\n\n", f.display)
+		return nil
+	}
+	orig, err := keepOrig(f.display, f.path, res.Input, f.mode)
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(target, res.Output, mode); err != nil {
+	if err := writeAtomic(f.display, f.path, res.Output, f.mode); err != nil {
 		return err
 	}
 	if orig != "" {
-		fmt.Fprintf(env.Stderr, "wrote %s (the original is kept as %s)\n\n", target, orig)
+		fmt.Fprintf(env.Stderr, "wrote %s (the original is kept as %s)\n\n", f.display, orig)
 	} else {
-		fmt.Fprintf(env.Stderr, "wrote %s\n\n", target)
+		fmt.Fprintf(env.Stderr, "wrote %s\n\n", f.display)
 	}
 	return nil
 }
 
 // writeAtomicNew writes an -o target, which may not exist yet.
-func writeAtomicNew(path string, data []byte, mode os.FileMode) error {
+func writeAtomicNew(display, path string, data []byte, mode os.FileMode) error {
 	if st, err := os.Stat(path); err == nil {
 		if st.IsDir() {
-			return fmt.Errorf("%s: is a directory", path)
+			return fmt.Errorf("%s: is a directory", display)
 		}
 		mode = st.Mode().Perm()
 	}
-	return writeAtomic(path, data, mode)
+	return writeAtomic(display, path, data, mode)
 }
 
 func writeReport(c *cli.Context, env Env, def io.Writer, res *rewrite.Result, ctx report.Context) error {
@@ -143,7 +152,7 @@ func writeReport(c *cli.Context, env Env, def io.Writer, res *rewrite.Result, ct
 		return err
 	}
 	if p := c.String("report"); p != "" {
-		return writeAtomicNew(resolve(env.Dir, p), buf.Bytes(), 0o644)
+		return writeAtomicNew(p, resolve(env.Dir, p), buf.Bytes(), 0o644)
 	}
 	_, err := def.Write(buf.Bytes())
 	return err

@@ -16,26 +16,27 @@ const maxFileSize = 10 << 20
 // composeNames are the files docker compose looks for, in its order.
 var composeNames = []string{"compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"}
 
-// findComposeFile returns the file to work on: the argument, else
-// COMPOSE_FILE (its first entry), else the first of composeNames in dir.
-func findComposeFile(arg string, env Env) (string, error) {
+// findComposeFile returns the file to work on, as the user named it (for
+// messages) and as a path to open: the argument, else COMPOSE_FILE (its
+// first entry), else the first of composeNames in the working directory.
+func findComposeFile(arg string, env Env) (display, path string, err error) {
 	if arg != "" {
-		return resolve(env.Dir, arg), nil
+		return arg, resolve(env.Dir, arg), nil
 	}
 	if cf := env.Getenv("COMPOSE_FILE"); cf != "" {
 		sep := env.Getenv("COMPOSE_PATH_SEPARATOR")
 		if sep == "" {
 			sep = string(os.PathListSeparator)
 		}
-		return resolve(env.Dir, strings.Split(cf, sep)[0]), nil
+		first := strings.Split(cf, sep)[0]
+		return first, resolve(env.Dir, first), nil
 	}
 	for _, n := range composeNames {
-		p := filepath.Join(env.Dir, n)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
+		if _, err := os.Stat(resolve(env.Dir, n)); err == nil {
+			return n, resolve(env.Dir, n), nil
 		}
 	}
-	return "", fmt.Errorf("no compose file here (looked for %s in %s): name the file, as in compose-scale rewrite docker-compose.yml", strings.Join(composeNames, ", "), absOr(env.Dir))
+	return "", "", fmt.Errorf("no compose file here (looked for %s in %s): name the file, as in compose-scale rewrite docker-compose.yml", strings.Join(composeNames, ", "), absOr(env.Dir))
 }
 
 func resolve(dir, p string) string {
@@ -53,22 +54,23 @@ func absOr(p string) string {
 }
 
 // readComposeFile reads a compose file with the checks a person needs
-// spelled out: missing, a directory, too big.
-func readComposeFile(path string) ([]byte, fs.FileMode, error) {
+// spelled out: missing, a directory, too big. Messages name the file as
+// display.
+func readComposeFile(display, path string) ([]byte, fs.FileMode, error) {
 	st, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, 0, fmt.Errorf("%s: no such file", path)
+		return nil, 0, fmt.Errorf("%s: no such file", display)
 	case err != nil:
-		return nil, 0, fmt.Errorf("%s: %v", path, unwrapPath(err))
+		return nil, 0, fmt.Errorf("%s: %v", display, unwrapPath(err))
 	case st.IsDir():
-		return nil, 0, fmt.Errorf("%s: is a directory: name the compose file inside it", path)
+		return nil, 0, fmt.Errorf("%s: is a directory: name the compose file inside it", display)
 	case st.Size() > maxFileSize:
-		return nil, 0, fmt.Errorf("%s: %d MB is too big for a compose file (the limit is %d MB)", path, st.Size()>>20, maxFileSize>>20)
+		return nil, 0, fmt.Errorf("%s: %d MB is too big for a compose file (the limit is %d MB)", display, st.Size()>>20, maxFileSize>>20)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %v", path, unwrapPath(err))
+		return nil, 0, fmt.Errorf("%s: %v", display, unwrapPath(err))
 	}
 	return b, st.Mode().Perm(), nil
 }
@@ -84,11 +86,11 @@ func unwrapPath(err error) error {
 // writeAtomic replaces path with data: a temp file in the same directory,
 // synced, then renamed over it, so a reader (or a crash) sees the old file
 // or the new one, never half of one. The mode is kept.
-func writeAtomic(path string, data []byte, mode fs.FileMode) (err error) {
+func writeAtomic(display, path string, data []byte, mode fs.FileMode) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".compose-scale-*")
 	if err != nil {
-		return fmt.Errorf("%s: cannot write here: %v", path, unwrapPath(err))
+		return fmt.Errorf("%s: cannot write in its directory (%v): nothing was written", display, unwrapPath(err))
 	}
 	tmp := f.Name()
 	defer func() {
@@ -110,21 +112,21 @@ func writeAtomic(path string, data []byte, mode fs.FileMode) (err error) {
 		err = os.Rename(tmp, path)
 	}
 	if err != nil {
-		return fmt.Errorf("%s: write failed, the file is unchanged: %v", path, unwrapPath(err))
+		return fmt.Errorf("%s: write failed, the file is unchanged: %v", display, unwrapPath(err))
 	}
 	return nil
 }
 
 // keepOrig saves the untouched original as path.orig the first time, and
 // never overwrites one that exists.
-func keepOrig(path string, original []byte, mode fs.FileMode) (string, error) {
+func keepOrig(display, path string, original []byte, mode fs.FileMode) (string, error) {
 	orig := path + ".orig"
 	f, err := os.OpenFile(orig, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if errors.Is(err, fs.ErrExist) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("%s: cannot keep the original: %v", orig, unwrapPath(err))
+		return "", fmt.Errorf("%s.orig: cannot keep the original (%v): nothing was written", display, unwrapPath(err))
 	}
 	if _, err = f.Write(original); err == nil {
 		err = f.Sync()
@@ -134,7 +136,7 @@ func keepOrig(path string, original []byte, mode fs.FileMode) (string, error) {
 	}
 	if err != nil {
 		os.Remove(orig)
-		return "", fmt.Errorf("%s: cannot keep the original: %v", orig, err)
+		return "", fmt.Errorf("%s.orig: cannot keep the original (%v): nothing was written", display, err)
 	}
-	return orig, nil
+	return display + ".orig", nil
 }

@@ -13,13 +13,13 @@ import (
 // planFlags are the flags every command that plans takes.
 func planFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "memory", Usage: "the machine's memory, like `8GB`, 7.5GiB or 8192MB (default: measured)"},
-		&cli.IntFlag{Name: "cpus", Usage: "the machine's CPUs (default: measured)"},
+		&cli.StringFlag{Name: "memory", Usage: "the machine's memory, like `8GB`, 7.5GiB or 8192MB", DefaultText: "measured"},
+		&cli.IntFlag{Name: "cpus", Usage: "the machine's `CPUs`", DefaultText: "measured"},
 		&cli.StringFlag{Name: "droplet", Usage: "a DigitalOcean size `SLUG` such as s-4vcpu-8gb: sets memory and CPUs"},
 		&cli.StringFlag{Name: "strategy", Value: "auto", Usage: "how to split sidekiq: auto, per-queue, permuted or weighted"},
-		&cli.IntFlag{Name: "max-connections", Usage: "Postgres max_connections to plan within (default: planned, at most 250)"},
-		&cli.StringFlag{Name: "mastodon-version", Usage: "the Mastodon `VERSION`, like v4.3 (default: read from the image tag)"},
-		&cli.StringFlag{Name: "db-memory", Usage: "the memory Postgres may use, like `4GB` (default: half the machine)"},
+		&cli.IntFlag{Name: "max-connections", Usage: "Postgres max_connections to plan within (at most 250 without PgBouncer)", DefaultText: "planned"},
+		&cli.StringFlag{Name: "mastodon-version", Usage: "the Mastodon `VERSION`, like v4.3", DefaultText: "read from the image tag"},
+		&cli.StringFlag{Name: "db-memory", Usage: "the memory Postgres may use, like `4GB`", DefaultText: "half the machine"},
 		&cli.StringFlag{Name: "report", Usage: "write the report to `FILE`"},
 		&cli.StringFlag{Name: "format", Value: "text", Usage: "report format: text, markdown or json"},
 	}

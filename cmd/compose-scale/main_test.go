@@ -1,0 +1,341 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/compose-scale/compose-scale/machine"
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// run is one in-process CLI run in dir.
+type run struct {
+	code           int
+	stdout, stderr string
+}
+
+func runCLI(t *testing.T, dir string, getenv map[string]string, args ...string) run {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env := Env{
+		Stdin:  strings.NewReader(""),
+		Stdout: &out,
+		Stderr: &errb,
+		Getenv: func(k string) string { return getenv[k] },
+		Dir:    dir,
+		Detect: func() (machine.Measured, error) {
+			return machine.Measured{MemoryBytes: 8 << 30, CPUs: 4, Notes: []string{"MemTotal 7957 MB, read as the machine's advertised 8192 MB (the kernel keeps a little for itself)"}}, nil
+		},
+	}
+	code := Run(append([]string{"compose-scale"}, args...), env)
+	return run{code, out.String(), errb.String()}
+}
+
+// workdir copies fixtures into a temp dir: name -> fixture file.
+func workdir(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, fx := range files {
+		b, err := os.ReadFile(filepath.Join("..", "..", "fixtures", fx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/compose-scale -update)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s differs (-want +got):\n%s", path, diff)
+	}
+}
+
+func TestRewriteInPlace(t *testing.T) {
+	dir := workdir(t, map[string]string{"docker-compose.yml": "stock-v4.3.input.yml", ".env.production": ".env.production"})
+	original := readFile(t, filepath.Join(dir, "docker-compose.yml"))
+
+	r := runCLI(t, dir, nil, "rewrite", "--droplet", "s-4vcpu-8gb", "docker-compose.yml")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	golden(t, "rewrite-stock-v4.3.stdout", r.stdout)
+	golden(t, "rewrite-stock-v4.3.stderr", r.stderr)
+	want := readFile(t, filepath.Join("..", "..", "fixtures", "stock-v4.3.s-4vcpu-8gb.golden.yml"))
+	if got := readFile(t, filepath.Join(dir, "docker-compose.yml")); got != want {
+		t.Error("the written file is not the golden rewrite")
+	}
+	if got := readFile(t, filepath.Join(dir, "docker-compose.yml.orig")); got != original {
+		t.Error("docker-compose.yml.orig is not the original")
+	}
+	for _, name := range []string{"docker-compose.yml", "docker-compose.yml.orig"} {
+		st, err := os.Stat(filepath.Join(dir, name))
+		if err != nil || st.Mode().Perm() != 0o640 {
+			t.Errorf("%s: mode %v, want 0640 kept", name, st.Mode().Perm())
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 3 {
+		t.Errorf("the directory holds %d files, want 3 (no temp files left): %v", len(entries), entries)
+	}
+
+	// The second run changes nothing, prints no diff, keeps .orig.
+	r = runCLI(t, dir, nil, "rewrite", "--droplet", "s-4vcpu-8gb", "docker-compose.yml")
+	if r.code != 0 || r.stdout != "" || !strings.Contains(r.stderr, "already matches") {
+		t.Errorf("second run: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	// A resize rewrites again, and .orig still holds the first original.
+	r = runCLI(t, dir, nil, "rewrite", "--droplet", "s-8vcpu-16gb", "docker-compose.yml")
+	if r.code != 0 || !strings.Contains(r.stdout, "+  sidekiq-default-push-pull-ingress:") {
+		t.Errorf("resize: exit %d, stdout %q", r.code, r.stdout)
+	}
+	if got := readFile(t, filepath.Join(dir, "docker-compose.yml.orig")); got != original {
+		t.Error("a later rewrite overwrote docker-compose.yml.orig")
+	}
+}
+
+func TestRewriteDryRunAndOutput(t *testing.T) {
+	dir := workdir(t, map[string]string{"compose.yaml": "stock-v3.4.input.yml"})
+	original := readFile(t, filepath.Join(dir, "compose.yaml"))
+	r := runCLI(t, dir, nil, "rewrite", "--dry-run", "--droplet", "s-4vcpu-8gb") // found as compose.yaml
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "--- compose.yaml\n+++ compose.yaml\n") {
+		t.Fatalf("dry run: exit %d, stdout %.80q, stderr %s", r.code, r.stdout, r.stderr)
+	}
+	if readFile(t, filepath.Join(dir, "compose.yaml")) != original {
+		t.Error("--dry-run wrote the file")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "compose.yaml.orig")); err == nil {
+		t.Error("--dry-run kept a .orig")
+	}
+	r = runCLI(t, dir, nil, "rewrite", "-o", "scaled.yml", "--droplet", "s-4vcpu-8gb", "compose.yaml")
+	if r.code != 0 {
+		t.Fatalf("-o: exit %d: %s", r.code, r.stderr)
+	}
+	if readFile(t, filepath.Join(dir, "compose.yaml")) != original {
+		t.Error("-o changed the input file")
+	}
+	want := readFile(t, filepath.Join("..", "..", "fixtures", "stock-v3.4.s-4vcpu-8gb.golden.yml"))
+	if readFile(t, filepath.Join(dir, "scaled.yml")) != want {
+		t.Error("-o did not write the golden rewrite")
+	}
+}
+
+func TestPlanReports(t *testing.T) {
+	dir := workdir(t, map[string]string{"docker-compose.yml": "stock-v4.3.input.yml"})
+	for _, format := range []string{"text", "markdown"} {
+		r := runCLI(t, dir, nil, "plan", "--droplet", "s-4vcpu-8gb", "--format", format)
+		if r.code != 0 || r.stderr != "" {
+			t.Fatalf("%s: exit %d, stderr %q", format, r.code, r.stderr)
+		}
+		golden(t, "plan-stock-v4.3."+format, r.stdout)
+	}
+	// Measured machine: the report says so.
+	r := runCLI(t, dir, nil, "plan")
+	if !strings.Contains(r.stdout, "machine:   4 CPUs, 8 GB (measured)") {
+		t.Errorf("measured machine not reported: %s", r.stdout)
+	}
+
+	r = runCLI(t, dir, nil, "plan", "--memory", "16GB", "--cpus", "8", "--format", "json", "--report", "plan.json")
+	if r.code != 0 || r.stdout != "" {
+		t.Fatalf("json to --report: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	var rep struct {
+		Machine struct {
+			MemoryBytes int64 `json:"memory_bytes"`
+			CPUs        int   `json:"cpus"`
+		} `json:"machine"`
+		Postgres struct {
+			MaxConnections int `json:"max_connections"`
+		} `json:"postgres"`
+		Connections struct {
+			Total, Limit int
+		} `json:"connections"`
+		Services []struct {
+			Service                         string
+			Processes, Threads, Connections int
+			Queues                          []string
+		} `json:"services"`
+	}
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(dir, "plan.json"))), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Machine.MemoryBytes != 16<<30 || rep.Machine.CPUs != 8 {
+		t.Errorf("machine %+v", rep.Machine)
+	}
+	sum, queues := 0, 0
+	for _, s := range rep.Services {
+		sum += s.Connections
+		if s.Connections != s.Processes*s.Threads {
+			t.Errorf("%s: %d != %d x %d", s.Service, s.Connections, s.Processes, s.Threads)
+		}
+		if strings.HasPrefix(s.Service, "sidekiq") {
+			queues += len(s.Queues)
+			if len(s.Queues) == 0 {
+				t.Errorf("%s has no queues in the report", s.Service)
+			}
+		}
+	}
+	if sum != rep.Connections.Total || rep.Connections.Total > rep.Connections.Limit || rep.Postgres.MaxConnections < rep.Connections.Limit {
+		t.Errorf("connections do not add up: rows %d, %+v, max %d", sum, rep.Connections, rep.Postgres.MaxConnections)
+	}
+}
+
+// Every failure: one line naming the file (and line), the right exit code,
+// and the compose file byte for byte as it was.
+func TestErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files map[string]string // name -> content ("@fixture" copies a fixture)
+		args  []string
+		code  int
+		want  string
+	}{
+		{"missing file", nil, []string{"rewrite", "--droplet", "s-4vcpu-8gb", "nope.yml"}, 1, "compose-scale: nope.yml: no such file"},
+		{"no file to find", nil, []string{"plan", "--droplet", "s-4vcpu-8gb"}, 1, "no compose file here"},
+		{"directory", map[string]string{"d/x": "x"}, []string{"rewrite", "--droplet", "s-4vcpu-8gb", "d"}, 1, "d: is a directory"},
+		{"broken yaml", map[string]string{"dc.yml": "services:\n  sidekiq:\n    command: [bundle\n  web: x\n"}, []string{"rewrite", "--droplet", "s-4vcpu-8gb", "dc.yml"}, 1, "dc.yml:"},
+		{"no sidekiq", map[string]string{"dc.yml": "services:\n  db:\n    image: postgres:14\n  web:\n    image: nginx\n"}, []string{"rewrite", "--droplet", "s-4vcpu-8gb", "dc.yml"}, 1, "no sidekiq service found (services: db, web)"},
+		{"queue typo", map[string]string{"dc.yml": "services:\n  sidekiq:\n    image: ghcr.io/mastodon/mastodon:v4.3.0\n    command: bundle exec sidekiq -q default -q mailer\n"}, []string{"rewrite", "--droplet", "s-4vcpu-8gb", "dc.yml"}, 1, `dc.yml:4: service "sidekiq": sidekiq queue "mailer" does not exist`},
+		{"unknown strategy", map[string]string{"dc.yml": "@stock-v4.3.input.yml"}, []string{"rewrite", "--strategy", "fast", "dc.yml"}, 2, `unknown strategy "fast"`},
+		{"bad memory", map[string]string{"dc.yml": "@stock-v4.3.input.yml"}, []string{"rewrite", "--memory", "8", "dc.yml"}, 2, "--memory"},
+		{"unknown droplet", map[string]string{"dc.yml": "@stock-v4.3.input.yml"}, []string{"plan", "--droplet", "t2.micro", "dc.yml"}, 2, "s-4vcpu-8gb"},
+		{"unknown flag", map[string]string{"dc.yml": "@stock-v4.3.input.yml"}, []string{"rewrite", "--colour", "dc.yml"}, 2, "flag provided but not defined"},
+		{"two files", map[string]string{"dc.yml": "@stock-v4.3.input.yml"}, []string{"rewrite", "dc.yml", "other.yml"}, 2, "takes one compose file"},
+		{"too small", map[string]string{"dc.yml": "@stock-v4.3.input.yml"}, []string{"rewrite", "--droplet", "s-1vcpu-512mb-10gb", "dc.yml"}, 1, "needs at least"},
+		{"per-queue does not fit", map[string]string{"dc.yml": "@stock-v4.3.input.yml"}, []string{"rewrite", "--strategy", "per-queue", "--droplet", "s-1vcpu-2gb", "dc.yml"}, 1, "per-queue needs"},
+		{"untagged image", map[string]string{"dc.yml": "services:\n  sidekiq:\n    image: tootsuite/mastodon\n    command: bundle exec sidekiq\n"}, []string{"rewrite", "--droplet", "s-4vcpu-8gb", "dc.yml"}, 1, "--mastodon-version"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			before := map[string]string{}
+			for name, content := range tc.files {
+				if strings.HasPrefix(content, "@") {
+					content = readFile(t, filepath.Join("..", "..", "fixtures", content[1:]))
+				}
+				p := filepath.Join(dir, name)
+				os.MkdirAll(filepath.Dir(p), 0o755)
+				if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				before[name] = content
+			}
+			r := runCLI(t, dir, nil, tc.args...)
+			if r.code != tc.code {
+				t.Errorf("exit %d, want %d (stderr %q)", r.code, tc.code, r.stderr)
+			}
+			if !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("stderr %q does not say %q", r.stderr, tc.want)
+			}
+			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+			if len(lines) > 2 || !strings.HasPrefix(lines[0], "compose-scale: ") {
+				t.Errorf("want one error line (and at most one hint), got:\n%s", r.stderr)
+			}
+			if strings.Contains(r.stderr, "goroutine") || r.stdout != "" {
+				t.Errorf("stdout %q / stderr %q", r.stdout, r.stderr)
+			}
+			for name, content := range before {
+				if got := readFile(t, filepath.Join(dir, name)); got != content {
+					t.Errorf("%s changed after a failed run", name)
+				}
+				if _, err := os.Stat(filepath.Join(dir, name+".orig")); err == nil {
+					t.Errorf("%s.orig written by a failed run", name)
+				}
+			}
+		})
+	}
+}
+
+func TestReadOnlyDirectory(t *testing.T) {
+	if os.Geteuid() == 0 {
+		// root writes anywhere; a read-only bind mount is what stops it,
+		// and that needs privileges a test should not take. The write
+		// path is the same: CreateTemp fails before anything is touched.
+		t.Skip("running as root: directory permissions do not apply")
+	}
+	dir := workdir(t, map[string]string{"docker-compose.yml": "stock-v4.3.input.yml"})
+	original := readFile(t, filepath.Join(dir, "docker-compose.yml"))
+	os.Chmod(dir, 0o555)
+	defer os.Chmod(dir, 0o755)
+	r := runCLI(t, dir, nil, "rewrite", "--droplet", "s-4vcpu-8gb", "docker-compose.yml")
+	if r.code != 1 || !strings.Contains(r.stderr, "nothing was written") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	if readFile(t, filepath.Join(dir, "docker-compose.yml")) != original {
+		t.Error("the file changed")
+	}
+}
+
+func TestComposeFileVariable(t *testing.T) {
+	dir := workdir(t, map[string]string{"prod.yml": "stock-v4.3.input.yml", "docker-compose.yml": "stock-v3.4.input.yml"})
+	r := runCLI(t, dir, map[string]string{"COMPOSE_FILE": "prod.yml:override.yml"}, "plan", "--droplet", "s-4vcpu-8gb")
+	if r.code != 0 || !strings.Contains(r.stdout, "plan for prod.yml") || !strings.Contains(r.stdout, "v4.3.0") {
+		t.Errorf("COMPOSE_FILE not used: exit %d, %s %s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// Secrets from .env.production and from the environment never reach
+// stdout, stderr, the written file or a report.
+func TestNoSecretsAnywhere(t *testing.T) {
+	dir := workdir(t, map[string]string{"docker-compose.yml": "stock-v4.3.input.yml", ".env.production": ".env.production"})
+	shell := map[string]string{"DB_PASS": "MARKER-SHELL-DB-PASS-4242", "SECRET_KEY_BASE": "MARKER-SHELL-SKB-4343", "MASTODON_VERSION": "MARKER-SHELL-VERSION"}
+	var outputs []string
+	for _, format := range []string{"text", "markdown", "json"} {
+		r := runCLI(t, dir, shell, "rewrite", "--droplet", "s-4vcpu-8gb", "--format", format, "docker-compose.yml")
+		if r.code != 0 {
+			t.Fatal(r.stderr)
+		}
+		outputs = append(outputs, r.stdout, r.stderr)
+	}
+	outputs = append(outputs, readFile(t, filepath.Join(dir, "docker-compose.yml")))
+	markers := []string{"MARKER-SECRET-KEY-BASE-7f3a9c", "MARKER-OTP-SECRET-51d2e8", "MARKER-DB-PASS-0b6e44", "MARKER-DB-POOL-99", "MARKER-VAPID-c0ffee"}
+	for _, v := range shell {
+		markers = append(markers, v)
+	}
+	for _, out := range outputs {
+		for _, m := range markers {
+			if strings.Contains(out, m) {
+				t.Errorf("an output holds %s", m)
+			}
+		}
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	r := runCLI(t, t.TempDir(), nil, "rewrite", "--help")
+	if r.code != 0 || !strings.Contains(r.stdout, "compose-scale rewrite --droplet s-4vcpu-8gb --dry-run") {
+		t.Errorf("rewrite --help: exit %d, %s", r.code, r.stdout)
+	}
+	r = runCLI(t, t.TempDir(), nil, "--version")
+	if r.code != 0 || !strings.Contains(r.stdout, "compose-scale version") {
+		t.Errorf("--version: exit %d, %q", r.code, r.stdout)
+	}
+}

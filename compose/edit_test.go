@@ -1,0 +1,202 @@
+package compose
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func parse(t *testing.T, src string) *Document {
+	t.Helper()
+	d, err := Parse("test.yml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestSetEnv(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, want string
+	}{
+		{"list, add, keep quoting",
+			"services:\n  a:\n    environment:\n      - 'X=1'\n    image: i\n",
+			"services:\n  a:\n    environment:\n      - 'X=1'\n      - 'DB_POOL=25'\n    image: i\n"},
+		{"list, replace",
+			"services:\n  a:\n    environment:\n      - DB_POOL=5 # old\n      - Y=2\n",
+			"services:\n  a:\n    environment:\n      - DB_POOL=25 # old\n      - Y=2\n"},
+		{"map, replace keeping quotes",
+			"services:\n  a:\n    environment:\n      DB_POOL: \"10\"\n      Z: z\n",
+			"services:\n  a:\n    environment:\n      DB_POOL: \"25\"\n      Z: z\n"},
+		{"map, add after a multi-line entry",
+			"services:\n  a:\n    environment:\n      Z: >\n        folded\n        text\n    image: i\n",
+			"services:\n  a:\n    environment:\n      Z: >\n        folded\n        text\n      DB_POOL: 25\n    image: i\n"},
+		{"map, null value",
+			"services:\n  a:\n    environment:\n      DB_POOL:\n      Z: z\n",
+			"services:\n  a:\n    environment:\n      DB_POOL: 25\n      Z: z\n"},
+		{"none: added after command, map style by default",
+			"services:\n  a:\n    image: i\n    command: run\n    restart: always\n",
+			"services:\n  a:\n    image: i\n    command: run\n    environment:\n      DB_POOL: 25\n    restart: always\n"},
+		{"none: list style when the file uses lists, 4-space indent",
+			"services:\n    b:\n        environment:\n            - A=1\n    a:\n        image: i\n",
+			"services:\n    b:\n        environment:\n            - A=1\n    a:\n        image: i\n        environment:\n            - DB_POOL=25\n"},
+		{"unchanged value: bytes untouched",
+			"services:\n  a:\n    environment:\n      DB_POOL:   '25'   # same\n",
+			"services:\n  a:\n    environment:\n      DB_POOL:   '25'   # same\n"},
+		{"no final newline",
+			"services:\n  a:\n    environment:\n      - A=1",
+			"services:\n  a:\n    environment:\n      - A=1\n      - DB_POOL=25"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := parse(t, tc.in)
+			if err := d.SetEnv("a", "DB_POOL", "25"); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, string(d.Bytes())); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSetEnvRefusesMergedEnvironment(t *testing.T) {
+	d := parse(t, "x: &x\n  environment:\n    A: 1\nservices:\n  a:\n    <<: *x\n    image: i\n")
+	err := d.SetEnv("a", "DB_POOL", "5")
+	if err == nil || !strings.Contains(err.Error(), "merge") || !strings.HasPrefix(err.Error(), "test.yml:") {
+		t.Errorf("want an error about the merged environment, got %v", err)
+	}
+}
+
+func TestSetCommand(t *testing.T) {
+	argv := []string{"bundle", "exec", "sidekiq", "-c", "5", "-q", "default"}
+	for _, tc := range []struct {
+		name, in, want string
+	}{
+		{"plain string",
+			"services:\n  a:\n    command: bundle exec sidekiq # run it\n",
+			"services:\n  a:\n    command: bundle exec sidekiq -c 5 -q default # run it\n"},
+		{"double-quoted string",
+			"services:\n  a:\n    command: \"bundle exec sidekiq\"\n",
+			"services:\n  a:\n    command: \"bundle exec sidekiq -c 5 -q default\"\n"},
+		{"flow list, quoting kept",
+			"services:\n  a:\n    command: ['bundle', 'exec', 'sidekiq']\n    image: i\n",
+			"services:\n  a:\n    command: ['bundle', 'exec', 'sidekiq', '-c', '5', '-q', 'default']\n    image: i\n"},
+		{"block list",
+			"services:\n  a:\n    command:\n      - bundle\n      - exec\n      - sidekiq\n    image: i\n",
+			"services:\n  a:\n    command:\n      - bundle\n      - exec\n      - sidekiq\n      - -c\n      - \"5\"\n      - -q\n      - default\n    image: i\n"},
+		{"absent: after image",
+			"services:\n  a:\n    image: i\n    restart: always\n",
+			"services:\n  a:\n    image: i\n    command: bundle exec sidekiq -c 5 -q default\n    restart: always\n"},
+		{"same argv, other spelling: untouched",
+			"services:\n  a:\n    command: bundle  exec sidekiq -c 5 -q 'default'\n",
+			"services:\n  a:\n    command: bundle  exec sidekiq -c 5 -q 'default'\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := parse(t, tc.in)
+			if err := d.SetCommand("a", argv); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, string(d.Bytes())); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	// A value YAML would misread is quoted.
+	d := parse(t, "services:\n  a:\n    command: run\n")
+	if err := d.SetCommand("a", []string{"echo", "a: b", "#x"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(d.Bytes()); got != "services:\n  a:\n    command: \"echo 'a: b' '#x'\"\n" {
+		t.Errorf("got %q", got)
+	}
+}
+
+const cloneSrc = `services:
+  web:
+    image: w
+
+  # the job runner
+  sidekiq: &sk
+    image: i
+    # keep this comment
+    healthcheck:
+      test: ['CMD-SHELL', "ps aux | grep '[s]idekiq\ 6' || false"]
+    environment: &env
+      A: 1
+
+  other:
+    <<: *sk
+`
+
+func TestCloneService(t *testing.T) {
+	d := parse(t, cloneSrc)
+	if err := d.CloneService("sidekiq", "sidekiq-2", "sidekiq"); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Replace(cloneSrc, "      A: 1\n\n", `      A: 1
+
+  sidekiq-2:
+    image: i
+    # keep this comment
+    healthcheck:
+      test: ['CMD-SHELL', "ps aux | grep '[s]idekiq\ 6' || false"]
+    environment:
+      A: 1
+
+`, 1)
+	if diff := cmp.Diff(want, string(d.Bytes())); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if err := Validate("test.yml", d.Bytes()); err != nil {
+		t.Errorf("the clone does not load: %v", err)
+	}
+}
+
+func TestRenameAndRemoveService(t *testing.T) {
+	d := parse(t, cloneSrc)
+	if err := d.RenameService("web", "web-1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(d.Bytes()); got != strings.Replace(cloneSrc, "  web:", "  web-1:", 1) {
+		t.Errorf("rename changed more than the key:\n%s", got)
+	}
+	d = parse(t, "services:\n  a:\n    image: a\n\n  # about b\n  b:\n    image: b\n\n  c:\n    image: c\n")
+	if err := d.RemoveService("b"); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(d.Bytes()); got != "services:\n  a:\n    image: a\n\n  c:\n    image: c\n" {
+		t.Errorf("got %q", got)
+	}
+	if err := d.RenameService("a", "c"); err == nil {
+		t.Error("renaming onto an existing service was accepted")
+	}
+}
+
+func TestCRLFKept(t *testing.T) {
+	d := parse(t, "services:\r\n  a:\r\n    command: run\r\n")
+	if err := d.SetEnv("a", "DB_POOL", "5"); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(d.Bytes()); got != "services:\r\n  a:\r\n    command: run\r\n    environment:\r\n      DB_POOL: 5\r\n" {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{"services:\n  a:\n    image: [unclosed\n", "test.yml:"},
+		{"- a\n- b\n", "not a compose file"},
+		{"version: '3'\n", "no services"},
+		{"services:\n  a: {\n", "invalid YAML"},
+	} {
+		_, err := Parse("test.yml", []byte(tc.src))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got %v, want an error with %q", tc.src, err, tc.want)
+		}
+	}
+	_, err := Parse("test.yml", []byte("services:\n  a:\n    image: i\n  b: [\n"))
+	if err == nil || !strings.HasPrefix(err.Error(), "test.yml:5:") {
+		t.Errorf("want the YAML error's line as test.yml:5:, got %v", err)
+	}
+}
