@@ -99,6 +99,29 @@ func (d *Document) CloneService(src, dst, after string) error {
 	return d.replace(at, at, prefix+sep+block)
 }
 
+// SetKey sets a scalar key of a service (shm_size: 256mb), keeping the
+// value's quoting; a missing key is added after the image.
+func (d *Document) SetKey(service, key, value string) error {
+	sk, sv, err := d.service(service)
+	if err != nil {
+		return err
+	}
+	k, v := mapGet(sv, key)
+	if k == nil {
+		return d.insertEntry(sv, sk, []string{"image", "build"}, []string{key + ": " + renderScalar(value, 0, "")})
+	}
+	if v.Kind != yaml.ScalarNode {
+		return &Error{Path: d.Path, Line: k.Line, Msg: fmt.Sprintf("service %q: %s is not a single value", service, key)}
+	}
+	if v.Value == value {
+		return nil
+	}
+	if s, e, ok := d.scalarSpan(v, false); ok {
+		return d.replace(s, e, renderScalar(value, v.Style, ""))
+	}
+	return d.replaceEntryValue(k, " "+renderScalar(value, v.Style, ""))
+}
+
 // RemoveService deletes a service, the comment lines directly above it, and
 // one blank line that separated it.
 func (d *Document) RemoveService(name string) error {
@@ -129,6 +152,13 @@ func (d *Document) SetCommand(service string, argv []string) error {
 	}
 	ck, cv := mapGet(sv, "command")
 	if ck == nil {
+		if options(argv) > foldOver {
+			lines := []string{"command: >-"}
+			for _, l := range foldedLines(argv) {
+				lines = append(lines, d.indentUnit()+l)
+			}
+			return d.insertEntry(sv, sk, []string{"image", "build"}, lines)
+		}
 		line := shellwords.Join(argv)
 		return d.insertEntry(sv, sk, []string{"image", "build"}, []string{"command: " + renderScalar(line, 0, "!!str")})
 	}
@@ -138,6 +168,15 @@ func (d *Document) SetCommand(service string, argv []string) error {
 	}
 	switch cv.Kind {
 	case yaml.ScalarNode:
+		if cv.Style&yaml.FoldedStyle != 0 {
+			indent := strings.Repeat(" ", ck.Column-1) + d.indentUnit()
+			var b strings.Builder
+			b.WriteString(" >-")
+			for _, l := range foldedLines(argv) {
+				b.WriteString("\n" + indent + l)
+			}
+			return d.replaceEntryValue(ck, b.String())
+		}
 		text := renderScalar(shellwords.Join(argv), cv.Style, "!!str")
 		if s, e, ok := d.scalarSpan(cv, false); ok {
 			return d.replace(s, e, text)
@@ -163,6 +202,36 @@ func (d *Document) SetCommand(service string, argv []string) error {
 		return d.replaceEntryValue(ck, b.String())
 	}
 	return &Error{Path: d.Path, Line: ck.Line, Msg: fmt.Sprintf("service %q: command is neither a string nor a list", service)}
+}
+
+// foldOver is how many options make a new command long enough to write as
+// a folded block, one option per line: a db command with twenty -c flags
+// reads, and diffs, better that way.
+const foldOver = 6
+
+func options(argv []string) int {
+	n := 0
+	for _, a := range argv {
+		if strings.HasPrefix(a, "-") {
+			n++
+		}
+	}
+	return n
+}
+
+// foldedLines puts each option with its value on a line of its own, for a
+// `>-` folded scalar (which joins the lines back with single spaces).
+func foldedLines(argv []string) []string {
+	var lines []string
+	for i, a := range argv {
+		w := shellwords.Quote(a)
+		if i == 0 || strings.HasPrefix(a, "-") {
+			lines = append(lines, w)
+		} else {
+			lines[len(lines)-1] += " " + w
+		}
+	}
+	return lines
 }
 
 func (d *Document) commandArgv(cv *yaml.Node) ([]string, error) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/compose-scale/compose-scale/internal/shellwords"
+	units "github.com/docker/go-units"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -21,6 +22,7 @@ type Service struct {
 	// CommandIsList records the file's form for the command.
 	CommandIsList bool
 	Env           map[string]string // the service's environment: entries with a value
+	ShmSize       int64             // shm_size in bytes; 0 when unset
 }
 
 // Services lists the services in file order, with merge keys (<<: *anchor)
@@ -52,9 +54,31 @@ func (d *Document) Services() ([]Service, error) {
 			}
 		}
 		s.Env = envMap(raw["environment"])
+		if v, ok := raw["shm_size"]; ok {
+			n, err := byteSize(v)
+			if err != nil {
+				return nil, &Error{Path: d.Path, Line: d.KeyLine(k.Value, "shm_size"), Msg: fmt.Sprintf("service %q: shm_size %v", k.Value, err)}
+			}
+			s.ShmSize = n
+		}
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// byteSize reads a compose byte value: a number of bytes or "256mb", "1g".
+func byteSize(v any) (int64, error) {
+	switch x := v.(type) {
+	case int:
+		return int64(x), nil
+	case string:
+		n, err := units.RAMInBytes(x)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a size", x)
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("%v is not a size", v)
 }
 
 func scalarString(v any) string {

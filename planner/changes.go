@@ -12,6 +12,7 @@ const (
 	Remove                       // Service is deleted
 	SetCommand                   // Service's command becomes Command
 	SetEnv                       // Service's own environment gets Key=Value
+	SetField                     // Service's scalar key Key becomes Value
 )
 
 // Change is one edit. Changes are applied in order; names refer to the
@@ -116,6 +117,9 @@ func (p *Plan) poolChanges() []Change {
 	}
 	if pg := p.Postgres; pg != nil && pg.Service != "" {
 		c = append(c, Change{Kind: SetCommand, Service: pg.Service, Command: pg.Command})
+		if pg.SetsShmSize {
+			c = append(c, Change{Kind: SetField, Service: pg.Service, Key: "shm_size", Value: formatShm(pg.ShmSizeBytes)})
+		}
 	}
 	return c
 }

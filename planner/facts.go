@@ -13,6 +13,9 @@ type Service struct {
 	Image   string
 	Command []string // nil when the service has no command
 	Env     map[string]string
+	// ShmSizeBytes is the service's shm_size; 0 when unset (Docker's
+	// default /dev/shm is 64 MB).
+	ShmSizeBytes int64
 }
 
 // Machine is the hardware the stack runs on.

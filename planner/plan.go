@@ -19,7 +19,9 @@ type Input struct {
 	// machine (default one half, seed 001).
 	DBMemory      int64
 	DBMemoryShare float64
-	Estimates     Estimates
+	// DBType is PGTune's workload type; "" means OLTP.
+	DBType    DBType
+	Estimates Estimates
 }
 
 // Plan is the decided layout, the budget that justifies it, and the changes
@@ -59,13 +61,19 @@ type StreamingPlan struct {
 	SetsCluster bool
 }
 
-// PostgresPlan is the connection side of Postgres; tuning builds on it.
+// PostgresPlan is the database side: its connections and its tuning.
 type PostgresPlan struct {
 	Service        string
 	MaxConnections int
-	MemoryBytes    int64
-	Major          int // from the image tag; 0 when unknown
+	MemoryBytes    int64 // the memory Postgres is tuned for
+	CPUs           int
+	Major          int  // from the image tag
+	MajorAssumed   bool // the tag did not say: tuned for NewestPostgres
+	Type           DBType
+	Settings       []Setting // as written in the command, PGTune's order
 	Command        []string
+	ShmSizeBytes   int64 // planned shm_size
+	SetsShmSize    bool  // shm_size is raised (or added)
 }
 
 // Make plans a deployment. It is a pure function of in.
@@ -143,6 +151,14 @@ func Make(in Input) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if in.DBMemory > 0 || in.DBMemoryShare > 0 {
+		// Say what a bigger Postgres share costs the app side.
+		def := in
+		def.DBMemory, def.DBMemoryShare = 0, 0
+		if dsz, err := size(def, m, est, db != nil, redis != nil, p.Version); err == nil && dsz.sidekiqProcs > sz.sidekiqProcs {
+			p.Notes = append(p.Notes, fmt.Sprintf("Postgres gets %s: that leaves room for %d sidekiq processes (%d with half the machine) and %d Puma processes (%d)", FormatBytes(sz.dbMem), sz.sidekiqProcs, dsz.sidekiqProcs, sz.webProcs, dsz.webProcs))
+		}
+	}
 
 	cb, err := p.connectionBudget(in, &sz, web != nil, streaming != nil)
 	if err != nil {
@@ -157,18 +173,9 @@ func Make(in Input) (*Plan, error) {
 		return nil, err
 	}
 	if db != nil {
-		major, ok := PostgresMajorFromImage(db.Image)
-		pc, err := ParsePostgresCommand(db.Command)
-		if err != nil {
-			return nil, &ServiceError{Service: db.Name, Msg: err.Error()}
+		if err := p.tunePostgres(in, db, sz); err != nil {
+			return nil, err
 		}
-		pc.Set("max_connections", fmt.Sprint(p.Postgres.MaxConnections))
-		p.Postgres.Service = db.Name
-		p.Postgres.MemoryBytes = sz.dbMem
-		if ok {
-			p.Postgres.Major = major
-		}
-		p.Postgres.Command = pc.Tokens()
 	} else {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("no Postgres service in this file: set max_connections = %d on the database server yourself", p.Postgres.MaxConnections))
 	}

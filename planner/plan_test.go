@@ -344,3 +344,55 @@ func applyToServices(svcs []Service, p *Plan) []Service {
 	}
 	return out
 }
+
+func TestPostgresShareShrinksTheAppSide(t *testing.T) {
+	half, err := Make(Input{Services: stock("v4.3.0"), Machine: Machine{8 * GiB, 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big, err := Make(Input{Services: stock("v4.3.0"), Machine: Machine{8 * GiB, 4}, DBMemoryShare: 0.75})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInvariants(t, big, true)
+	if len(big.Sidekiq) >= len(half.Sidekiq) || big.Postgres.MemoryBytes != 6*GiB {
+		t.Errorf("a 75%% Postgres share: %d sidekiq processes (half: %d), Postgres %s", len(big.Sidekiq), len(half.Sidekiq), FormatBytes(big.Postgres.MemoryBytes))
+	}
+	if !strings.Contains(strings.Join(big.Notes, "\n"), "that leaves room for") {
+		t.Errorf("what the share cost is not said: %q", big.Notes)
+	}
+	if _, err := Make(Input{Services: stock("v4.3.0"), Machine: Machine{2 * GiB, 2}, DBMemory: 1900 * MiB}); err == nil || !strings.Contains(err.Error(), "--db-memory") {
+		t.Errorf("a Postgres share that leaves no room for the app: want an error naming --db-memory, got %v", err)
+	}
+}
+
+// The db command: tuned, the admin's own flags kept, shm_size raised only
+// when parallel queries need it and never lowered.
+func TestPostgresCommandInPlan(t *testing.T) {
+	svc := stock("v4.3.0")
+	svc[0].Command = []string{"postgres", "-c", "log_min_duration_statement=1000", "-c", "max_connections = 300"}
+	svc[0].ShmSizeBytes = 256 * MiB
+	p, err := Make(Input{Services: svc, Machine: Machine{64 * GiB, 16}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := strings.Join(p.Postgres.Command, " ")
+	if !strings.Contains(cmd, "-c log_min_duration_statement=1000") || strings.Contains(cmd, "max_connections = 300") ||
+		!strings.Contains(cmd, fmt.Sprintf("-c max_connections=%d", p.Postgres.MaxConnections)) || !strings.Contains(cmd, "-c shared_buffers=8GB") {
+		t.Errorf("db command %q", cmd)
+	}
+	// 16 parallel workers with work_mem in the tens of MB need more than 256mb.
+	if !p.Postgres.SetsShmSize || p.Postgres.ShmSizeBytes <= 256*MiB {
+		t.Errorf("shm_size not raised for 16 parallel workers: %d", p.Postgres.ShmSizeBytes)
+	}
+	svc[0].ShmSizeBytes = 8 * GiB
+	p, _ = Make(Input{Services: svc, Machine: Machine{64 * GiB, 16}})
+	if p.Postgres.SetsShmSize || p.Postgres.ShmSizeBytes != 8*GiB {
+		t.Errorf("shm_size 8gb was lowered to %d", p.Postgres.ShmSizeBytes)
+	}
+	svc[0].ShmSizeBytes, svc[0].Image = 0, "postgres:latest"
+	p, _ = Make(Input{Services: svc, Machine: Machine{2 * GiB, 2}})
+	if !p.Postgres.SetsShmSize || p.Postgres.ShmSizeBytes != 256*MiB || !p.Postgres.MajorAssumed || p.Postgres.Major != NewestPostgres {
+		t.Errorf("no shm_size on an untagged image: %+v", p.Postgres)
+	}
+}

@@ -135,3 +135,49 @@ func (c PostgresCommand) Tokens() []string {
 	}
 	return t
 }
+
+// Manage makes the settings named in managed exactly want, in want's order:
+// a setting already there is updated in place, a new one goes right after
+// the managed setting before it, and a managed setting no longer wanted
+// (max_worker_processes after a move to fewer than 4 CPUs) is removed.
+// Arguments that are not managed settings stay where they are.
+func (c *PostgresCommand) Manage(managed map[string]bool, want []Setting) {
+	wanted := map[string]bool{}
+	for _, s := range want {
+		wanted[s.Name] = true
+	}
+	var kept []PostgresArg
+	for _, a := range c.Args {
+		if a.Name == "" || !managed[a.Name] || wanted[a.Name] {
+			kept = append(kept, a)
+		}
+	}
+	c.Args = kept
+	index := func(name string) int {
+		for i, a := range c.Args {
+			if a.Name == name {
+				return i
+			}
+		}
+		return -1
+	}
+	for i, s := range want {
+		if index(s.Name) >= 0 {
+			c.Set(s.Name, s.Value)
+			continue
+		}
+		at := len(c.Args)
+		if i > 0 {
+			at = index(want[i-1].Name) + 1
+		} else {
+			for j, a := range c.Args {
+				if managed[a.Name] {
+					at = j
+					break
+				}
+			}
+		}
+		arg := PostgresArg{Tokens: []string{"-c", s.Name + "=" + s.Value}, Name: s.Name, Value: s.Value}
+		c.Args = append(c.Args[:at], append([]PostgresArg{arg}, c.Args[at:]...)...)
+	}
+}

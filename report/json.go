@@ -36,10 +36,15 @@ type jsonMachine struct {
 }
 
 type jsonPostgres struct {
-	Service        string `json:"service"`
-	MaxConnections int    `json:"max_connections"`
-	MemoryBytes    int64  `json:"memory_bytes"`
-	Version        int    `json:"version,omitempty"`
+	Service        string            `json:"service"`
+	MaxConnections int               `json:"max_connections"`
+	MemoryBytes    int64             `json:"memory_bytes"`
+	CPUs           int               `json:"cpus"`
+	Version        int               `json:"version,omitempty"`
+	VersionAssumed bool              `json:"version_assumed,omitempty"`
+	Type           string            `json:"type,omitempty"`
+	Settings       map[string]string `json:"settings"`
+	ShmSizeBytes   int64             `json:"shm_size_bytes,omitempty"`
 }
 
 type jsonConnections struct {
@@ -80,7 +85,9 @@ func JSON(w io.Writer, p *planner.Plan, ctx Context) error {
 		Machine:  jsonMachine{MemoryBytes: p.Machine.MemoryBytes, CPUs: p.Machine.CPUs, Source: ctx.MachineSource, Notes: ctx.MachineNotes},
 		Strategy: string(p.Strategy),
 		Why:      p.Why,
-		Postgres: jsonPostgres{Service: p.Postgres.Service, MaxConnections: p.Postgres.MaxConnections, MemoryBytes: p.Postgres.MemoryBytes, Version: p.Postgres.Major},
+		Postgres: jsonPostgres{Service: p.Postgres.Service, MaxConnections: p.Postgres.MaxConnections, MemoryBytes: p.Postgres.MemoryBytes,
+			CPUs: p.Postgres.CPUs, Version: p.Postgres.Major, VersionAssumed: p.Postgres.MajorAssumed, Type: string(p.Postgres.Type),
+			Settings: map[string]string{}, ShmSizeBytes: p.Postgres.ShmSizeBytes},
 		Connections: jsonConnections{Total: c.Total, Limit: c.Limit, MaxConnections: c.MaxConnections,
 			SuperuserReserved: c.SuperuserReserved, Free: c.Free},
 		Memory: jsonMemory{Estimated: true, MachineBytes: m.MachineBytes, PostgresBytes: m.PostgresBytes, RedisBytes: m.RedisBytes,
@@ -88,6 +95,9 @@ func JSON(w io.Writer, p *planner.Plan, ctx Context) error {
 		Services: []jsonService{},
 		Notes:    append([]string{}, p.Notes...),
 		Warnings: append([]string{}, p.Warnings...),
+	}
+	for _, st := range p.Postgres.Settings {
+		r.Postgres.Settings[st.Name] = st.Value
 	}
 	for _, row := range p.Budget.Rows {
 		s := jsonService{Service: row.Service, Role: string(row.Role), Processes: row.Processes, Threads: row.Threads,

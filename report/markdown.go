@@ -25,6 +25,14 @@ func Markdown(w io.Writer, p *planner.Plan, ctx Context) error {
 	fmt.Fprintf(w, "| **total** | | | **%d** | **%s** | |\n\n", p.Budget.Connections.Total, mb(p.Budget.Memory.AppBytes))
 	fmt.Fprintf(w, "- **Postgres:** %s\n", postgresLine(p))
 	fmt.Fprintf(w, "- **Memory (estimates):** %s\n", memoryLine(p))
+	if pg := p.Postgres; len(pg.Settings) > 0 {
+		fmt.Fprintf(w, "\n**Postgres settings** (%s)\n\n", tuningLine(p))
+		fmt.Fprintln(w, "| Setting | Value | Why |")
+		fmt.Fprintln(w, "|---|---|---|")
+		for _, s := range pg.Settings {
+			fmt.Fprintf(w, "| `%s` | `%s` | %s |\n", s.Name, s.Value, s.Why)
+		}
+	}
 	mdList(w, "Notes", p.Notes)
 	mdList(w, "Warnings", p.Warnings)
 	return nil

@@ -71,6 +71,47 @@ func postgresLine(p *planner.Plan) string {
 		c.MaxConnections, name, c.Total, c.Limit, c.Free)
 }
 
+func tuningLine(p *planner.Plan) string {
+	pg := p.Postgres
+	version := fmt.Sprintf("Postgres %d", pg.Major)
+	if pg.MajorAssumed {
+		version += " (assumed: the image tag does not say)"
+	}
+	return fmt.Sprintf("PGTune (%s) for %s, %d CPUs, %s of memory", pg.Type, version, pg.CPUs, planner.FormatBytes(pg.MemoryBytes))
+}
+
+type memoryGroup struct {
+	name, each string
+	bytes      int64
+}
+
+// memoryGroups sums the budget's rows by role, then Redis and Postgres.
+func memoryGroups(p *planner.Plan) []memoryGroup {
+	var groups []memoryGroup
+	for _, role := range []planner.Role{planner.RoleWeb, planner.RoleStreaming, planner.RoleSidekiq} {
+		procs, bytes, each := 0, int64(0), int64(0)
+		for _, r := range p.Budget.Rows {
+			if r.Role == role {
+				procs += r.Processes
+				bytes += r.MemoryBytes
+				each = r.MemoryBytes / int64(max(r.Processes, 1))
+			}
+		}
+		if procs > 0 {
+			groups = append(groups, memoryGroup{string(role), fmt.Sprintf("%d x %s", procs, mb(each)), bytes})
+		}
+	}
+	m := p.Budget.Memory
+	if m.RedisBytes > 0 {
+		groups = append(groups, memoryGroup{"redis", "", m.RedisBytes})
+	}
+	if m.PostgresBytes > 0 {
+		share := fmt.Sprintf("%d%% share", m.PostgresBytes*100/m.MachineBytes)
+		groups = append(groups, memoryGroup{"postgres", share, m.PostgresBytes})
+	}
+	return groups
+}
+
 func memoryLine(p *planner.Plan) string {
 	m := p.Budget.Memory
 	return fmt.Sprintf("processes %s + redis %s + postgres %s = %s of %s, %s headroom",

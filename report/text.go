@@ -41,8 +41,23 @@ func Text(w io.Writer, p *planner.Plan, ctx Context) error {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "postgres:  %s\n", postgresLine(p))
-	fmt.Fprintf(w, "memory:    %s (estimates: Puma %s, Sidekiq %s, streaming %s a process)\n", memoryLine(p),
-		mb(planner.DefaultEstimates.PumaProcess), mb(planner.DefaultEstimates.SidekiqProcess), mb(planner.DefaultEstimates.StreamingProcess))
+	if pg := p.Postgres; len(pg.Settings) > 0 {
+		fmt.Fprintf(w, "           %s\n", tuningLine(p))
+		width := 0
+		for _, s := range pg.Settings {
+			width = max(width, len(s.Name)+1+len(s.Value))
+		}
+		for _, s := range pg.Settings {
+			fmt.Fprintf(w, "  %-*s  %s\n", width, s.Name+"="+s.Value, s.Why)
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "memory (estimates: a Sidekiq process can grow towards 1 GB under glibc malloc; jemalloc or MALLOC_ARENA_MAX=2 curb it):")
+	for _, g := range memoryGroups(p) {
+		fmt.Fprintf(w, "  %-10s %-14s %9s\n", g.name, g.each, mb(g.bytes))
+	}
+	m := p.Budget.Memory
+	fmt.Fprintf(w, "  %-10s %-14s %9s of %s, %s headroom\n", "total", "", mb(m.TotalBytes), mb(m.MachineBytes), mb(m.HeadroomBytes))
 	list(w, "notes", p.Notes)
 	list(w, "warnings", p.Warnings)
 	return nil

@@ -70,6 +70,7 @@ func fixture(t *testing.T, name string) (string, []byte) {
 var managedLine = regexp.MustCompile(`^\s*(` +
 	`[A-Za-z0-9_.-]+:\s*$` + // a service key
 	`|command:.*` +
+	`|shm_size:.*` +
 	`|-?\s*["']?(DB_POOL|WEB_CONCURRENCY|MAX_THREADS|STREAMING_CLUSTER_NUM)\b.*` +
 	`)$`)
 
@@ -211,4 +212,47 @@ func TestNoSecretsInOutput(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Resizing changes only the Postgres settings that depend on the size.
+func TestResizeChangesOnlySizeDependentSettings(t *testing.T) {
+	sizeIndependent := []string{"checkpoint_completion_target", "default_statistics_target", "random_page_cost",
+		"effective_io_concurrency", "min_wal_size", "max_wal_size", "jit", "wal_compression"}
+	path, src := fixture(t, "stock-v4.3")
+	small, err := Rewrite(path, src, input(t, "s-4vcpu-8gb", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	big, err := Rewrite(path, small.Output, input(t, "s-8vcpu-16gb", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range udiff.Lines(string(small.Output), string(big.Output)) {
+		for _, l := range strings.Split(string(small.Output[e.Start:e.End]), "\n") {
+			for _, name := range sizeIndependent {
+				if strings.Contains(l, "-c "+name+"=") {
+					t.Errorf("resizing changed %s: %q", name, l)
+				}
+			}
+		}
+	}
+	before, after := settings(t, small), settings(t, big)
+	changed := 0
+	for name, v := range after {
+		if before[name] != v {
+			changed++
+		}
+	}
+	if changed < 5 || before["shared_buffers"] != "1GB" || after["shared_buffers"] != "2GB" || after["huge_pages"] != "try" {
+		t.Errorf("resizing 8 GB to 16 GB: %d settings changed; shared_buffers %s -> %s, huge_pages %s", changed, before["shared_buffers"], after["shared_buffers"], after["huge_pages"])
+	}
+}
+
+func settings(t *testing.T, r *Result) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	for _, s := range r.Plan.Postgres.Settings {
+		m[s.Name] = s.Value
+	}
+	return m
 }

@@ -38,7 +38,7 @@ func Rewrite(path string, src []byte, in planner.Input) (*Result, error) {
 	}
 	in.Services = nil
 	for _, s := range services {
-		in.Services = append(in.Services, planner.Service{Name: s.Name, Image: s.Image, Command: s.Command, Env: s.Env})
+		in.Services = append(in.Services, planner.Service{Name: s.Name, Image: s.Image, Command: s.Command, Env: s.Env, ShmSizeBytes: s.ShmSize})
 	}
 	plan, err := planner.Make(in)
 	if err != nil {
@@ -68,6 +68,8 @@ func apply(doc *compose.Document, c planner.Change) error {
 		return doc.SetCommand(c.Service, c.Command)
 	case planner.SetEnv:
 		return doc.SetEnv(c.Service, c.Key, c.Value)
+	case planner.SetField:
+		return doc.SetKey(c.Service, c.Key, c.Value)
 	}
 	return fmt.Errorf("internal error: unknown change %d", c.Kind)
 }

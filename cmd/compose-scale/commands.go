@@ -6,7 +6,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/aymanbagabas/go-udiff"
+	"github.com/compose-scale/compose-scale/internal/unidiff"
 	"github.com/compose-scale/compose-scale/planner"
 	"github.com/compose-scale/compose-scale/report"
 	"github.com/compose-scale/compose-scale/rewrite"
@@ -36,7 +36,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			fmt.Fprint(env.Stdout, udiff.Unified(f.display, f.display, string(res.Input), string(res.Output)))
+			fmt.Fprint(env.Stdout, unidiff.Unified(f.display, f.display, string(res.Input), string(res.Output)))
 			if !c.Bool("dry-run") {
 				if err := write(c, env, f, res); err != nil {
 					return err

@@ -20,6 +20,8 @@ func planFlags() []cli.Flag {
 		&cli.IntFlag{Name: "max-connections", Usage: "Postgres max_connections to plan within (at most 250 without PgBouncer)", DefaultText: "planned"},
 		&cli.StringFlag{Name: "mastodon-version", Usage: "the Mastodon `VERSION`, like v4.3", DefaultText: "read from the image tag"},
 		&cli.StringFlag{Name: "db-memory", Usage: "the memory Postgres may use, like `4GB`", DefaultText: "half the machine"},
+		&cli.Float64Flag{Name: "db-memory-share", Usage: "the `FRACTION` of the machine's memory Postgres may use", Value: 0.5},
+		&cli.StringFlag{Name: "db-type", Usage: "PGTune workload `TYPE`: oltp or web", Value: "oltp"},
 		&cli.StringFlag{Name: "report", Usage: "write the report to `FILE`"},
 		&cli.StringFlag{Name: "format", Value: "text", Usage: "report format: text, markdown or json"},
 	}
@@ -107,6 +109,22 @@ func plannerInput(c *cli.Context, m planner.Machine) (planner.Input, error) {
 			return in, usagef("--db-memory %s is not less than the machine's %s", s, planner.FormatBytes(m.MemoryBytes))
 		}
 		in.DBMemory = b
+	}
+	if c.IsSet("db-memory-share") {
+		if c.IsSet("db-memory") {
+			return in, usagef("--db-memory and --db-memory-share both set the memory Postgres gets: give one")
+		}
+		f := c.Float64("db-memory-share")
+		if f <= 0 || f >= 1 {
+			return in, usagef("--db-memory-share %v must be between 0 and 1, like 0.5", f)
+		}
+		in.DBMemoryShare = f
+	}
+	switch t := planner.DBType(c.String("db-type")); t {
+	case planner.OLTP, planner.Web:
+		in.DBType = t
+	default:
+		return in, usagef("unknown --db-type %q: use oltp or web", t)
 	}
 	return in, nil
 }

@@ -1,0 +1,39 @@
+// Package unidiff renders unified diffs with github.com/aymanbagabas/go-udiff,
+// correcting its hunk headers.
+//
+// go-udiff (a port of golang.org/x/tools/internal/diff) does not advance the
+// new-file line counter over the context lines that join two edits into one
+// hunk, so every later hunk's "+start" is short by that many lines (Go issue
+// 81453, open upstream). A hunk's new start is its old start plus the net
+// lines the hunks before it added; this package recomputes it that way.
+package unidiff
+
+import (
+	udiff "github.com/aymanbagabas/go-udiff"
+)
+
+// Unified returns the unified diff from a (named from) to b (named to), with
+// three lines of context; "" when they are equal.
+func Unified(from, to, a, b string) string {
+	d, err := udiff.ToUnifiedDiff(from, to, a, udiff.Lines(a, b), udiff.DefaultContextLines)
+	if err != nil {
+		// Lines' edits always fit a; fall back to the library's own output.
+		return udiff.Unified(from, to, a, b)
+	}
+	if len(d.Hunks) == 0 {
+		return ""
+	}
+	delta := 0
+	for _, h := range d.Hunks {
+		h.ToLine = h.FromLine + delta
+		for _, l := range h.Lines {
+			switch l.Kind {
+			case udiff.Insert:
+				delta++
+			case udiff.Delete:
+				delta--
+			}
+		}
+	}
+	return d.String()
+}

@@ -1,0 +1,178 @@
+package planner
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// DBType is PGTune's workload type. Mastodon is OLTP: many short
+// transactions from sidekiq, Puma and streaming (seed 001: "choose online
+// transaction processing").
+type DBType string
+
+const (
+	OLTP DBType = "oltp"
+	Web  DBType = "web"
+)
+
+// Sizes in kB, the unit PGTune computes in.
+const (
+	kbMB int64 = 1024
+	kbGB int64 = 1024 * 1024
+)
+
+// NewestPostgres is the major version assumed for an image whose tag does
+// not say (postgres:latest, postgres:alpine).
+const NewestPostgres = 18
+
+// TunedSettings are every setting Tune can write: the ones compose-scale
+// manages in a db command. Any other -c flag there is the admin's.
+var TunedSettings = map[string]bool{
+	"max_connections": true, "shared_buffers": true, "effective_cache_size": true, "maintenance_work_mem": true,
+	"checkpoint_completion_target": true, "wal_buffers": true, "default_statistics_target": true,
+	"random_page_cost": true, "effective_io_concurrency": true, "work_mem": true, "huge_pages": true,
+	"min_wal_size": true, "max_wal_size": true, "max_worker_processes": true, "max_parallel_workers_per_gather": true,
+	"max_parallel_workers": true, "max_parallel_maintenance_workers": true, "jit": true, "wal_compression": true,
+	"autovacuum_max_workers": true, "autovacuum_work_mem": true, "io_workers": true,
+}
+
+// TuneInput is what PGTune asks for. Memory is the memory Postgres may use,
+// not the machine's.
+type TuneInput struct {
+	MemoryKB       int64
+	CPUs           int
+	MaxConnections int
+	Major          int // Postgres major version
+	Type           DBType
+}
+
+// Setting is one Postgres setting with its value as written on the command
+// line and why it has that value.
+type Setting struct {
+	Name  string
+	Value string
+	Why   string
+}
+
+// Tune computes PGTune's settings (le0pard/pgtune, Linux, SSD storage, a
+// database of middling size against RAM), in the order PGTune prints them.
+// All arithmetic is integer kB, rounding down, as PGTune's Math.floor.
+//
+// Left out on purpose: io_method=io_uring (PG 18), which needs a Postgres
+// built with liburing; a server that refuses to start is worse than the
+// default io_method=worker.
+func Tune(in TuneInput) []Setting {
+	ram := in.MemoryKB
+	typ := in.Type
+	if typ == "" {
+		typ = OLTP
+	}
+	var s []Setting
+	add := func(name, value, why string) { s = append(s, Setting{name, value, why}) }
+
+	add("max_connections", strconv.Itoa(in.MaxConnections), "the app's pools plus 15 loose, from the connection budget")
+
+	sharedBuffers := ram / 4
+	add("shared_buffers", FormatKB(sharedBuffers), "a quarter of Postgres's memory")
+	add("effective_cache_size", FormatKB(ram*3/4), "three quarters of Postgres's memory: what the planner may expect cached")
+
+	mwm := ram / 16
+	if limit := 8 * kbGB; mwm >= limit {
+		mwm = limit
+	}
+	add("maintenance_work_mem", FormatKB(mwm), "a sixteenth of Postgres's memory (at most 8GB), for VACUUM and CREATE INDEX")
+	add("checkpoint_completion_target", "0.9", "spread checkpoint writes over the interval")
+
+	wal := sharedBuffers * 3 / 100
+	maxWal := 16 * kbMB
+	if wal > maxWal {
+		wal = maxWal
+	}
+	if wal > 14*kbMB && wal < maxWal {
+		wal = maxWal
+	}
+	if wal < 32 {
+		wal = 32
+	}
+	add("wal_buffers", FormatKB(wal), "3% of shared_buffers, at most 16MB")
+	add("default_statistics_target", "100", "PGTune's value for OLTP and web")
+	add("random_page_cost", "1.1", "SSD storage: random reads cost nearly what sequential ones do")
+	add("effective_io_concurrency", "200", "SSD storage on Linux")
+
+	parallel := in.CPUs >= 4
+	gather := (in.CPUs + 1) / 2
+	if gather > 4 {
+		gather = 4
+	}
+	workers := int64(8) // Postgres's default max_worker_processes
+	if parallel {
+		workers = int64(in.CPUs)
+	}
+	workMem := (ram - sharedBuffers) / ((int64(in.MaxConnections) + workers) * 3)
+	if workMem < 4*kbMB {
+		workMem = 4 * kbMB
+	}
+	add("work_mem", FormatKB(workMem), "(memory - shared_buffers) / ((max_connections + worker processes) x 3), at least 4MB")
+
+	huge := "off"
+	if sharedBuffers >= 2*kbGB {
+		huge = "try"
+	}
+	add("huge_pages", huge, "try when shared_buffers is 2GB or more")
+
+	minWal, maxWalSize := 2*kbGB, 8*kbGB
+	if typ == Web {
+		minWal, maxWalSize = 1*kbGB, 4*kbGB
+	}
+	add("min_wal_size", FormatKB(minWal), fmt.Sprintf("PGTune's value for %s", typ))
+	add("max_wal_size", FormatKB(maxWalSize), fmt.Sprintf("PGTune's value for %s", typ))
+
+	if parallel {
+		add("max_worker_processes", strconv.Itoa(in.CPUs), "one background worker per CPU")
+		add("max_parallel_workers_per_gather", strconv.Itoa(gather), "half the CPUs, at most 4, for one query")
+		if in.Major >= 10 {
+			add("max_parallel_workers", strconv.Itoa(in.CPUs), "one parallel worker per CPU")
+		}
+		if in.Major >= 11 {
+			add("max_parallel_maintenance_workers", strconv.Itoa(gather), "half the CPUs, at most 4, for CREATE INDEX")
+		}
+	}
+	if in.Major >= 12 {
+		add("jit", "off", "JIT slows the short queries of an OLTP workload")
+	}
+	switch {
+	case in.Major >= 15:
+		add("wal_compression", "lz4", "cheaper WAL for little CPU (lz4 from Postgres 15)")
+	case in.Major >= 10:
+		add("wal_compression", "on", "cheaper WAL for little CPU")
+	}
+	switch {
+	case in.CPUs >= 32:
+		add("autovacuum_max_workers", "5", "more vacuum workers for a machine this size")
+	case in.CPUs >= 16:
+		add("autovacuum_max_workers", "4", "more vacuum workers for a machine this size")
+	}
+	if mwm >= 2*kbGB {
+		add("autovacuum_work_mem", FormatKB(2*kbGB), "each autovacuum worker at most 2GB, not maintenance_work_mem")
+	}
+	if in.Major >= 18 && in.CPUs > 0 {
+		if n := min(32, max(3, in.CPUs/4)); n > 3 {
+			add("io_workers", strconv.Itoa(n), "a quarter of the CPUs for asynchronous I/O")
+		}
+	}
+	return s
+}
+
+// FormatKB prints a size in kB the way PGTune does: NGB when it divides
+// evenly, else NMB, else NkB. Never a bare number: for some settings a bare
+// number means 8kB pages.
+func FormatKB(kb int64) string {
+	switch {
+	case kb%kbGB == 0 && kb != 0:
+		return fmt.Sprintf("%dGB", kb/kbGB)
+	case kb%kbMB == 0 && kb != 0:
+		return fmt.Sprintf("%dMB", kb/kbMB)
+	default:
+		return fmt.Sprintf("%dkB", kb)
+	}
+}
