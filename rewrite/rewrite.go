@@ -82,3 +82,25 @@ func placeError(doc *compose.Document, path string, err error) error {
 	}
 	return &compose.Error{Path: path, Msg: err.Error()}
 }
+
+// Differences says, one line each, what the rewrite would change in
+// meaning: services to add or remove, commands and pool variables.
+func (r *Result) Differences(path string) ([]string, error) {
+	before, err := servicesOf(path, r.Input)
+	if err != nil {
+		return nil, err
+	}
+	after, err := servicesOf(path, r.Output)
+	if err != nil {
+		return nil, err
+	}
+	return compose.Differences(before, after), nil
+}
+
+func servicesOf(path string, src []byte) ([]compose.Service, error) {
+	doc, err := compose.Parse(path, src)
+	if err != nil {
+		return nil, err
+	}
+	return doc.Services()
+}

@@ -21,6 +21,8 @@ type Env struct {
 	Getenv         func(string) string
 	Dir            string // the directory relative paths and file discovery start from
 	Detect         func() (machine.Measured, error)
+	// IsTerminal reports whether stdout is a terminal (for --color auto).
+	IsTerminal func() bool
 }
 
 // Exit codes.
@@ -35,6 +37,12 @@ type usageError struct{ error }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
+// silentError is a failure the command has already explained: exit 1
+// without another message.
+type silentError struct{ msg string }
+
+func (e silentError) Error() string { return e.msg }
+
 // Run runs the CLI with args (args[0] is the program name) and returns the
 // exit status.
 func Run(args []string, env Env) int {
@@ -42,6 +50,10 @@ func Run(args []string, env Env) int {
 	err := app.Run(args)
 	if err == nil {
 		return exitOK
+	}
+	var quiet silentError
+	if errors.As(err, &quiet) {
+		return exitInput // the command has said why on stdout
 	}
 	msg := strings.TrimSpace(err.Error())
 	fmt.Fprintf(env.Stderr, "compose-scale: %s\n", msg)
@@ -67,7 +79,7 @@ sets Postgres max_connections, and checks the connection and memory budget.`,
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {}, // Run prints and exits
 		OnUsageError:    onUsageError,
-		Commands:        withUsageErrors(rewriteCommand(env), planCommand(env)),
+		Commands:        withUsageErrors(rewriteCommand(env), planCommand(env), checkCommand(env)),
 	}
 }
 

@@ -17,6 +17,7 @@ func rewriteCommand(env Env) *cli.Command {
 	flags := append(planFlags(),
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the result to `FILE` instead of in place"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "print the diff and the report, write nothing"},
+		colorFlag(),
 	)
 	return &cli.Command{
 		Name:      "rewrite",
@@ -36,7 +37,9 @@ Examples:
 			if err != nil {
 				return err
 			}
-			fmt.Fprint(env.Stdout, unidiff.Unified(f.display, f.display, string(res.Input), string(res.Output)))
+			if err := printDiff(c, env, f, res); err != nil {
+				return err
+			}
 			if !c.Bool("dry-run") {
 				if err := write(c, env, f, res); err != nil {
 					return err
@@ -65,6 +68,99 @@ func planCommand(env Env) *cli.Command {
 			return writeReport(c, env, env.Stdout, res, ctx)
 		},
 	}
+}
+
+func checkCommand(env Env) *cli.Command {
+	return &cli.Command{
+		Name:      "check",
+		Usage:     "exit 0 if the compose file matches the plan for this machine, else 1 and say what differs",
+		ArgsUsage: "[FILE]",
+		Description: `For CI on a repository that holds the compose file, or a cron job after a
+resize. Writes nothing.
+
+Examples:
+   compose-scale check
+   compose-scale check --droplet s-8vcpu-16gb docker-compose.yml
+   compose-scale check --diff && echo "nothing to do"`,
+		Flags: append(planFlags(),
+			&cli.BoolFlag{Name: "diff", Usage: "also print the diff that rewrite would make"},
+			colorFlag(),
+		),
+		Action: func(c *cli.Context) error {
+			res, ctx, f, err := plan(c, env)
+			if err != nil {
+				return err
+			}
+			diffs, err := res.Differences(f.display)
+			if err != nil {
+				return err
+			}
+			over := overBudget(res)
+			if !res.Changed() && len(over) == 0 {
+				fmt.Fprintf(env.Stdout, "%s matches the plan for %s\n", f.display, machineLine(res, ctx))
+				return nil
+			}
+			fmt.Fprintf(env.Stdout, "%s does not match the plan for %s:\n", f.display, machineLine(res, ctx))
+			for _, d := range append(diffs, over...) {
+				fmt.Fprintf(env.Stdout, "  %s\n", d)
+			}
+			if res.Changed() && len(diffs) == 0 {
+				fmt.Fprintln(env.Stdout, "  (the same services and numbers, written differently: see --diff)")
+			}
+			if c.Bool("diff") {
+				fmt.Fprintln(env.Stdout)
+				if err := printDiff(c, env, f, res); err != nil {
+					return err
+				}
+			}
+			return errMismatch
+		},
+	}
+}
+
+// errMismatch makes check exit 1 after it has said why.
+var errMismatch = silentError{"the file does not match the plan: run compose-scale rewrite"}
+
+// overBudget lists what breaks the budget of a plan.
+func overBudget(res *rewrite.Result) []string {
+	var out []string
+	b := res.Plan.Budget
+	if b.Connections.Total > b.Connections.Limit {
+		out = append(out, fmt.Sprintf("connections: the pools use %d, above the safe %d for max_connections %d", b.Connections.Total, b.Connections.Limit, b.Connections.MaxConnections))
+	}
+	if b.Memory.HeadroomBytes < 0 {
+		out = append(out, fmt.Sprintf("memory: the estimates need %d MB more than the machine has", -b.Memory.HeadroomBytes/planner.MiB))
+	}
+	return out
+}
+
+func machineLine(res *rewrite.Result, ctx report.Context) string {
+	m := res.Plan.Machine
+	return fmt.Sprintf("%d CPUs, %s (%s)", m.CPUs, planner.FormatBytes(m.MemoryBytes), ctx.MachineSource)
+}
+
+func colorFlag() cli.Flag {
+	return &cli.StringFlag{Name: "color", Value: "auto", Usage: "colour the diff: auto (on a terminal, unless NO_COLOR is set), always or never"}
+}
+
+// printDiff writes the diff, coloured as --color and NO_COLOR say.
+func printDiff(c *cli.Context, env Env, f composeFile, res *rewrite.Result) error {
+	d := unidiff.Unified(f.display, f.display, string(res.Input), string(res.Output))
+	var color bool
+	switch c.String("color") {
+	case "always":
+		color = true
+	case "never":
+	case "auto":
+		color = env.Getenv("NO_COLOR") == "" && env.IsTerminal != nil && env.IsTerminal()
+	default:
+		return usagef("unknown --color %q: use auto, always or never", c.String("color"))
+	}
+	if color {
+		d = unidiff.Colorize(d)
+	}
+	_, err := io.WriteString(env.Stdout, d)
+	return err
 }
 
 // composeFile is the file a command works on.

@@ -8,16 +8,18 @@ import (
 	"runtime"
 
 	"github.com/compose-scale/compose-scale/machine"
+	"golang.org/x/term"
 )
 
 func main() {
 	env := Env{
-		Stdin:  os.Stdin,
-		Stdout: os.Stdout,
-		Stderr: os.Stderr,
-		Getenv: os.Getenv,
-		Dir:    ".",
-		Detect: func() (machine.Measured, error) { return machine.Detect("/", runtime.NumCPU()) },
+		Stdin:      os.Stdin,
+		Stdout:     os.Stdout,
+		Stderr:     os.Stderr,
+		Getenv:     os.Getenv,
+		Dir:        ".",
+		Detect:     func() (machine.Measured, error) { return machine.Detect("/", runtime.NumCPU()) },
+		IsTerminal: func() bool { return term.IsTerminal(int(os.Stdout.Fd())) },
 	}
 	os.Exit(Run(os.Args, env))
 }

@@ -23,6 +23,11 @@ type run struct {
 
 func runCLI(t *testing.T, dir string, getenv map[string]string, args ...string) run {
 	t.Helper()
+	return runCLITerminal(t, dir, getenv, false, args...)
+}
+
+func runCLITerminal(t *testing.T, dir string, getenv map[string]string, terminal bool, args ...string) run {
+	t.Helper()
 	var out, errb bytes.Buffer
 	env := Env{
 		Stdin:  strings.NewReader(""),
@@ -33,6 +38,7 @@ func runCLI(t *testing.T, dir string, getenv map[string]string, args ...string) 
 		Detect: func() (machine.Measured, error) {
 			return machine.Measured{MemoryBytes: 8 << 30, CPUs: 4, Notes: []string{"MemTotal 7957 MB, read as the machine's advertised 8192 MB (the kernel keeps a little for itself)"}}, nil
 		},
+		IsTerminal: func() bool { return terminal },
 	}
 	code := Run(append([]string{"compose-scale"}, args...), env)
 	return run{code, out.String(), errb.String()}
@@ -337,5 +343,63 @@ func TestHelpAndVersion(t *testing.T) {
 	r = runCLI(t, t.TempDir(), nil, "--version")
 	if r.code != 0 || !strings.Contains(r.stdout, "compose-scale version") {
 		t.Errorf("--version: exit %d, %q", r.code, r.stdout)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	dir := workdir(t, map[string]string{"stock.yml": "stock-v4.3.input.yml", "done.yml": "stock-v4.3.s-4vcpu-8gb.golden.yml"})
+	stock, done := readFile(t, filepath.Join(dir, "stock.yml")), readFile(t, filepath.Join(dir, "done.yml"))
+
+	r := runCLI(t, dir, nil, "check", "--droplet", "s-4vcpu-8gb", "done.yml")
+	if r.code != 0 || !strings.Contains(r.stdout, "done.yml matches the plan for 4 CPUs, 8 GB") {
+		t.Errorf("freshly rewritten: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, dir, nil, "check", "--droplet", "s-4vcpu-8gb", "stock.yml")
+	if r.code != 1 || !strings.Contains(r.stdout, "service sidekiq-scheduler: missing") || r.stderr != "" {
+		t.Errorf("stock: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, dir, nil, "check", "--droplet", "s-8vcpu-16gb", "--diff", "done.yml")
+	if r.code != 1 || !strings.Contains(r.stdout, "WEB_CONCURRENCY=4, planned 8") || !strings.Contains(r.stdout, "+      -c shared_buffers=2GB") {
+		t.Errorf("bigger droplet: exit %d, %q", r.code, r.stdout)
+	}
+	if readFile(t, filepath.Join(dir, "stock.yml")) != stock || readFile(t, filepath.Join(dir, "done.yml")) != done {
+		t.Error("check wrote a file")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("check left files behind: %v", entries)
+	}
+	golden(t, "check-stock-v4.3.stdout", runCLI(t, dir, nil, "check", "--droplet", "s-4vcpu-8gb", "stock.yml").stdout)
+}
+
+func TestDiffColor(t *testing.T) {
+	dir := workdir(t, map[string]string{"docker-compose.yml": "stock-v4.3.input.yml"})
+	for _, tc := range []struct {
+		name     string
+		terminal bool
+		env      map[string]string
+		args     []string
+		color    bool
+	}{
+		{"auto on a terminal", true, nil, nil, true},
+		{"auto piped", false, nil, nil, false},
+		{"auto with NO_COLOR", true, map[string]string{"NO_COLOR": "1"}, nil, false},
+		{"always piped", false, nil, []string{"--color", "always"}, true},
+		{"never on a terminal", true, nil, []string{"--color", "never"}, false},
+	} {
+		args := append([]string{"rewrite", "--dry-run", "--droplet", "s-4vcpu-8gb"}, tc.args...)
+		r := runCLITerminal(t, dir, tc.env, tc.terminal, args...)
+		if r.code != 0 {
+			t.Fatalf("%s: exit %d %s", tc.name, r.code, r.stderr)
+		}
+		// Only the diff is coloured: "+" lines green, "-" lines red.
+		if got := strings.Contains(r.stdout, "\x1b[32m+    command: >-"); got != tc.color {
+			t.Errorf("%s: coloured %v, want %v", tc.name, got, tc.color)
+		}
+		if strings.Contains(r.stderr, "\x1b[") {
+			t.Errorf("%s: the report is coloured", tc.name)
+		}
+	}
+	if r := runCLI(t, dir, nil, "rewrite", "--dry-run", "--droplet", "s-4vcpu-8gb", "--color", "rainbow"); r.code != 2 {
+		t.Errorf("--color rainbow: exit %d", r.code)
 	}
 }

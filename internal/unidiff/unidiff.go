@@ -9,6 +9,8 @@
 package unidiff
 
 import (
+	"strings"
+
 	udiff "github.com/aymanbagabas/go-udiff"
 )
 
@@ -36,4 +38,47 @@ func Unified(from, to, a, b string) string {
 		}
 	}
 	return d.String()
+}
+
+// ANSI colours for a diff on a terminal, as git colours them.
+const (
+	bold  = "\x1b[1m"
+	red   = "\x1b[31m"
+	green = "\x1b[32m"
+	cyan  = "\x1b[36m"
+	reset = "\x1b[0m"
+)
+
+// Colorize colours a unified diff line by line: file headers bold, hunk
+// headers cyan, removed lines red, added lines green.
+func Colorize(diff string) string {
+	if diff == "" {
+		return ""
+	}
+	var b strings.Builder
+	lines := strings.SplitAfter(diff, "\n")
+	for i, l := range lines {
+		if l == "" {
+			continue
+		}
+		body := strings.TrimSuffix(l, "\n")
+		nl := l[len(body):]
+		color := ""
+		switch {
+		case i < 2 && (strings.HasPrefix(l, "--- ") || strings.HasPrefix(l, "+++ ")):
+			color = bold
+		case strings.HasPrefix(l, "@@"):
+			color = cyan
+		case strings.HasPrefix(l, "-"):
+			color = red
+		case strings.HasPrefix(l, "+"):
+			color = green
+		}
+		if color == "" {
+			b.WriteString(l)
+			continue
+		}
+		b.WriteString(color + body + reset + nl)
+	}
+	return b.String()
 }

@@ -101,3 +101,11 @@ func TestHunkHeaders(t *testing.T) {
 		t.Error("equal texts give a diff")
 	}
 }
+
+func TestColorize(t *testing.T) {
+	d := "--- a\n+++ b\n@@ -1,2 +1,2 @@\n same\n-old\n+new\n"
+	want := "\x1b[1m--- a\x1b[0m\n\x1b[1m+++ b\x1b[0m\n\x1b[36m@@ -1,2 +1,2 @@\x1b[0m\n same\n\x1b[31m-old\x1b[0m\n\x1b[32m+new\x1b[0m\n"
+	if got := Colorize(d); got != want {
+		t.Errorf("got %q", got)
+	}
+}
