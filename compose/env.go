@@ -70,8 +70,17 @@ func (d *Document) newEnvBlock(ek *yaml.Node, key, value string) string {
 }
 
 func (d *Document) setEnvMap(service string, ek, ev *yaml.Node, key, value string) error {
-	for i := 0; i+1 < len(ev.Content); i += 2 {
-		k, v := ev.Content[i], ev.Content[i+1]
+	if len(ev.Content) == 0 {
+		return d.replaceEntryValue(ek, d.newEnvBlock(ek, key, value))
+	}
+	return d.setMapEntry(ev, key, value)
+}
+
+// setMapEntry sets key in a block mapping: an existing scalar keeps its
+// quoting; a new entry goes after the last one, styled like it.
+func (d *Document) setMapEntry(m *yaml.Node, key, value string) error {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
 		if k.Value != key {
 			continue
 		}
@@ -81,17 +90,12 @@ func (d *Document) setEnvMap(service string, ek, ev *yaml.Node, key, value strin
 		if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
 			return d.replaceEntryValue(k, " "+renderScalar(value, 0, ""))
 		}
-		s, e, ok := d.scalarSpan(v, false)
-		if !ok {
-			return d.replaceEntryValue(k, " "+renderScalar(value, v.Style, ""))
+		if s, e, ok := d.scalarSpan(v, false); ok {
+			return d.replace(s, e, renderScalar(value, v.Style, ""))
 		}
-		return d.replace(s, e, renderScalar(value, v.Style, ""))
+		return d.replaceEntryValue(k, " "+renderScalar(value, v.Style, ""))
 	}
-	// New entry after the last one, styled like the last one.
-	if len(ev.Content) == 0 {
-		return d.replaceEntryValue(ek, d.newEnvBlock(ek, key, value))
-	}
-	lastK, lastV := ev.Content[len(ev.Content)-2], ev.Content[len(ev.Content)-1]
+	lastK, lastV := m.Content[len(m.Content)-2], m.Content[len(m.Content)-1]
 	style := yaml.Style(0)
 	if lastV.Kind == yaml.ScalarNode {
 		style = lastV.Style &^ (yaml.LiteralStyle | yaml.FoldedStyle)

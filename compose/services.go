@@ -23,6 +23,8 @@ type Service struct {
 	CommandIsList bool
 	Env           map[string]string // the service's environment: entries with a value
 	ShmSize       int64             // shm_size in bytes; 0 when unset
+	Ports         []Port
+	Replicas      int // scale or deploy.replicas; 1 when unset
 }
 
 // Services lists the services in file order, with merge keys (<<: *anchor)
@@ -61,6 +63,11 @@ func (d *Document) Services() ([]Service, error) {
 			}
 			s.ShmSize = n
 		}
+		var err error
+		if s.Ports, err = portsOf(raw["ports"]); err != nil {
+			return nil, &Error{Path: d.Path, Line: d.KeyLine(k.Value, "ports"), Msg: fmt.Sprintf("service %q: %v", k.Value, err)}
+		}
+		s.Replicas = replicasOf(raw)
 		out = append(out, s)
 	}
 	return out, nil

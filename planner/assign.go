@@ -256,11 +256,14 @@ func (p *Plan) assignConnections(in Input, sz sizing, cb connectionBudget, web, 
 		return fmt.Errorf("%v: raise --max-connections", err)
 	}
 	if web != nil {
-		wc := sz.webProcs
+		// Replicas share the planned Puma processes between them.
+		replicas := max(web.Replicas, 1)
+		procs := max(1, sz.webProcs/replicas)
+		wc := procs
 		if wc == 1 {
 			wc = 0 // single mode: no cluster master beside the one worker
 		}
-		p.Web = &WebPlan{Service: web.Name, Processes: sz.webProcs, WebConcurrency: wc, Threads: webThreads}
+		p.Web = &WebPlan{Service: web.Name, Processes: procs, WebConcurrency: wc, Threads: webThreads, Replicas: replicas}
 	}
 	if streaming != nil {
 		p.Streaming = &StreamingPlan{
@@ -290,7 +293,7 @@ func (p *Plan) assignConnections(in Input, sz sizing, cb connectionBudget, web, 
 func (p *Plan) connectionsInUse() int {
 	total := 0
 	if p.Web != nil {
-		total += p.Web.Processes * p.Web.Threads
+		total += p.Web.Replicas * p.Web.Processes * p.Web.Threads
 	}
 	if p.Streaming != nil {
 		total += p.Streaming.Processes * p.Streaming.Pool

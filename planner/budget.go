@@ -44,12 +44,20 @@ type Memory struct {
 func (p *Plan) budget(est Estimates, sz sizing) {
 	b := &p.Budget
 	if w := p.Web; w != nil {
-		b.Rows = append(b.Rows, Row{Service: w.Service, Role: RoleWeb, Processes: w.Processes, Threads: w.Threads,
-			Connections: w.Processes * w.Threads, MemoryBytes: int64(w.Processes) * est.PumaProcess})
+		n := w.Processes * w.Replicas
+		b.Rows = append(b.Rows, Row{Service: w.Service, Role: RoleWeb, Processes: n, Threads: w.Threads,
+			Connections: n * w.Threads, MemoryBytes: int64(n) * est.PumaProcess})
 	}
 	if s := p.Streaming; s != nil {
-		b.Rows = append(b.Rows, Row{Service: s.Service, Role: RoleStreaming, Processes: s.Processes, Threads: s.Pool,
-			Connections: s.Processes * s.Pool, MemoryBytes: int64(s.Processes) * est.StreamingProcess})
+		if len(s.Services) > 0 { // from 4.2: a service per process
+			for _, name := range s.Services {
+				b.Rows = append(b.Rows, Row{Service: name, Role: RoleStreaming, Processes: 1, Threads: s.Pool,
+					Connections: s.Pool, MemoryBytes: est.StreamingProcess})
+			}
+		} else {
+			b.Rows = append(b.Rows, Row{Service: s.Service, Role: RoleStreaming, Processes: s.Processes, Threads: s.Pool,
+				Connections: s.Processes * s.Pool, MemoryBytes: int64(s.Processes) * est.StreamingProcess})
+		}
 	}
 	for _, s := range p.Sidekiq {
 		b.Rows = append(b.Rows, Row{Service: s.Name, Role: RoleSidekiq, Processes: 1, Threads: s.Concurrency,

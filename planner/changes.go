@@ -13,6 +13,8 @@ const (
 	SetCommand                   // Service's command becomes Command
 	SetEnv                       // Service's own environment gets Key=Value
 	SetField                     // Service's scalar key Key becomes Value
+	SetPort                      // Service's ports entry Port.Index becomes Port
+	RemovePort                   // Service's ports entry Port.Index is deleted
 )
 
 // Change is one edit. Changes are applied in order; names refer to the
@@ -25,6 +27,7 @@ type Change struct {
 	Command []string
 	Key     string
 	Value   string
+	Port    Port
 }
 
 // reconcile turns the existing sidekiq services into the planned ones with
@@ -109,7 +112,9 @@ func (p *Plan) poolChanges() []Change {
 	}
 	if s := p.Streaming; s != nil {
 		if s.SetsPool {
-			c = append(c, Change{Kind: SetEnv, Service: s.Service, Key: "DB_POOL", Value: strconv.Itoa(s.Pool)})
+			for _, name := range append([]string{s.Service}, s.Services[min(1, len(s.Services)):]...) {
+				c = append(c, Change{Kind: SetEnv, Service: name, Key: "DB_POOL", Value: strconv.Itoa(s.Pool)})
+			}
 		}
 		if s.SetsCluster {
 			c = append(c, Change{Kind: SetEnv, Service: s.Service, Key: "STREAMING_CLUSTER_NUM", Value: strconv.Itoa(s.Processes)})

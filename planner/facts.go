@@ -16,6 +16,32 @@ type Service struct {
 	// ShmSizeBytes is the service's shm_size; 0 when unset (Docker's
 	// default /dev/shm is 64 MB).
 	ShmSizeBytes int64
+	Ports        []Port
+	Replicas     int // scale or deploy.replicas; 0 or 1 for one container
+}
+
+// Port is one published port of a service (see compose.Port).
+type Port struct {
+	Index     int // position in the service's ports list
+	Long      bool
+	HostIP    string
+	Published string // "" when no fixed host port; may be a range or ${VAR}
+	Target    string
+	Protocol  string
+}
+
+func (p Port) String() string {
+	s := p.Target
+	if p.Published != "" {
+		s = p.Published + ":" + s
+	}
+	if p.HostIP != "" {
+		s = p.HostIP + ":" + s
+	}
+	if p.Protocol != "" && p.Protocol != "tcp" {
+		s += "/" + p.Protocol
+	}
+	return s
 }
 
 // Machine is the hardware the stack runs on.
@@ -39,6 +65,7 @@ const (
 	RoleSidekiq   Role = "sidekiq"
 	RoleDB        Role = "db"
 	RoleRedis     Role = "redis"
+	RoleSearch    Role = "search" // elasticsearch / opensearch
 	RoleOther     Role = "other"
 )
 
@@ -61,6 +88,8 @@ func RoleOf(s Service) Role {
 		return RoleStreaming
 	case base == "postgres" || base == "postgis" || strings.HasPrefix(base, "postgres"):
 		return RoleDB
+	case base == "elasticsearch" || base == "elasticsearch-oss" || base == "opensearch":
+		return RoleSearch
 	case base == "redis" || base == "valkey" || base == "keydb":
 		return RoleRedis
 	}

@@ -20,8 +20,11 @@ type Input struct {
 	DBMemory      int64
 	DBMemoryShare float64
 	// DBType is PGTune's workload type; "" means OLTP.
-	DBType    DBType
-	Estimates Estimates
+	DBType DBType
+	// KeepDBPort keeps a published db/redis port, bound to loopback,
+	// for admins who connect from the host.
+	KeepDBPort bool
+	Estimates  Estimates
 }
 
 // Plan is the decided layout, the budget that justifies it, and the changes
@@ -45,16 +48,24 @@ type Plan struct {
 // WebPlan sizes Puma.
 type WebPlan struct {
 	Service        string
-	Processes      int // real processes; 1 means single mode
+	Processes      int // Puma processes in each container; 1 means single mode
 	WebConcurrency int // the WEB_CONCURRENCY value: 0 for single mode
 	Threads        int
+	Replicas       int // containers (scale / deploy.replicas)
+	// Upstream is the nginx upstream block when replicas publish a range.
+	Upstream string
 }
 
 // StreamingPlan sizes the streaming server.
 type StreamingPlan struct {
 	Service   string
-	Processes int // STREAMING_CLUSTER_NUM before 4.2, else 1
-	Pool      int
+	Processes int // STREAMING_CLUSTER_NUM before 4.2; from 4.2 one per service
+	// Services are the streaming services from 4.2 on (streaming,
+	// streaming-2, ...), each one process on its own host port.
+	Services []string
+	// Upstream is the nginx upstream block for more than one service.
+	Upstream string
+	Pool     int
 	// SetsPool is false before 4.1, where the streaming pool is fixed at 10
 	// and DB_POOL has no effect on it.
 	SetsPool    bool
@@ -85,7 +96,7 @@ func Make(in Input) (*Plan, error) {
 	}
 	p := &Plan{Machine: m}
 
-	var sidekiq []Service
+	var sidekiq, streamings []Service
 	var web, streaming, db, redis *Service
 	var names []string
 	for i := range in.Services {
@@ -99,7 +110,8 @@ func Make(in Input) (*Plan, error) {
 				web = s
 			}
 		case RoleStreaming:
-			if streaming == nil {
+			streamings = append(streamings, *s)
+			if streaming == nil || s.Name == "streaming" {
 				streaming = s
 			}
 		case RoleDB:
@@ -179,8 +191,30 @@ func Make(in Input) (*Plan, error) {
 	} else {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("no Postgres service in this file: set max_connections = %d on the database server yourself", p.Postgres.MaxConnections))
 	}
+	policy := p.portPolicy(in)
+	p.Changes = append(policy, reconcile(existing, p.Sidekiq)...)
+	specs := plannedPorts(in.Services, policy)
+	if streaming != nil && p.Version.AtLeast(4, 2) {
+		var extra []portSpec
+		p.Changes, extra = p.scaleStreaming(p.Changes, *streaming, streamings, specs)
+		// The copies' ports are the plan's, not what the file has now.
+		kept := specs[:0]
+		for _, sp := range specs {
+			if m := streamingCopy.FindStringSubmatch(sp.service); m == nil || m[1] != streaming.Name {
+				kept = append(kept, sp)
+			}
+		}
+		specs = append(kept, extra...)
+	}
+	clash := p.resolveClashes(specs)
+	p.Changes = append(p.Changes, clash...)
+	if p.Streaming != nil {
+		p.Streaming.Upstream = p.streamingUpstream(specs, clash)
+	}
+	if p.Web != nil && p.Web.Replicas > 1 {
+		p.Web.Upstream = webUpstream(p.Web.Service, specs, clash)
+	}
 	p.budget(est, sz)
-	p.Changes = reconcile(existing, p.Sidekiq)
 	p.Changes = append(p.Changes, p.poolChanges()...)
 	return p, nil
 }

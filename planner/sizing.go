@@ -51,10 +51,7 @@ func size(in Input, m Machine, est Estimates, hasDB, hasRedis bool, v Version) (
 
 	// Streaming: before 4.2 one service runs a cluster of node workers; from
 	// 4.2 it is one process (more processes are more services behind nginx).
-	sz.streamProcs = 1
-	if !v.AtLeast(4, 2) && m.CPUs > 2 {
-		sz.streamProcs = min(m.CPUs/2, 4)
-	}
+	sz.streamProcs = streamingProcesses(v, m)
 
 	app := m.MemoryBytes - sz.dbMem - sz.redisMem - int64(sz.streamProcs)*est.StreamingProcess
 	// Puma: one process per CPU, but never more than a third of the app
@@ -91,4 +88,20 @@ func size(in Input, m Machine, est Estimates, hasDB, hasRedis bool, v Version) (
 		sz.connsByMemory = 1 << 30
 	}
 	return sz, nil
+}
+
+// streamingProcesses is how many node processes serve streaming. Before
+// 4.2 they are one service's cluster (STREAMING_CLUSTER_NUM); from 4.2 each
+// is a service of its own behind nginx, and one serves a small instance.
+func streamingProcesses(v Version, m Machine) int {
+	if !v.AtLeast(4, 2) {
+		if m.CPUs > 2 {
+			return min(m.CPUs/2, 4)
+		}
+		return 1
+	}
+	if m.CPUs >= 8 {
+		return min(m.CPUs/4, 4)
+	}
+	return 1
 }

@@ -19,8 +19,14 @@ type jsonReport struct {
 	Connections jsonConnections `json:"connections"`
 	Memory      jsonMemory      `json:"memory"`
 	Services    []jsonService   `json:"services"`
+	Nginx       *jsonNginx      `json:"nginx,omitempty"`
 	Notes       []string        `json:"notes"`
 	Warnings    []string        `json:"warnings"`
+}
+
+type jsonNginx struct {
+	StreamingUpstream string `json:"streaming_upstream,omitempty"`
+	WebUpstream       string `json:"web_upstream,omitempty"`
 }
 
 type jsonMastodon struct {
@@ -95,6 +101,15 @@ func JSON(w io.Writer, p *planner.Plan, ctx Context) error {
 		Services: []jsonService{},
 		Notes:    append([]string{}, p.Notes...),
 		Warnings: append([]string{}, p.Warnings...),
+	}
+	if p.Streaming != nil && p.Streaming.Upstream != "" {
+		r.Nginx = &jsonNginx{StreamingUpstream: p.Streaming.Upstream}
+	}
+	if p.Web != nil && p.Web.Upstream != "" {
+		if r.Nginx == nil {
+			r.Nginx = &jsonNginx{}
+		}
+		r.Nginx.WebUpstream = p.Web.Upstream
 	}
 	for _, st := range p.Postgres.Settings {
 		r.Postgres.Settings[st.Name] = st.Value

@@ -33,6 +33,12 @@ func Markdown(w io.Writer, p *planner.Plan, ctx Context) error {
 			fmt.Fprintf(w, "| `%s` | `%s` | %s |\n", s.Name, s.Value, s.Why)
 		}
 	}
+	if st := p.Streaming; st != nil && st.Upstream != "" {
+		fmt.Fprintf(w, "\n**nginx**: balance the %d streaming services (`upstream streaming` in the site config):\n\n```nginx\n%s```\n", len(st.Services), st.Upstream)
+	}
+	if wp := p.Web; wp != nil && wp.Upstream != "" {
+		fmt.Fprintf(w, "\n**nginx**: balance the %d web replicas (`upstream backend`):\n\n```nginx\n%s```\n", wp.Replicas, wp.Upstream)
+	}
 	mdList(w, "Notes", p.Notes)
 	mdList(w, "Warnings", p.Warnings)
 	return nil

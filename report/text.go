@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/compose-scale/compose-scale/planner"
 )
@@ -58,6 +59,18 @@ func Text(w io.Writer, p *planner.Plan, ctx Context) error {
 	}
 	m := p.Budget.Memory
 	fmt.Fprintf(w, "  %-10s %-14s %9s of %s, %s headroom\n", "total", "", mb(m.TotalBytes), mb(m.MachineBytes), mb(m.HeadroomBytes))
+	if st := p.Streaming; st != nil && st.Upstream != "" {
+		fmt.Fprintf(w, "\nnginx: balance the %d streaming services: replace the upstream streaming block in your site config (/etc/nginx/sites-available/mastodon) with\n\n", len(st.Services))
+		for _, l := range strings.Split(strings.TrimSuffix(st.Upstream, "\n"), "\n") {
+			fmt.Fprintf(w, "    %s\n", l)
+		}
+	}
+	if wp := p.Web; wp != nil && wp.Upstream != "" {
+		fmt.Fprintf(w, "\nnginx: balance the %d web replicas: replace the upstream backend block with\n\n", wp.Replicas)
+		for _, l := range strings.Split(strings.TrimSuffix(wp.Upstream, "\n"), "\n") {
+			fmt.Fprintf(w, "    %s\n", l)
+		}
+	}
 	list(w, "notes", p.Notes)
 	list(w, "warnings", p.Warnings)
 	return nil

@@ -40,10 +40,13 @@ var goldenCases = []goldenCase{
 	{"stock-v4.3", "s-4vcpu-8gb", planner.Weighted},
 	{"stock-v3.4", "s-4vcpu-8gb", ""},
 	{"stock-v3.4", "s-4vcpu-8gb", planner.PerQueue},
+	{"stock-v3.4", "s-8vcpu-16gb", ""},
 	{"handsplit-v3.4", "s-4vcpu-8gb", ""},
 	{"anchors-v4.4", "s-4vcpu-8gb", ""},
 	{"mapenv-v4.2", "s-2vcpu-2gb", ""},
 	{"mapenv-v4.2", "s-4vcpu-8gb", ""},
+	{"ports-v4.3", "s-4vcpu-8gb", ""},
+	{"clash-v4.3", "s-8vcpu-16gb", ""},
 }
 
 func input(t *testing.T, droplet string, st planner.Strategy) planner.Input {
@@ -71,6 +74,7 @@ var managedLine = regexp.MustCompile(`^\s*(` +
 	`[A-Za-z0-9_.-]+:\s*$` + // a service key
 	`|command:.*` +
 	`|shm_size:.*` +
+	`|ports:.*|-?\s*["']?[0-9.:\[\]-]+:\d+["']?\s*(#.*)?|-?\s*(target|published|host_ip|protocol):.*` +
 	`|-?\s*["']?(DB_POOL|WEB_CONCURRENCY|MAX_THREADS|STREAMING_CLUSTER_NUM)\b.*` +
 	`)$`)
 

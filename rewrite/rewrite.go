@@ -38,7 +38,11 @@ func Rewrite(path string, src []byte, in planner.Input) (*Result, error) {
 	}
 	in.Services = nil
 	for _, s := range services {
-		in.Services = append(in.Services, planner.Service{Name: s.Name, Image: s.Image, Command: s.Command, Env: s.Env, ShmSizeBytes: s.ShmSize})
+		ps := planner.Service{Name: s.Name, Image: s.Image, Command: s.Command, Env: s.Env, ShmSizeBytes: s.ShmSize, Replicas: s.Replicas}
+		for _, p := range s.Ports {
+			ps.Ports = append(ps.Ports, planner.Port(p))
+		}
+		in.Services = append(in.Services, ps)
 	}
 	plan, err := planner.Make(in)
 	if err != nil {
@@ -70,6 +74,10 @@ func apply(doc *compose.Document, c planner.Change) error {
 		return doc.SetEnv(c.Service, c.Key, c.Value)
 	case planner.SetField:
 		return doc.SetKey(c.Service, c.Key, c.Value)
+	case planner.SetPort:
+		return doc.SetPort(c.Service, compose.Port(c.Port))
+	case planner.RemovePort:
+		return doc.RemovePort(c.Service, c.Port.Index)
 	}
 	return fmt.Errorf("internal error: unknown change %d", c.Kind)
 }

@@ -22,6 +22,7 @@ func planFlags() []cli.Flag {
 		&cli.StringFlag{Name: "db-memory", Usage: "the memory Postgres may use, like `4GB`", DefaultText: "half the machine"},
 		&cli.Float64Flag{Name: "db-memory-share", Usage: "the `FRACTION` of the machine's memory Postgres may use", Value: 0.5},
 		&cli.StringFlag{Name: "db-type", Usage: "PGTune workload `TYPE`: oltp or web", Value: "oltp"},
+		&cli.BoolFlag{Name: "keep-db-port", Usage: "keep a published db or redis port, bound to 127.0.0.1, for connecting from the host"},
 		&cli.StringFlag{Name: "report", Usage: "write the report to `FILE`"},
 		&cli.StringFlag{Name: "format", Value: "text", Usage: "report format: text, markdown or json"},
 	}
@@ -80,7 +81,7 @@ func machineFromFlags(c *cli.Context, env Env) (planner.Machine, string, []strin
 // plannerInput turns the flags into the planner's input (services are
 // filled in from the file later).
 func plannerInput(c *cli.Context, m planner.Machine) (planner.Input, error) {
-	in := planner.Input{Machine: m}
+	in := planner.Input{Machine: m, KeepDBPort: c.Bool("keep-db-port")}
 	st, err := planner.ParseStrategy(c.String("strategy"))
 	if err != nil {
 		return in, usageError{err}

@@ -403,3 +403,17 @@ func TestDiffColor(t *testing.T) {
 		t.Errorf("--color rainbow: exit %d", r.code)
 	}
 }
+
+// Ports made safe and clash-free; the report carries the nginx blocks.
+func TestPortsAndNginx(t *testing.T) {
+	dir := workdir(t, map[string]string{"clash.yml": "clash-v4.3.input.yml", "ports.yml": "ports-v4.3.input.yml"})
+	r := runCLI(t, dir, nil, "plan", "--droplet", "s-8vcpu-16gb", "clash.yml")
+	if r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	golden(t, "plan-clash-v4.3.text", r.stdout)
+	r = runCLI(t, dir, nil, "rewrite", "--dry-run", "--keep-db-port", "--droplet", "s-4vcpu-8gb", "ports.yml")
+	if r.code != 0 || !strings.Contains(r.stdout, `+      - "127.0.0.1:5432:5432"   # for pgAdmin on my laptop`) || strings.Contains(r.stdout, "-        published: 6379") {
+		t.Errorf("--keep-db-port: exit %d\n%s", r.code, r.stdout)
+	}
+}

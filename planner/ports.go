@@ -1,0 +1,213 @@
+package planner
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// loopback is where web and streaming publish: nginx on the host reaches
+// them, the internet does not.
+const loopback = "127.0.0.1"
+
+func isLoopback(ip string) bool {
+	return ip == "127.0.0.1" || ip == "::1" || ip == "[::1]" || ip == "localhost" || strings.HasPrefix(ip, "127.")
+}
+
+func isWildcard(ip string) bool { return ip == "" || ip == "0.0.0.0" || ip == "::" || ip == "[::]" }
+
+// portPolicy returns the changes that make every published port safe:
+// web and streaming on loopback only; db, redis, search and sidekiq publish
+// nothing (db/redis on loopback with KeepDBPort). Removals come last in
+// each service, highest index first, so earlier indices stay valid.
+func (p *Plan) portPolicy(in Input) []Change {
+	var changes []Change
+	for _, s := range in.Services {
+		role := RoleOf(s)
+		var removes []Change
+		for _, port := range s.Ports {
+			if port.Published == "" {
+				continue
+			}
+			switch {
+			case role == RoleWeb || role == RoleStreaming,
+				(role == RoleDB || role == RoleRedis) && in.KeepDBPort:
+				if isLoopback(port.HostIP) || strings.Contains(port.HostIP, "${") {
+					continue
+				}
+				fixed := port
+				fixed.HostIP = loopback
+				changes = append(changes, Change{Kind: SetPort, Service: s.Name, Port: fixed})
+				why := "exposes it to the internet, past nginx"
+				if role == RoleDB || role == RoleRedis {
+					why = "exposes it to the internet (kept on loopback: --keep-db-port)"
+				}
+				p.Notes = append(p.Notes, fmt.Sprintf("%s: port %s %s: bound to %s", s.Name, port, why, loopback))
+			case role == RoleDB || role == RoleRedis || role == RoleSearch:
+				removes = append(removes, Change{Kind: RemovePort, Service: s.Name, Port: port})
+				p.Notes = append(p.Notes, fmt.Sprintf("%s: port %s removed: the apps reach it on the internal network, and published it is open to the internet (--keep-db-port keeps it on loopback)", s.Name, port))
+			case role == RoleSidekiq:
+				removes = append(removes, Change{Kind: RemovePort, Service: s.Name, Port: port})
+				p.Notes = append(p.Notes, fmt.Sprintf("%s: port %s removed: sidekiq serves nothing, and every copy of the service would bind it again", s.Name, port))
+			}
+		}
+		for i := len(removes) - 1; i >= 0; i-- {
+			changes = append(changes, removes[i])
+		}
+	}
+	return changes
+}
+
+// binding is one host address and port a container binds.
+type binding struct {
+	ip, proto string
+	port      int
+}
+
+func (b binding) clashes(o binding) bool {
+	return b.port == o.port && b.proto == o.proto && (b.ip == o.ip || isWildcard(b.ip) || isWildcard(o.ip))
+}
+
+// portRange reads "3000" or "3000-3001"; ok is false for ${VAR}.
+func portRange(s string) (lo, hi int, ok bool) {
+	a, b, isRange := strings.Cut(s, "-")
+	lo, err1 := strconv.Atoi(a)
+	hi = lo
+	var err2 error
+	if isRange {
+		hi, err2 = strconv.Atoi(b)
+	}
+	return lo, hi, err1 == nil && err2 == nil && lo > 0 && hi >= lo
+}
+
+// portSpec is a service's ports as they will be after the plan.
+type portSpec struct {
+	service  string
+	replicas int
+	port     Port
+}
+
+// resolveClashes gives every binding its own host port. Services are taken
+// in file order; a later one that collides moves to the next free port on
+// the same address (and a range wide enough for its replicas). Variables
+// (${PORT}) cannot be checked: a clash between two identical ones is a
+// warning.
+func (p *Plan) resolveClashes(specs []portSpec) []Change {
+	var used []binding
+	taken := func(bs []binding) bool {
+		for _, b := range bs {
+			for _, u := range used {
+				if b.clashes(u) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	proto := func(s string) string {
+		if s == "" {
+			return "tcp"
+		}
+		return s
+	}
+	var changes []Change
+	texts := map[string]string{}
+	for _, sp := range specs {
+		if sp.port.Published == "" {
+			continue
+		}
+		lo, hi, ok := portRange(sp.port.Published)
+		if !ok {
+			key := sp.port.HostIP + ":" + sp.port.Published + "/" + proto(sp.port.Protocol)
+			if other, dup := texts[key]; dup {
+				p.Warnings = append(p.Warnings, fmt.Sprintf("%s and %s both publish %s: they clash unless the variables differ", other, sp.service, key))
+			}
+			texts[key] = sp.service
+			continue
+		}
+		n := max(sp.replicas, 1)
+		width := max(hi-lo+1, n)
+		block := func(start int) []binding {
+			bs := make([]binding, width)
+			for i := range bs {
+				bs[i] = binding{sp.port.HostIP, proto(sp.port.Protocol), start + i}
+			}
+			return bs
+		}
+		start := lo
+		for taken(block(start)) && start < 65535-width {
+			start++
+		}
+		used = append(used, block(start)...)
+		if start == lo && width == hi-lo+1 {
+			continue
+		}
+		moved := sp.port
+		moved.Published = strconv.Itoa(start)
+		if width > 1 {
+			moved.Published += "-" + strconv.Itoa(start+width-1)
+		}
+		changes = append(changes, Change{Kind: SetPort, Service: sp.service, Port: moved})
+		why := fmt.Sprintf("host port %s is taken", sp.port.Published)
+		if start == lo {
+			why = fmt.Sprintf("its %d replicas cannot share one host port", n)
+		}
+		p.Notes = append(p.Notes, fmt.Sprintf("%s: %s: now publishes %s (point whatever connects to it there)", sp.service, why, moved))
+	}
+	return changes
+}
+
+// plannedPorts lists every service's ports after the policy changes, in
+// file order, with streaming copies after their original.
+func plannedPorts(services []Service, policy []Change) []portSpec {
+	set := map[string]map[int]Port{}
+	removed := map[string]map[int]bool{}
+	for _, c := range policy {
+		switch c.Kind {
+		case SetPort:
+			if set[c.Service] == nil {
+				set[c.Service] = map[int]Port{}
+			}
+			set[c.Service][c.Port.Index] = c.Port
+		case RemovePort:
+			if removed[c.Service] == nil {
+				removed[c.Service] = map[int]bool{}
+			}
+			removed[c.Service][c.Port.Index] = true
+		}
+	}
+	var specs []portSpec
+	for _, s := range services {
+		idx := 0
+		for _, port := range s.Ports {
+			if removed[s.Name][port.Index] {
+				continue
+			}
+			if fixed, ok := set[s.Name][port.Index]; ok {
+				port = fixed
+			}
+			// After removals the entry sits at a new index.
+			port.Index = idx
+			idx++
+			specs = append(specs, portSpec{service: s.Name, replicas: s.Replicas, port: port})
+		}
+	}
+	return specs
+}
+
+// NginxUpstream is the upstream block nginx needs for the planned
+// processes of one kind, or "" when one process serves it.
+func NginxUpstream(name string, addrs []string) string {
+	if len(addrs) < 2 {
+		return ""
+	}
+	sort.Strings(addrs)
+	var b strings.Builder
+	fmt.Fprintf(&b, "upstream %s {\n    least_conn;\n", name)
+	for _, a := range addrs {
+		fmt.Fprintf(&b, "    server %s fail_timeout=0;\n", a)
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
