@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 )
 
@@ -36,6 +37,20 @@ var TunedSettings = map[string]bool{
 	"autovacuum_max_workers": true, "autovacuum_work_mem": true, "io_workers": true,
 }
 
+// SettingSince is the Postgres major version in which each setting Tune
+// can write first exists (9 stands for 9.6, the only 9.x Mastodon's compose
+// files used). Tune never writes a setting for an older server: Postgres
+// refuses to start on an unknown -c flag. The integration test checks this
+// table against a real server's pg_settings.
+var SettingSince = map[string]int{
+	"max_connections": 9, "shared_buffers": 9, "effective_cache_size": 9, "maintenance_work_mem": 9,
+	"checkpoint_completion_target": 9, "wal_buffers": 9, "default_statistics_target": 9,
+	"random_page_cost": 9, "effective_io_concurrency": 9, "work_mem": 9, "huge_pages": 9,
+	"min_wal_size": 9, "max_wal_size": 9, "max_worker_processes": 9, "max_parallel_workers_per_gather": 9,
+	"max_parallel_workers": 10, "max_parallel_maintenance_workers": 11, "jit": 11, "wal_compression": 9,
+	"autovacuum_max_workers": 9, "autovacuum_work_mem": 9, "io_workers": 18,
+}
+
 // TuneInput is what PGTune asks for. Memory is the memory Postgres may use,
 // not the machine's.
 type TuneInput struct {
@@ -58,6 +73,12 @@ type Setting struct {
 // database of middling size against RAM), in the order PGTune prints them.
 // All arithmetic is integer kB, rounding down, as PGTune's Math.floor.
 //
+// Settings Postgres counts in 8kB pages (shared_buffers,
+// effective_cache_size, wal_buffers) are written as the server will hold
+// them: PGTune's value rounded to whole pages as Postgres rounds (half to
+// even), so that SHOW prints back exactly what the file says. PGTune prints
+// such a value unrounded (wal_buffers=1612kB, held as 1616kB).
+//
 // Left out on purpose: io_method=io_uring (PG 18), which needs a Postgres
 // built with liburing; a server that refuses to start is worse than the
 // default io_method=worker.
@@ -68,13 +89,17 @@ func Tune(in TuneInput) []Setting {
 		typ = OLTP
 	}
 	var s []Setting
-	add := func(name, value, why string) { s = append(s, Setting{name, value, why}) }
+	add := func(name, value, why string) {
+		if in.Major >= SettingSince[name] {
+			s = append(s, Setting{name, value, why})
+		}
+	}
 
 	add("max_connections", strconv.Itoa(in.MaxConnections), "the app's pools plus 15 loose, from the connection budget")
 
 	sharedBuffers := ram / 4
-	add("shared_buffers", FormatKB(sharedBuffers), "a quarter of Postgres's memory")
-	add("effective_cache_size", FormatKB(ram*3/4), "three quarters of Postgres's memory: what the planner may expect cached")
+	add("shared_buffers", FormatKB(pages(sharedBuffers)), "a quarter of Postgres's memory")
+	add("effective_cache_size", FormatKB(pages(ram*3/4)), "three quarters of Postgres's memory: what the planner may expect cached")
 
 	mwm := ram / 16
 	if limit := 8 * kbGB; mwm >= limit {
@@ -94,7 +119,7 @@ func Tune(in TuneInput) []Setting {
 	if wal < 32 {
 		wal = 32
 	}
-	add("wal_buffers", FormatKB(wal), "3% of shared_buffers, at most 16MB")
+	add("wal_buffers", FormatKB(pages(wal)), "3% of shared_buffers, at most 16MB")
 	add("default_statistics_target", "100", "PGTune's value for OLTP and web")
 	add("random_page_cost", "1.1", "SSD storage: random reads cost nearly what sequential ones do")
 	add("effective_io_concurrency", "200", "SSD storage on Linux")
@@ -162,6 +187,10 @@ func Tune(in TuneInput) []Setting {
 	}
 	return s
 }
+
+// pages rounds kB to whole 8kB pages the way Postgres converts a setting to
+// its base unit (rint: half to even).
+func pages(kb int64) int64 { return int64(math.RoundToEven(float64(kb)/8)) * 8 }
 
 // FormatKB prints a size in kB the way PGTune does: NGB when it divides
 // evenly, else NMB, else NkB. Never a bare number: for some settings a bare

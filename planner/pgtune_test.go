@@ -75,6 +75,17 @@ func TestTuneRows(t *testing.T) {
 				"max_parallel_maintenance_workers": "4", "jit": "off", "wal_compression": "lz4",
 				"autovacuum_max_workers": "5", "autovacuum_work_mem": "2GB", "io_workers": "8",
 			}},
+		{"210MB (a 1GB droplet's share): page-unit settings rounded as Postgres rounds",
+			TuneInput{MemoryKB: 215043, CPUs: 1, MaxConnections: 100, Major: 14},
+			map[string]string{
+				"max_connections":      "100",
+				"shared_buffers":       "53760kB",  // 215043/4 = 53760.75 -> 53760: 6720 pages
+				"effective_cache_size": "161280kB", // 161282 / 8 = 20160.25 -> 20160 pages
+				"maintenance_work_mem": "13440kB", "checkpoint_completion_target": "0.9",
+				"wal_buffers":               "1616kB", // 53760*3/100 = 1612 -> 201.5 pages -> 202 (half to even)
+				"default_statistics_target": "100", "random_page_cost": "1.1", "effective_io_concurrency": "200",
+				"work_mem": "4MB", "huge_pages": "off", "min_wal_size": "2GB", "max_wal_size": "8GB", "jit": "off", "wal_compression": "on",
+			}},
 		{"9.6 (Mastodon 3.x stock image): no parallel workers setting, no jit, no wal_compression",
 			TuneInput{MemoryKB: 4 * kbGB, CPUs: 4, MaxConnections: 100, Major: 9},
 			map[string]string{
@@ -102,8 +113,10 @@ func pgtuneOracle(ramKB float64, cpus, conns, major int, typ DBType) map[string]
 	out := map[string]string{}
 	out["max_connections"] = fmt.Sprint(conns)
 	sb := math.Floor(ramKB / 4)
-	out["shared_buffers"] = FormatKB(int64(sb))
-	out["effective_cache_size"] = FormatKB(int64(math.Floor(ramKB * 3 / 4)))
+	// Page-unit settings as Postgres holds them (see Tune): rint(kB/8)*8.
+	page := func(kb float64) string { return FormatKB(int64(math.RoundToEven(kb/8)) * 8) }
+	out["shared_buffers"] = page(sb)
+	out["effective_cache_size"] = page(math.Floor(ramKB * 3 / 4))
 	mwm := math.Floor(ramKB / 16)
 	if mwm >= 8*GB {
 		mwm = 8 * GB
@@ -120,7 +133,7 @@ func pgtuneOracle(ramKB float64, cpus, conns, major int, typ DBType) map[string]
 	if wal < 32 {
 		wal = 32
 	}
-	out["wal_buffers"] = FormatKB(int64(wal))
+	out["wal_buffers"] = page(wal)
 	out["default_statistics_target"] = "100"
 	out["random_page_cost"] = "1.1"
 	out["effective_io_concurrency"] = "200"
@@ -179,7 +192,7 @@ func pgtuneOracle(ramKB float64, cpus, conns, major int, typ DBType) map[string]
 
 func TestTuneGrid(t *testing.T) {
 	cells := 0
-	for _, ramGB := range []float64{1, 1.5, 2, 3, 4, 6, 7.5, 8, 12, 16, 24, 32, 48, 64} {
+	for _, ramGB := range []float64{0.205, 1, 1.5, 2, 3, 4, 6, 7.5, 8, 12, 16, 24, 32, 48, 64} {
 		for cpus := 1; cpus <= 8; cpus++ {
 			for conns := 100; conns <= 300; conns += 25 {
 				for major := 14; major <= 17; major++ {
@@ -205,6 +218,28 @@ func TestFormatKB(t *testing.T) {
 	} {
 		if got := FormatKB(kb); got != want {
 			t.Errorf("FormatKB(%d) = %s, want %s", kb, got, want)
+		}
+	}
+}
+
+// Every setting Tune can write is in the version table, and none is
+// written for a server older than the table allows.
+func TestSettingSince(t *testing.T) {
+	for name := range TunedSettings {
+		if _, ok := SettingSince[name]; !ok {
+			t.Errorf("%s has no entry in SettingSince", name)
+		}
+	}
+	for major := 9; major <= NewestPostgres; major++ {
+		for _, cpus := range []int{1, 4, 16, 32} {
+			for _, s := range Tune(TuneInput{MemoryKB: 256 * kbGB, CPUs: cpus, MaxConnections: 200, Major: major}) {
+				if major < SettingSince[s.Name] {
+					t.Errorf("PG %d: %s written, but it exists from %d", major, s.Name, SettingSince[s.Name])
+				}
+				if !TunedSettings[s.Name] {
+					t.Errorf("%s written but not in TunedSettings: a resize would never remove it", s.Name)
+				}
+			}
 		}
 	}
 }
