@@ -37,14 +37,18 @@ Examples:
 			if err != nil {
 				return err
 			}
-			if err := printDiff(c, env, f, res); err != nil {
-				return err
-			}
+			// Write first: a failed write prints its error and no diff
+			// of a change that did not happen.
+			var wrote string
 			if !c.Bool("dry-run") {
-				if err := write(c, env, f, res); err != nil {
+				if wrote, err = write(c, env, f, res); err != nil {
 					return err
 				}
 			}
+			if err := printDiff(c, env, f, res); err != nil {
+				return err
+			}
+			fmt.Fprint(env.Stderr, wrote)
 			return writeReport(c, env, env.Stderr, res, ctx)
 		},
 	}
@@ -204,31 +208,28 @@ func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile
 	return res, report.Context{File: f.display, MachineSource: source, MachineNotes: notes}, f, nil
 }
 
-func write(c *cli.Context, env Env, f composeFile, res *rewrite.Result) error {
+// write writes the result and returns the line to tell the user.
+func write(c *cli.Context, env Env, f composeFile, res *rewrite.Result) (string, error) {
 	if o := c.String("output"); o != "" {
 		if err := writeAtomicNew(o, resolve(env.Dir, o), res.Output, f.mode); err != nil {
-			return err
+			return "", err
 		}
-		fmt.Fprintf(env.Stderr, "wrote %s\n\n", o)
-		return nil
+		return fmt.Sprintf("wrote %s\n\n", o), nil
 	}
 	if !res.Changed() {
-		fmt.Fprintf(env.Stderr, "%s already matches the plan: nothing to write\n\n", f.display)
-		return nil
+		return fmt.Sprintf("%s already matches the plan: nothing to write\n\n", f.display), nil
 	}
 	orig, err := keepOrig(f.display, f.path, res.Input, f.mode)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := writeAtomic(f.display, f.path, res.Output, f.mode); err != nil {
-		return err
+		return "", err
 	}
 	if orig != "" {
-		fmt.Fprintf(env.Stderr, "wrote %s (the original is kept as %s)\n\n", f.display, orig)
-	} else {
-		fmt.Fprintf(env.Stderr, "wrote %s\n\n", f.display)
+		return fmt.Sprintf("wrote %s (the original is kept as %s)\n\n", f.display, orig), nil
 	}
-	return nil
+	return fmt.Sprintf("wrote %s\n\n", f.display), nil
 }
 
 // writeAtomicNew writes an -o target, which may not exist yet.

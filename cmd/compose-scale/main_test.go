@@ -157,7 +157,7 @@ func TestRewriteDryRunAndOutput(t *testing.T) {
 
 func TestPlanReports(t *testing.T) {
 	dir := workdir(t, map[string]string{"docker-compose.yml": "stock-v4.3.input.yml"})
-	for _, format := range []string{"text", "markdown"} {
+	for _, format := range []string{"text", "markdown", "json"} {
 		r := runCLI(t, dir, nil, "plan", "--droplet", "s-4vcpu-8gb", "--format", format)
 		if r.code != 0 || r.stderr != "" {
 			t.Fatalf("%s: exit %d, stderr %q", format, r.code, r.stderr)
@@ -297,6 +297,25 @@ func TestReadOnlyDirectory(t *testing.T) {
 	}
 	if readFile(t, filepath.Join(dir, "docker-compose.yml")) != original {
 		t.Error("the file changed")
+	}
+}
+
+// A target that cannot be written fails cleanly, root or not: nothing is
+// written, the input is untouched.
+func TestUnwritableTarget(t *testing.T) {
+	dir := workdir(t, map[string]string{"docker-compose.yml": "stock-v4.3.input.yml"})
+	original := readFile(t, filepath.Join(dir, "docker-compose.yml"))
+	for _, target := range []string{"/proc/compose-scale-test.yml", filepath.Join(dir, "no-such-dir", "out.yml")} {
+		r := runCLI(t, dir, nil, "rewrite", "--droplet", "s-4vcpu-8gb", "-o", target, "docker-compose.yml")
+		if r.code != 1 || !strings.Contains(r.stderr, "nothing was written") || strings.Count(strings.TrimSpace(r.stderr), "\n") > 1 || r.stdout != "" {
+			t.Errorf("-o %s: exit %d, stderr %q", target, r.code, r.stderr)
+		}
+		if readFile(t, filepath.Join(dir, "docker-compose.yml")) != original {
+			t.Error("the input changed")
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("files left behind: %v", entries)
 	}
 }
 
