@@ -60,11 +60,34 @@ func TestSetEnv(t *testing.T) {
 	}
 }
 
-func TestSetEnvRefusesMergedEnvironment(t *testing.T) {
-	d := parse(t, "x: &x\n  environment:\n    A: 1\nservices:\n  a:\n    <<: *x\n    image: i\n")
-	err := d.SetEnv("a", "DB_POOL", "5")
-	if err == nil || !strings.Contains(err.Error(), "merge") || !strings.HasPrefix(err.Error(), "test.yml:") {
-		t.Errorf("want an error about the merged environment, got %v", err)
+func TestSetEnvOverMergedEnvironment(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"anchored mapping: merged, the anchor keeps working",
+			"x: &x\n  environment: &env\n    A: 1\nservices:\n  a:\n    <<: *x\n    image: i\n",
+			"x: &x\n  environment: &env\n    A: 1\nservices:\n  a:\n    <<: *x\n    image: i\n    environment:\n      <<: *env\n      DB_POOL: 5\n"},
+		{"plain mapping: copied as written",
+			"x: &x\n  environment:\n    A: '${A:-1}'\n    B: two # note\nservices:\n  a:\n    <<: [*x]\n    command: run\n",
+			"x: &x\n  environment:\n    A: '${A:-1}'\n    B: two # note\nservices:\n  a:\n    <<: [*x]\n    command: run\n    environment:\n      A: '${A:-1}'\n      B: two\n      DB_POOL: 5\n"},
+		{"list, with the old DB_POOL dropped",
+			"x: &x\n  environment:\n    - \"A=1\"\n    - DB_POOL=10\nservices:\n  a:\n    <<: *x\n",
+			"x: &x\n  environment:\n    - \"A=1\"\n    - DB_POOL=10\nservices:\n  a:\n    <<: *x\n    environment:\n      - \"A=1\"\n      - \"DB_POOL=5\"\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := parse(t, tc.in)
+			if err := d.SetEnv("a", "DB_POOL", "5"); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, string(d.Bytes())); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+			ss, err := d.Services()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ss[0].Env["DB_POOL"] != "5" || ss[0].Env["A"] == "" {
+				t.Errorf("the service reads as %v", ss[0].Env)
+			}
+		})
 	}
 }
 

@@ -33,11 +33,8 @@ func (d *Document) SetEnv(service, key, value string) error {
 
 func (d *Document) addEnvironment(service string, sk, sv *yaml.Node, key, value string) error {
 	if mk := mergeKey(sv); mk != nil {
-		var merged map[string]any
-		if err := sv.Decode(&merged); err == nil {
-			if _, ok := merged["environment"]; ok {
-				return &Error{Path: d.Path, Line: mk.Line, Msg: fmt.Sprintf("service %q takes its environment from a YAML merge (<<): a new environment key would replace the merged one; add `environment:` with the merged entries to the service, or set %s=%s in the anchor", service, key, value)}
-			}
+		if inherited := mergedValue(sv, "environment"); inherited != nil {
+			return d.addOverInherited(service, sk, sv, mk, inherited, key, value)
 		}
 	}
 	unit := d.indentUnit()
@@ -48,6 +45,100 @@ func (d *Document) addEnvironment(service string, sk, sv *yaml.Node, key, value 
 		lines = []string{"environment:", unit + key + ": " + renderScalar(value, 0, "")}
 	}
 	return d.insertEntry(sv, sk, []string{"command", "image", "build"}, lines)
+}
+
+// mergedValue finds what a mapping inherits for key through its merge
+// keys (<<: *a or <<: [*a, *b], the first source that has it winning, as
+// in YAML), following merges in the sources too.
+func mergedValue(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Tag != "!!merge" {
+			continue
+		}
+		v := m.Content[i+1]
+		sources := []*yaml.Node{v}
+		if v.Kind == yaml.SequenceNode {
+			sources = v.Content
+		}
+		for _, src := range sources {
+			for src.Kind == yaml.AliasNode {
+				src = src.Alias
+			}
+			if _, val := mapGet(src, key); val != nil {
+				for val.Kind == yaml.AliasNode && val.Alias != nil {
+					if val.Alias.Anchor != "" && val.Alias.Kind == yaml.MappingNode {
+						break // keep the alias: its anchor can be merged
+					}
+					val = val.Alias
+				}
+				return val
+			}
+			if val := mergedValue(src, key); val != nil {
+				return val
+			}
+		}
+	}
+	return nil
+}
+
+// addOverInherited gives a service that inherits its environment through a
+// merge key an environment of its own that keeps every inherited entry: a
+// new environment key replaces the merged one whole (merges are shallow).
+// An anchored mapping is merged in (<<: *env), so later edits to the
+// anchor still reach the service; anything else is copied as written.
+func (d *Document) addOverInherited(service string, sk, sv, mk, inherited *yaml.Node, key, value string) error {
+	unit := d.indentUnit()
+	lines := []string{"environment:"}
+	target := inherited
+	if target.Kind == yaml.AliasNode {
+		target = target.Alias
+	}
+	switch {
+	case target.Kind == yaml.MappingNode && target.Anchor != "":
+		lines = append(lines, unit+"<<: *"+target.Anchor, unit+key+": "+renderScalar(value, 0, ""))
+	case target.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(target.Content); i += 2 {
+			k, v := target.Content[i], target.Content[i+1]
+			if k.Value == key {
+				continue
+			}
+			text, err := d.sourceText(v, target.Style&yaml.FlowStyle != 0)
+			if err != nil {
+				return &Error{Path: d.Path, Line: mk.Line, Msg: fmt.Sprintf("service %q inherits environment entry %s written over several lines: write it on one line, or set %s=%s in the anchor", service, k.Value, key, value)}
+			}
+			lines = append(lines, unit+k.Value+": "+text)
+		}
+		lines = append(lines, unit+key+": "+renderScalar(value, 0, ""))
+	case target.Kind == yaml.SequenceNode:
+		style := yaml.Style(0)
+		for _, it := range target.Content {
+			if k, _, _ := strings.Cut(it.Value, "="); k == key {
+				continue
+			}
+			text, err := d.sourceText(it, target.Style&yaml.FlowStyle != 0)
+			if err != nil {
+				return &Error{Path: d.Path, Line: mk.Line, Msg: fmt.Sprintf("service %q inherits an environment entry written over several lines: write it on one line, or set %s=%s in the anchor", service, key, value)}
+			}
+			lines = append(lines, unit+"- "+text)
+			style = it.Style
+		}
+		lines = append(lines, unit+"- "+renderScalar(key+"="+value, style&^(yaml.LiteralStyle|yaml.FoldedStyle), "!!str"))
+	default:
+		return &Error{Path: d.Path, Line: mk.Line, Msg: fmt.Sprintf("service %q inherits an environment compose-scale cannot extend: set %s=%s in the anchor", service, key, value)}
+	}
+	return d.insertEntry(sv, sk, []string{"command", "image", "build"}, lines)
+}
+
+// sourceText is a scalar exactly as the file writes it (quotes, ${VAR}).
+func (d *Document) sourceText(n *yaml.Node, inFlow bool) (string, error) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return "", nil
+	}
+	s, e, ok := d.scalarSpan(n, inFlow)
+	if !ok {
+		return "", fmt.Errorf("not a one-line scalar")
+	}
+	return string(d.src[s:e]), nil
 }
 
 // mergeKey returns a mapping's `<<` key, if it has one.

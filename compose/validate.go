@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/loader"
@@ -36,7 +37,7 @@ func Validate(path string, text []byte) error {
 		o.SkipInclude = true
 		o.ResolvePaths = false
 		if o.Interpolate != nil {
-			o.Interpolate.LookupValue = placeholder
+			o.Interpolate.LookupValue = placeholders(text)
 		}
 	})
 	if err != nil {
@@ -47,6 +48,23 @@ func Validate(path string, text []byte) error {
 	return nil
 }
 
-// placeholder answers every variable lookup with "1": a value that passes
+var varUse = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:?-)?`)
+
+// placeholders answers variable lookups without reading the environment:
+// a variable the file gives a default (${PORT:-3000}) is "unset", so
+// compose uses the default; any other gets "1", a value that passes
 // wherever compose expects a string, a number or a port.
-func placeholder(string) (string, bool) { return "1", true }
+func placeholders(text []byte) func(string) (string, bool) {
+	hasDefault := map[string]bool{}
+	for _, m := range varUse.FindAllSubmatch(text, -1) {
+		if len(m[2]) > 0 {
+			hasDefault[string(m[1])] = true
+		}
+	}
+	return func(name string) (string, bool) {
+		if hasDefault[name] {
+			return "", false
+		}
+		return "1", true
+	}
+}

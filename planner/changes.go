@@ -30,6 +30,10 @@ type Change struct {
 	Port    Port
 }
 
+// sharedImage names the image a build-only sidekiq service and its copies
+// share, so that docker compose builds it once and every copy runs it.
+const sharedImage = "mastodon-sidekiq:local"
+
 // reconcile turns the existing sidekiq services into the planned ones with
 // the fewest edits: a service whose name is planned is updated in place; a
 // leftover service is renamed into a leftover planned one (so a stock
@@ -77,6 +81,10 @@ func reconcile(existing []existingProcess, planned []Process) []Change {
 		if i > 0 {
 			prev[p.Name] = planned[i-1].Name
 		}
+	}
+	if len(missing) > 0 && template.Build && template.Image == "" {
+		// Without an image name each copy would build an image of its own.
+		changes = append(changes, Change{Kind: SetField, Service: templateName, Key: "image", Value: sharedImage})
 	}
 	for _, p := range missing {
 		after := prev[p.Name]

@@ -11,6 +11,7 @@ import (
 type Service struct {
 	Name    string
 	Image   string
+	Build   bool     // the service has a build: section
 	Command []string // nil when the service has no command
 	Env     map[string]string
 	// ShmSizeBytes is the service's shm_size; 0 when unset (Docker's

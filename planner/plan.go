@@ -13,6 +13,9 @@ type Input struct {
 	Strategy Strategy // "" means Auto
 	// Version overrides the Mastodon version read from the image tags.
 	Version *Version
+	// SourceVersion is the version of a build context's source
+	// (lib/mastodon/version.rb), used when no image tag says.
+	SourceVersion *Version
 	// MaxConnections fixes Postgres max_connections; 0 plans it.
 	MaxConnections int
 	// DBMemory is the memory Postgres may use; 0 means DBMemoryShare of the
@@ -234,6 +237,10 @@ func (p *Plan) resolveVersion(in Input, sidekiq []Service, web *Service) error {
 			return nil
 		}
 	}
+	if in.SourceVersion != nil {
+		p.Version, p.VersionSource = *in.SourceVersion, "from lib/mastodon/version.rb in the build context"
+		return nil
+	}
 	img := sidekiq[0].Image
 	if img == "" {
 		img = "(none: built from source)"
@@ -246,6 +253,8 @@ type existingProcess struct {
 	Service string
 	Cmd     SidekiqCommand
 	Queues  []Queue
+	Build   bool
+	Image   string
 }
 
 func parseSidekiq(services []Service, v Version) ([]existingProcess, error) {
@@ -264,7 +273,7 @@ func parseSidekiq(services []Service, v Version) ([]existingProcess, error) {
 				return nil, &ServiceError{Service: s.Name, Msg: fmt.Sprintf("sidekiq queue %q does not exist in Mastodon %s (queues: %s): a misspelt queue stalls silently; fix the name", q.Name, v, strings.Join(queueNames(QueuesFor(v)), ", "))}
 			}
 		}
-		out = append(out, existingProcess{Service: s.Name, Cmd: c, Queues: c.Queues})
+		out = append(out, existingProcess{Service: s.Name, Cmd: c, Queues: c.Queues, Build: s.Build, Image: s.Image})
 	}
 	return out, nil
 }

@@ -94,10 +94,13 @@ type portSpec struct {
 // (${PORT}) cannot be checked: a clash between two identical ones is a
 // warning.
 func (p *Plan) resolveClashes(specs []portSpec) []Change {
-	var used []binding
+	// Bindings by port and protocol: a lookup per port, not a scan of
+	// every binding so far (files with thousands of services stay linear).
+	used := map[[2]string][]binding{}
+	key := func(b binding) [2]string { return [2]string{strconv.Itoa(b.port), b.proto} }
 	taken := func(bs []binding) bool {
 		for _, b := range bs {
-			for _, u := range used {
+			for _, u := range used[key(b)] {
 				if b.clashes(u) {
 					return true
 				}
@@ -139,7 +142,9 @@ func (p *Plan) resolveClashes(specs []portSpec) []Change {
 		for taken(block(start)) && start < 65535-width {
 			start++
 		}
-		used = append(used, block(start)...)
+		for _, b := range block(start) {
+			used[key(b)] = append(used[key(b)], b)
+		}
 		if start == lo && width == hi-lo+1 {
 			continue
 		}

@@ -42,10 +42,22 @@ type slot struct {
 }
 
 // IsSidekiq reports whether a command runs Sidekiq: its executable, or the
-// one in a `sh -c` script.
+// one in a `sh -c` script. Whether its flags parse is another question,
+// answered (with an error that names the service) when the plan is made.
 func IsSidekiq(tokens []string) bool {
-	_, err := ParseSidekiqCommand(tokens)
-	return err == nil
+	for i, t := range tokens {
+		if t[strings.LastIndex(t, "/")+1:] == "sidekiq" {
+			return true
+		}
+		if i > 0 && tokens[i-1] == "-c" && isShell(tokens[0]) {
+			for _, w := range strings.Fields(t) {
+				if w[strings.LastIndex(w, "/")+1:] == "sidekiq" {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // ParseSidekiqCommand parses a service's command tokens. It accepts

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -46,7 +47,10 @@ func ParseVersion(s string) (Version, error) {
 // false when the image has no tag, a moving tag (latest, edge, nightly) or a
 // tag that is not a version, since guessing would size the wrong queues.
 func VersionFromImage(image string) (Version, bool) {
-	ref := image
+	ref, ok := expandDefaults(image)
+	if !ok {
+		return Version{}, false
+	}
 	if i := strings.Index(ref, "@"); i >= 0 { // digest pins carry no version
 		ref = ref[:i]
 	}
@@ -66,7 +70,10 @@ func VersionFromImage(image string) (Version, bool) {
 // postgres:14-alpine is 14, postgres:9.6-alpine is 9 (9.6 is its own major,
 // but every 9.x predates the settings the tuner cares about).
 func PostgresMajorFromImage(image string) (int, bool) {
-	ref := image
+	ref, ok := expandDefaults(image)
+	if !ok {
+		return 0, false
+	}
 	if i := strings.Index(ref, "@"); i >= 0 {
 		ref = ref[:i]
 	}
@@ -88,4 +95,44 @@ func PostgresMajorFromImage(image string) (int, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+var varRef = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-([^}]*))?\}`)
+
+// expandDefaults replaces ${VAR:-default} and ${VAR-default} by their
+// defaults, which is what the file says when the variable is unset; the
+// environment is never read. A ${VAR} without a default cannot be known.
+func expandDefaults(s string) (string, bool) {
+	ok := true
+	out := varRef.ReplaceAllStringFunc(s, func(m string) string {
+		sub := varRef.FindStringSubmatch(m)
+		if !strings.Contains(m, "-") {
+			ok = false
+			return m
+		}
+		return sub[1]
+	})
+	return out, ok
+}
+
+var rubyVersionPart = regexp.MustCompile(`def (major|minor|patch)\s*;?\s*(\d+)`)
+
+// VersionFromRuby reads Mastodon's lib/mastodon/version.rb, which a build
+// context holds when the image has no tag (Hometown builds from source).
+func VersionFromRuby(src string) (Version, bool) {
+	var v Version
+	found := map[string]bool{}
+	for _, m := range rubyVersionPart.FindAllStringSubmatch(src, -1) {
+		n, _ := strconv.Atoi(m[2])
+		switch m[1] {
+		case "major":
+			v.Major = n
+		case "minor":
+			v.Minor = n
+		case "patch":
+			v.Patch = n
+		}
+		found[m[1]] = true
+	}
+	return v, found["major"] && found["minor"]
 }

@@ -89,3 +89,36 @@ func TestQueuesFor(t *testing.T) {
 		t.Errorf("4.0 weights (-want +got):\n%s", diff)
 	}
 }
+
+func TestVersionFromVariables(t *testing.T) {
+	for _, tc := range []struct {
+		image string
+		want  Version
+		ok    bool
+	}{
+		{"ghcr.io/mastodon/mastodon:${MASTODON_VERSION:-v4.3.1}", Version{4, 3, 1}, true},
+		{"${REGISTRY-ghcr.io}/mastodon/mastodon:${TAG-v4.2.0}", Version{4, 2, 0}, true},
+		{"ghcr.io/mastodon/mastodon:${MASTODON_VERSION}", Version{}, false},
+	} {
+		got, ok := VersionFromImage(tc.image)
+		if ok != tc.ok || got != tc.want {
+			t.Errorf("%q: %v %v", tc.image, got, ok)
+		}
+	}
+	if m, ok := PostgresMajorFromImage("postgres:${PG_MAJOR:-16}-alpine"); !ok || m != 16 {
+		t.Errorf("postgres default tag: %d %v", m, ok)
+	}
+}
+
+func TestVersionFromRuby(t *testing.T) {
+	src := "module Mastodon\n  module Version\n    module_function\n\n    def major\n      4\n    end\n\n    def minor\n      2\n    end\n\n    def patch\n      10\n    end\n\n    def suffix\n      '+hometown-1.1.1'\n    end\n"
+	if v, ok := VersionFromRuby(src); !ok || v != (Version{4, 2, 10}) {
+		t.Errorf("got %v %v", v, ok)
+	}
+	if v, ok := VersionFromRuby("def major; 3; end\ndef minor; 5; end\n"); !ok || v != (Version{3, 5, 0}) {
+		t.Errorf("one-line defs: %v %v", v, ok)
+	}
+	if _, ok := VersionFromRuby("puts 'hello'"); ok {
+		t.Error("not a version file, read as one")
+	}
+}

@@ -22,6 +22,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in ../fixtures
 type goldenCase struct {
 	fixture, droplet string
 	strategy         planner.Strategy
+	version          string // --mastodon-version, for files whose tags do not say
 }
 
 func (c goldenCase) name() string {
@@ -32,21 +33,24 @@ func (c goldenCase) name() string {
 }
 
 var goldenCases = []goldenCase{
-	{"stock-v4.3", "s-1vcpu-1gb", ""},
-	{"stock-v4.3", "s-2vcpu-4gb", ""},
-	{"stock-v4.3", "s-4vcpu-8gb", ""},
-	{"stock-v4.3", "s-8vcpu-16gb", ""},
-	{"stock-v4.3", "s-8vcpu-16gb", planner.PerQueue},
-	{"stock-v4.3", "s-4vcpu-8gb", planner.Weighted},
-	{"stock-v3.4", "s-4vcpu-8gb", ""},
-	{"stock-v3.4", "s-4vcpu-8gb", planner.PerQueue},
-	{"stock-v3.4", "s-8vcpu-16gb", ""},
-	{"handsplit-v3.4", "s-4vcpu-8gb", ""},
-	{"anchors-v4.4", "s-4vcpu-8gb", ""},
-	{"mapenv-v4.2", "s-2vcpu-2gb", ""},
-	{"mapenv-v4.2", "s-4vcpu-8gb", ""},
-	{"ports-v4.3", "s-4vcpu-8gb", ""},
-	{"clash-v4.3", "s-8vcpu-16gb", ""},
+	{"stock-v4.3", "s-1vcpu-1gb", "", ""},
+	{"stock-v4.3", "s-2vcpu-4gb", "", ""},
+	{"stock-v4.3", "s-4vcpu-8gb", "", ""},
+	{"stock-v4.3", "s-8vcpu-16gb", "", ""},
+	{"stock-v4.3", "s-8vcpu-16gb", planner.PerQueue, ""},
+	{"stock-v4.3", "s-4vcpu-8gb", planner.Weighted, ""},
+	{"stock-v3.4", "s-4vcpu-8gb", "", ""},
+	{"stock-v3.4", "s-4vcpu-8gb", planner.PerQueue, ""},
+	{"stock-v3.4", "s-8vcpu-16gb", "", ""},
+	{"handsplit-v3.4", "s-4vcpu-8gb", "", ""},
+	{"anchors-v4.4", "s-4vcpu-8gb", "", ""},
+	{"mapenv-v4.2", "s-2vcpu-2gb", "", ""},
+	{"mapenv-v4.2", "s-4vcpu-8gb", "", ""},
+	{"ports-v4.3", "s-4vcpu-8gb", "", ""},
+	{"clash-v4.3", "s-8vcpu-16gb", "", ""},
+	{"hometown-v4.2", "s-4vcpu-8gb", "", "v4.2.10"},
+	{"crlf-v4.3", "s-4vcpu-8gb", "", ""},
+	{"vars-v4.3", "s-4vcpu-8gb", "", ""},
 }
 
 func input(t *testing.T, droplet string, st planner.Strategy) planner.Input {
@@ -74,6 +78,7 @@ var managedLine = regexp.MustCompile(`^\s*(` +
 	`[A-Za-z0-9_.-]+:\s*$` + // a service key
 	`|command:.*` +
 	`|shm_size:.*` +
+	`|image:.*` +
 	`|ports:.*|-?\s*["']?[0-9.:\[\]-]+:\d+["']?\s*(#.*)?|-?\s*(target|published|host_ip|protocol):.*` +
 	`|-?\s*["']?(DB_POOL|WEB_CONCURRENCY|MAX_THREADS|STREAMING_CLUSTER_NUM)\b.*` +
 	`)$`)
@@ -83,6 +88,13 @@ func TestGolden(t *testing.T) {
 		t.Run(gc.fixture+"."+gc.name(), func(t *testing.T) {
 			path, src := fixture(t, gc.fixture)
 			in := input(t, gc.droplet, gc.strategy)
+			if gc.version != "" {
+				v, err := planner.ParseVersion(gc.version)
+				if err != nil {
+					t.Fatal(err)
+				}
+				in.Version = &v
+			}
 			res, err := Rewrite(path, src, in)
 			if err != nil {
 				t.Fatal(err)
@@ -201,7 +213,12 @@ func TestNoSecretsInOutput(t *testing.T) {
 	}
 	for _, gc := range goldenCases {
 		path, src := fixture(t, gc.fixture)
-		res, err := Rewrite(path, src, input(t, gc.droplet, gc.strategy))
+		in := input(t, gc.droplet, gc.strategy)
+		if gc.version != "" {
+			v, _ := planner.ParseVersion(gc.version)
+			in.Version = &v
+		}
+		res, err := Rewrite(path, src, in)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -38,7 +38,7 @@ func Rewrite(path string, src []byte, in planner.Input) (*Result, error) {
 	}
 	in.Services = nil
 	for _, s := range services {
-		ps := planner.Service{Name: s.Name, Image: s.Image, Command: s.Command, Env: s.Env, ShmSizeBytes: s.ShmSize, Replicas: s.Replicas}
+		ps := planner.Service{Name: s.Name, Image: s.Image, Build: s.Build, Command: s.Command, Env: s.Env, ShmSizeBytes: s.ShmSize, Replicas: s.Replicas}
 		for _, p := range s.Ports {
 			ps.Ports = append(ps.Ports, planner.Port(p))
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/compose-scale/compose-scale/internal/unidiff"
 	"github.com/compose-scale/compose-scale/planner"
@@ -167,6 +168,19 @@ func printDiff(c *cli.Context, env Env, f composeFile, res *rewrite.Result) erro
 	return err
 }
 
+// sourceVersion reads lib/mastodon/version.rb beside the compose file: the
+// build context of a file that builds Mastodon from source (build: .).
+func sourceVersion(composePath string) *planner.Version {
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(composePath), "lib", "mastodon", "version.rb"))
+	if err != nil {
+		return nil
+	}
+	if v, ok := planner.VersionFromRuby(string(b)); ok {
+		return &v
+	}
+	return nil
+}
+
 // composeFile is the file a command works on.
 type composeFile struct {
 	display, path string // as the user named it; as opened
@@ -200,6 +214,9 @@ func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile
 	}
 	if err != nil {
 		return nil, report.Context{}, f, err
+	}
+	if in.Version == nil {
+		in.SourceVersion = sourceVersion(f.path)
 	}
 	res, err := rewrite.Rewrite(f.display, src, in)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -238,6 +239,11 @@ func TestErrors(t *testing.T) {
 		{"two files", map[string]string{"dc.yml": "@stock-v4.3.input.yml"}, []string{"rewrite", "dc.yml", "other.yml"}, 2, "takes one compose file"},
 		{"too small", map[string]string{"dc.yml": "@stock-v4.3.input.yml"}, []string{"rewrite", "--droplet", "s-1vcpu-512mb-10gb", "dc.yml"}, 1, "needs at least"},
 		{"per-queue does not fit", map[string]string{"dc.yml": "@stock-v4.3.input.yml"}, []string{"rewrite", "--strategy", "per-queue", "--droplet", "s-1vcpu-2gb", "dc.yml"}, 1, "per-queue needs"},
+		{"sidekiq command with a config file", map[string]string{"dc.yml": "services:\n  sidekiq:\n    image: ghcr.io/mastodon/mastodon:v4.3.0\n    command: bundle exec sidekiq -C config/sidekiq.yml\n"}, []string{"rewrite", "--droplet", "s-4vcpu-8gb", "dc.yml"}, 1, "dc.yml:4: service \"sidekiq\": sidekiq reads its queues from a config file"},
+		{"billion laughs", map[string]string{"dc.yml": billionLaughs()}, []string{"rewrite", "--droplet", "s-4vcpu-8gb", "dc.yml"}, 1, "dc.yml"},
+		{"deep nesting", map[string]string{"dc.yml": "services:\n  a:\n    x: " + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + "\n"}, []string{"rewrite", "--droplet", "s-4vcpu-8gb", "dc.yml"}, 1, "dc.yml"},
+		{"over 10 MB", map[string]string{"dc.yml": "services: {}\n#" + strings.Repeat("x", 11<<20) + "\n"}, []string{"rewrite", "--droplet", "s-4vcpu-8gb", "dc.yml"}, 1, "too big for a compose file"},
+		{"not UTF-8", map[string]string{"dc.yml": "services:\n  a:\n    image: \xff\xfe\n"}, []string{"rewrite", "--droplet", "s-4vcpu-8gb", "dc.yml"}, 1, "dc.yml"},
 		{"untagged image", map[string]string{"dc.yml": "services:\n  sidekiq:\n    image: tootsuite/mastodon\n    command: bundle exec sidekiq\n"}, []string{"rewrite", "--droplet", "s-4vcpu-8gb", "dc.yml"}, 1, "--mastodon-version"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -434,5 +440,33 @@ func TestPortsAndNginx(t *testing.T) {
 	r = runCLI(t, dir, nil, "rewrite", "--dry-run", "--keep-db-port", "--droplet", "s-4vcpu-8gb", "ports.yml")
 	if r.code != 0 || !strings.Contains(r.stdout, `+      - "127.0.0.1:5432:5432"   # for pgAdmin on my laptop`) || strings.Contains(r.stdout, "-        published: 6379") {
 		t.Errorf("--keep-db-port: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// billionLaughs is a YAML alias bomb: nine levels of ten aliases each.
+func billionLaughs() string {
+	var b strings.Builder
+	b.WriteString("x-a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n")
+	prev := "a"
+	for _, n := range []string{"b", "c", "d", "e", "f", "g", "h", "i"} {
+		fmt.Fprintf(&b, "x-%s: &%s [*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s]\n", n, n, prev, prev, prev, prev, prev, prev, prev, prev, prev)
+		prev = n
+	}
+	b.WriteString("services:\n  sidekiq:\n    image: ghcr.io/mastodon/mastodon:v4.3.0\n    command: bundle exec sidekiq\n    labels: *i\n")
+	return b.String()
+}
+
+// A build-only file (Hometown) takes its version from the source beside it.
+func TestVersionFromSource(t *testing.T) {
+	dir := workdir(t, map[string]string{"docker-compose.yml": "hometown-v4.2.input.yml"})
+	r := runCLI(t, dir, nil, "plan", "--droplet", "s-4vcpu-8gb")
+	if r.code != 1 || !strings.Contains(r.stderr, "--mastodon-version") {
+		t.Errorf("no tag, no source: exit %d, %q", r.code, r.stderr)
+	}
+	os.MkdirAll(filepath.Join(dir, "lib", "mastodon"), 0o755)
+	os.WriteFile(filepath.Join(dir, "lib", "mastodon", "version.rb"), []byte("module Mastodon\n  module Version\n    def major\n      4\n    end\n    def minor\n      2\n    end\n    def patch\n      10\n    end\n  end\nend\n"), 0o644)
+	r = runCLI(t, dir, nil, "plan", "--droplet", "s-4vcpu-8gb")
+	if r.code != 0 || !strings.Contains(r.stdout, "mastodon:  v4.2.10 (from lib/mastodon/version.rb in the build context)") {
+		t.Errorf("with version.rb: exit %d, %q %q", r.code, r.stdout, r.stderr)
 	}
 }

@@ -40,7 +40,7 @@ func Quote(w string) string {
 		return "''"
 	}
 	for _, r := range w {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:,=+@%", r)) {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:,=+@%${}", r)) {
 			return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
 		}
 	}
