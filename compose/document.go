@@ -49,7 +49,22 @@ var yamlLine = regexp.MustCompile(`line (\d+)`)
 // services mapping; compose semantics are checked by Validate.
 func Parse(path string, src []byte) (*Document, error) {
 	d := &Document{Path: path}
-	if bytes.Contains(src, []byte("\r\n")) {
+	if cr := bytes.Count(src, []byte("\r")); cr > 0 {
+		crlf := bytes.Count(src, []byte("\r\n"))
+		lf := bytes.Count(src, []byte("\n"))
+		switch {
+		case crlf < cr:
+			line := 1
+			for j := 0; j < len(src); j++ {
+				if src[j] == '\r' && (j+1 == len(src) || src[j+1] != '\n') {
+					line = bytes.Count(src[:j], []byte("\n")) + 1
+					break
+				}
+			}
+			return nil, &Error{Path: path, Line: line, Msg: "a carriage return (\\r) without a line feed: save the file with Unix (LF) or Windows (CRLF) line endings"}
+		case crlf < lf:
+			return nil, &Error{Path: path, Msg: "mixed line endings (some CRLF, some LF): save the file with one kind so the rewrite can keep them"}
+		}
 		d.crlf = true
 		src = bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n"))
 	}
@@ -161,15 +176,21 @@ func isBlank(s string) bool { return strings.TrimSpace(s) == "" }
 
 func isComment(s string) bool { return strings.HasPrefix(strings.TrimSpace(s), "#") }
 
-// entryEnd returns the last line of the mapping entry whose key starts at
-// (line, col): the lines up to the next line indented at or left of the
-// key, less trailing blank lines and trailing comments that sit at or left
-// of the key (those introduce what follows).
-func (d *Document) entryEnd(line, col int) int {
-	keyIndent := col - 1
+// entryEnd returns the last line of the mapping entry k: v: the lines up
+// to the next line indented at or left of the key, less trailing blank
+// lines and trailing comments that sit at or left of the key (those
+// introduce what follows). It never ends before the last line the value's
+// own nodes reach: a lenient parser accepts a flow list or a quoted string
+// continued on a line less indented than the key.
+func (d *Document) entryEnd(k, v *yaml.Node) int {
+	keyIndent := k.Column - 1
+	from := k.Line
+	if v != nil {
+		from = max(from, d.lastLine(v))
+	}
 	n := d.numLines()
 	end := n
-	for l := line + 1; l <= n; l++ {
+	for l := from + 1; l <= n; l++ {
 		s := d.line(l)
 		if isBlank(s) || isComment(s) {
 			continue
@@ -179,7 +200,7 @@ func (d *Document) entryEnd(line, col int) int {
 			break
 		}
 	}
-	for end > line {
+	for end > from {
 		s := d.line(end)
 		if isBlank(s) || (isComment(s) && indentOf(s) <= keyIndent) {
 			end--
@@ -188,6 +209,94 @@ func (d *Document) entryEnd(line, col int) int {
 		break
 	}
 	return end
+}
+
+// lastLine is the last line any node under n starts on, or a quoted scalar
+// or flow collection ends on.
+func (d *Document) lastLine(n *yaml.Node) int {
+	last := n.Line
+	walk(n, func(c *yaml.Node) {
+		last = max(last, c.Line)
+		if c.Kind == yaml.ScalarNode && c.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+			last = max(last, d.quotedEnd(c))
+		}
+		if (c.Kind == yaml.SequenceNode || c.Kind == yaml.MappingNode) && c.Style&yaml.FlowStyle != 0 {
+			last = max(last, d.flowEnd(c))
+		}
+	})
+	return last
+}
+
+// quotedEnd is the line a quoted scalar's closing quote is on.
+func (d *Document) quotedEnd(n *yaml.Node) int {
+	start := d.offset(n.Line, n.Column)
+	for start < len(d.src) && (d.src[start] == '&' || d.src[start] == '!') {
+		for start < len(d.src) && d.src[start] != ' ' && d.src[start] != '\n' {
+			start++
+		}
+		for start < len(d.src) && d.src[start] == ' ' {
+			start++
+		}
+	}
+	if start >= len(d.src) {
+		return n.Line
+	}
+	q := d.src[start]
+	line := n.Line
+	for i := start + 1; i < len(d.src); i++ {
+		switch c := d.src[i]; {
+		case c == '\n':
+			line++
+		case q == '"' && c == '\\':
+			if i+1 < len(d.src) && d.src[i+1] == '\n' {
+				line++
+			}
+			i++
+		case c == q && q == '\'' && i+1 < len(d.src) && d.src[i+1] == '\'':
+			i++
+		case c == q:
+			return line
+		}
+	}
+	return line
+}
+
+// flowEnd is the line a flow collection's closing bracket is on: the first
+// ] or } after its last child that balances its opening one.
+func (d *Document) flowEnd(n *yaml.Node) int {
+	start := d.offset(n.Line, n.Column)
+	line, depth := n.Line, 0
+	inQuote := byte(0)
+	for i := start; i < len(d.src); i++ {
+		c := d.src[i]
+		switch {
+		case c == '\n':
+			line++
+		case inQuote != 0:
+			if c == '\\' && inQuote == '"' {
+				i++
+			} else if c == inQuote {
+				inQuote = 0
+			}
+		case (c == '"' || c == '\'') && i > 0 && strings.IndexByte("[{, \t\n:", d.src[i-1]) >= 0:
+			// A quote opens a scalar only where a scalar starts; inside
+			// a plain scalar (a"b) it is just a character.
+			inQuote = c
+		case c == '#' && i > 0 && (d.src[i-1] == ' ' || d.src[i-1] == '\t'):
+			for i < len(d.src) && d.src[i] != '\n' {
+				i++
+			}
+			i--
+		case c == '[' || c == '{':
+			depth++
+		case c == ']' || c == '}':
+			depth--
+			if depth == 0 {
+				return line
+			}
+		}
+	}
+	return line
 }
 
 // mapGet finds key in a mapping node (its own keys, not merged ones).

@@ -37,11 +37,11 @@ func (d *Document) CloneService(src, dst, after string) error {
 	if kk, _ := mapGet(d.services, dst); kk != nil {
 		return &Error{Path: d.Path, Line: kk.Line, Msg: fmt.Sprintf("cannot add service %q: it exists", dst)}
 	}
-	ak, _, err := d.service(after)
+	ak, av, err := d.service(after)
 	if err != nil {
 		return err
 	}
-	first, last := k.Line, d.entryEnd(k.Line, k.Column)
+	first, last := k.Line, d.entryEnd(k, v)
 	blockStart, blockEnd := d.lineStart(first), d.lineStart(last+1)
 
 	// Cut anchors and rename the key, back to front so offsets hold.
@@ -82,7 +82,7 @@ func (d *Document) CloneService(src, dst, after string) error {
 		block += "\n"
 	}
 	// Services separated by blank lines get one before the clone too.
-	afterEnd := d.entryEnd(ak.Line, ak.Column)
+	afterEnd := d.entryEnd(ak, av)
 	sep := ""
 	above := first - 1
 	for above > 0 && isComment(d.line(above)) {
@@ -125,11 +125,11 @@ func (d *Document) SetKey(service, key, value string) error {
 // RemoveService deletes a service, the comment lines directly above it, and
 // one blank line that separated it.
 func (d *Document) RemoveService(name string) error {
-	k, _, err := d.service(name)
+	k, v, err := d.service(name)
 	if err != nil {
 		return err
 	}
-	first, last := k.Line, d.entryEnd(k.Line, k.Column)
+	first, last := k.Line, d.entryEnd(k, v)
 	for first > 1 && isComment(d.line(first-1)) && indentOf(d.line(first-1)) == k.Column-1 {
 		first--
 	}
@@ -264,7 +264,7 @@ func (d *Document) replaceEntryValue(k *yaml.Node, text string) error {
 	for colon < len(d.src) && d.src[colon] != ':' {
 		colon++
 	}
-	end := d.lineStart(d.entryEnd(k.Line, k.Column) + 1)
+	end := d.lineStart(d.entryEnd(k, d.valueOf(k)) + 1)
 	if end > 0 && d.src[end-1] == '\n' {
 		end--
 	}
@@ -285,9 +285,9 @@ func (d *Document) insertEntry(sv, sk *yaml.Node, after []string, lines []string
 	}
 	var endLine int
 	if anchor != nil {
-		endLine = d.entryEnd(anchor.Line, anchor.Column)
+		endLine = d.entryEnd(anchor, d.valueOf(anchor))
 	} else {
-		endLine = d.entryEnd(sk.Line, sk.Column)
+		endLine = d.entryEnd(sk, sv)
 	}
 	var b strings.Builder
 	for _, l := range lines {
@@ -319,6 +319,22 @@ func (d *Document) indentUnit() string {
 		}
 	}
 	return "  "
+}
+
+// valueOf finds the value paired with key node k.
+func (d *Document) valueOf(k *yaml.Node) *yaml.Node {
+	var v *yaml.Node
+	walk(d.root, func(m *yaml.Node) {
+		if v != nil || m.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if m.Content[i] == k {
+				v = m.Content[i+1]
+			}
+		}
+	})
+	return v
 }
 
 func walk(n *yaml.Node, f func(*yaml.Node)) {

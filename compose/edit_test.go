@@ -223,3 +223,12 @@ func TestParseErrors(t *testing.T) {
 		t.Errorf("want the YAML error's line as test.yml:5:, got %v", err)
 	}
 }
+
+func TestLineEndingsRefused(t *testing.T) {
+	if _, err := Parse("test.yml", []byte("services:\n  a:\r    image: i\n")); err == nil || !strings.HasPrefix(err.Error(), "test.yml:2: a carriage return") {
+		t.Errorf("lone CR: %v", err)
+	}
+	if _, err := Parse("test.yml", []byte("services:\r\n  a:\n    image: i\r\n")); err == nil || !strings.Contains(err.Error(), "mixed line endings") {
+		t.Errorf("mixed: %v", err)
+	}
+}

@@ -192,7 +192,7 @@ func (d *Document) setMapEntry(m *yaml.Node, key, value string) error {
 		style = lastV.Style &^ (yaml.LiteralStyle | yaml.FoldedStyle)
 	}
 	line := strings.Repeat(" ", lastK.Column-1) + renderScalar(key, lastK.Style, "!!str") + ": " + renderScalar(value, style, "")
-	at := d.lineStart(d.entryEnd(lastK.Line, lastK.Column) + 1)
+	at := d.lineStart(d.entryEnd(lastK, lastV) + 1)
 	return d.insertLine(at, line)
 }
 

@@ -224,7 +224,7 @@ func (d *Document) RemovePort(service string, i int) error {
 	first := item.Line
 	last := first
 	if item.Kind == yaml.MappingNode {
-		last = d.entryEnd(item.Line, item.Column)
+		last = d.entryEnd(item, item)
 		for _, c := range item.Content {
 			last = max(last, c.Line)
 		}
@@ -234,5 +234,5 @@ func (d *Document) RemovePort(service string, i int) error {
 
 // removeEntry deletes a mapping entry (its key line through its value).
 func (d *Document) removeEntry(k *yaml.Node) error {
-	return d.replace(d.lineStart(k.Line), d.lineStart(d.entryEnd(k.Line, k.Column)+1), "")
+	return d.replace(d.lineStart(k.Line), d.lineStart(d.entryEnd(k, d.valueOf(k))+1), "")
 }

@@ -28,6 +28,9 @@ func (d *Document) scalarSpan(n *yaml.Node, inFlow bool) (start, end int, ok boo
 			start++
 		}
 	}
+	if start > lineEnd {
+		return 0, 0, false
+	}
 	s := d.src[start:lineEnd]
 	switch {
 	case n.Style&yaml.DoubleQuotedStyle != 0:

@@ -213,11 +213,12 @@ func (c SidekiqCommand) Tokens() []string {
 		case slotOther:
 			t = append(t, s.tokens...)
 		case slotConcurrency:
+			// Unchanged: every occurrence as written (the last wins, as
+			// in Sidekiq). Changed: the new value once, where the first was.
 			switch {
-			case cDone:
 			case sameC:
 				t = append(t, s.tokens...)
-			default:
+			case !cDone:
 				t = append(t, concurrency()...)
 			}
 			if !cDone && !hasQ {
