@@ -27,6 +27,9 @@ type Document struct {
 	lineOff  []int  // byte offset of the start of each line (0-based index)
 	root     *yaml.Node
 	services *yaml.Node // the services mapping
+	// style, for a document holding one service of another, is that other
+	// document: it answers how the file writes environment and indents.
+	style *Document
 }
 
 // Error is a problem at a place in a file.

@@ -30,16 +30,27 @@ func (d *Document) RenameService(from, to string) error {
 // service dst placed after service after. Anchors defined inside src are not
 // copied (aliases elsewhere must keep pointing at the original).
 func (d *Document) CloneService(src, dst, after string) error {
-	k, v, err := d.service(src)
+	text, at, err := d.cloneText(src, dst, after)
 	if err != nil {
 		return err
 	}
+	return d.insertText(at, text)
+}
+
+// cloneText is the text of src's block renamed dst (with a blank line
+// before it when services are separated by blank lines), and the offset
+// it goes at: after service after.
+func (d *Document) cloneText(src, dst, after string) (string, int, error) {
+	k, v, err := d.service(src)
+	if err != nil {
+		return "", 0, err
+	}
 	if kk, _ := mapGet(d.services, dst); kk != nil {
-		return &Error{Path: d.Path, Line: kk.Line, Msg: fmt.Sprintf("cannot add service %q: it exists", dst)}
+		return "", 0, &Error{Path: d.Path, Line: kk.Line, Msg: fmt.Sprintf("cannot add service %q: it exists", dst)}
 	}
 	ak, av, err := d.service(after)
 	if err != nil {
-		return err
+		return "", 0, err
 	}
 	first, last := k.Line, d.entryEnd(k, v)
 	blockStart, blockEnd := d.lineStart(first), d.lineStart(last+1)
@@ -69,7 +80,7 @@ func (d *Document) CloneService(src, dst, after string) error {
 	})
 	ks, ke, ok := d.scalarSpan(k, false)
 	if !ok {
-		return &Error{Path: d.Path, Line: k.Line, Msg: fmt.Sprintf("cannot edit the key of service %q", src)}
+		return "", 0, &Error{Path: d.Path, Line: k.Line, Msg: fmt.Sprintf("cannot edit the key of service %q", src)}
 	}
 	cuts = append(cuts, cut{ks, ke, renderScalar(dst, k.Style, "!!str")})
 	sort.Slice(cuts, func(i, j int) bool { return cuts[i].start < cuts[j].start })
@@ -83,20 +94,22 @@ func (d *Document) CloneService(src, dst, after string) error {
 	}
 	// Services separated by blank lines get one before the clone too.
 	afterEnd := d.entryEnd(ak, av)
-	sep := ""
 	above := first - 1
 	for above > 0 && isComment(d.line(above)) {
 		above--
 	}
 	if above > 0 && isBlank(d.line(above)) || afterEnd < d.numLines() && isBlank(d.line(afterEnd+1)) {
-		sep = "\n"
+		block = "\n" + block
 	}
-	at := d.lineStart(afterEnd + 1)
-	prefix := ""
+	return block, d.lineStart(afterEnd + 1), nil
+}
+
+// insertText puts whole lines of text at a line start.
+func (d *Document) insertText(at int, text string) error {
 	if at == len(d.src) && len(d.src) > 0 && d.src[len(d.src)-1] != '\n' {
-		prefix = "\n"
+		text = "\n" + strings.TrimSuffix(text, "\n")
 	}
-	return d.replace(at, at, prefix+sep+block)
+	return d.replace(at, at, text)
 }
 
 // SetKey sets a scalar key of a service (shm_size: 256mb), keeping the
@@ -312,6 +325,9 @@ func (d *Document) childIndent(m *yaml.Node) string {
 // indentUnit is how far the file indents a nested block (2 in Mastodon's
 // files): a service's keys relative to the service name.
 func (d *Document) indentUnit() string {
+	if d.style != nil {
+		return d.style.indentUnit()
+	}
 	for i := 0; i+1 < len(d.services.Content); i += 2 {
 		k, v := d.services.Content[i], d.services.Content[i+1]
 		if v.Kind == yaml.MappingNode && v.Style&yaml.FlowStyle == 0 && len(v.Content) > 0 && v.Content[0].Column > k.Column {

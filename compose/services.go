@@ -129,6 +129,9 @@ func (d *Document) ServiceNames() []string {
 // envStyle is how the file writes environment: "list" or "map", by what
 // most services already use (map when none has one).
 func (d *Document) envStyle() string {
+	if d.style != nil {
+		return d.style.envStyle()
+	}
 	lists, maps := 0, 0
 	for i := 1; i < len(d.services.Content); i += 2 {
 		if _, env := mapGet(d.services.Content[i], "environment"); env != nil {

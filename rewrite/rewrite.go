@@ -48,16 +48,110 @@ func Rewrite(path string, src []byte, in planner.Input) (*Result, error) {
 	if err != nil {
 		return nil, placeError(doc, path, err)
 	}
-	for _, c := range plan.Changes {
-		if err := apply(doc, c); err != nil {
-			return nil, err
-		}
+	if err := applyAll(doc, plan.Changes); err != nil {
+		return nil, err
 	}
 	out := doc.Bytes()
 	if err := compose.Validate(path, out); err != nil {
 		return nil, fmt.Errorf("internal error: the rewritten file would not load (%v); nothing was written, please report this with your compose file", err)
 	}
 	return &Result{Plan: plan, Input: src, Output: out}, nil
+}
+
+// applyAll makes the plan's changes. Edits to one service are held and
+// made together (compose.EditService), which costs one full re-parse of
+// the file instead of one per edit; a clone takes its own edits with it.
+// Held edits are made before any change that reads or moves their service,
+// so the result is the same as making the changes one by one.
+func applyAll(doc *compose.Document, changes []planner.Change) error {
+	pending := map[string][]planner.Change{}
+	var order []string
+	flush := func(name string) error {
+		cs := pending[name]
+		if len(cs) == 0 {
+			return nil
+		}
+		delete(pending, name)
+		return doc.EditService(name, func(sd *compose.Document) error { return applyEach(sd, cs) })
+	}
+	taken := make([]bool, len(changes))
+	for i, c := range changes {
+		if taken[i] {
+			continue
+		}
+		switch c.Kind {
+		case planner.Rename:
+			if err := flush(c.Service); err != nil {
+				return err
+			}
+			if err := doc.RenameService(c.Service, c.To); err != nil {
+				return err
+			}
+		case planner.Remove:
+			delete(pending, c.Service)
+			if err := doc.RemoveService(c.Service); err != nil {
+				return err
+			}
+		case planner.Clone:
+			if err := flush(c.Service); err != nil {
+				return err
+			}
+			// A run of clones of one service, each placed after the one
+			// before, goes in as one insertion, each with its own edits.
+			run := []planner.Change{c}
+			for j := i + 1; j < len(changes) && changes[j].Kind == planner.Clone && changes[j].Service == c.Service && changes[j].After == run[len(run)-1].To; j++ {
+				run = append(run, changes[j])
+				taken[j] = true
+			}
+			var names []string
+			var fns []func(*compose.Document) error
+			for _, cl := range run {
+				own := ownEdits(changes, i+len(run), cl.To, taken)
+				names = append(names, cl.To)
+				fns = append(fns, func(sd *compose.Document) error { return applyEach(sd, own) })
+			}
+			if err := doc.CloneServicesWith(c.Service, names, c.After, fns); err != nil {
+				return err
+			}
+		default:
+			if _, held := pending[c.Service]; !held {
+				order = append(order, c.Service)
+			}
+			pending[c.Service] = append(pending[c.Service], c)
+		}
+	}
+	for _, name := range order {
+		if err := flush(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ownEdits takes the edits to a new service from changes[from:], up to any
+// change that moves it or places something after it.
+func ownEdits(changes []planner.Change, from int, name string, taken []bool) []planner.Change {
+	var own []planner.Change
+	for j := from; j < len(changes); j++ {
+		d := changes[j]
+		if d.Service == name && (d.Kind == planner.Rename || d.Kind == planner.Remove || d.Kind == planner.Clone) || d.Kind == planner.Clone && d.After == name {
+			break
+		}
+		if d.Service == name && !taken[j] {
+			own = append(own, d)
+			taken[j] = true
+		}
+	}
+	return own
+}
+
+func applyEach(doc *compose.Document, changes []planner.Change) error {
+	for _, c := range changes {
+		if err := apply(doc, c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func apply(doc *compose.Document, c planner.Change) error {
