@@ -24,7 +24,8 @@ type Service struct {
 	Env           map[string]string // the service's environment: entries with a value
 	ShmSize       int64             // shm_size in bytes; 0 when unset
 	Ports         []Port
-	Replicas      int // scale or deploy.replicas; 1 when unset
+	Replicas      int             // scale or deploy.replicas; 1 when unset
+	Has           map[string]bool // the keys the service sets (after merge keys)
 }
 
 // Services lists the services in file order, with merge keys (<<: *anchor)
@@ -37,7 +38,10 @@ func (d *Document) Services() ([]Service, error) {
 		if err := v.Decode(&raw); err != nil {
 			return nil, &Error{Path: d.Path, Line: k.Line, Msg: fmt.Sprintf("service %q: %v", k.Value, strings.TrimPrefix(err.Error(), "yaml: "))}
 		}
-		s := Service{Name: k.Value, Line: k.Line}
+		s := Service{Name: k.Value, Line: k.Line, Has: map[string]bool{}}
+		for key := range raw {
+			s.Has[key] = true
+		}
 		if img, ok := raw["image"].(string); ok {
 			s.Image = img
 		}

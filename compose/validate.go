@@ -24,10 +24,30 @@ func init() {
 // environment: every ${VAR} is given a placeholder, so files that need
 // variables validate without them.
 func Validate(path string, text []byte) error {
+	return ValidateFiles(File{path, text})
+}
+
+// File is a compose file's name and text.
+type File struct {
+	Path string
+	Text []byte
+}
+
+// ValidateFiles loads files together, later ones overriding earlier ones,
+// as docker compose -f a -f b would.
+func ValidateFiles(files ...File) error {
+	path := files[0].Path
+	var all []byte
+	var configs []types.ConfigFile
+	for _, f := range files {
+		configs = append(configs, types.ConfigFile{Filename: f.Path, Content: f.Text})
+		all = append(all, f.Text...)
+	}
+	text := all
 	dir := filepath.Dir(path)
 	details := types.ConfigDetails{
 		WorkingDir:  dir,
-		ConfigFiles: []types.ConfigFile{{Filename: path, Content: text}},
+		ConfigFiles: configs,
 		Environment: types.Mapping{},
 	}
 	_, err := loader.LoadWithContext(context.Background(), details, func(o *loader.Options) {

@@ -6,6 +6,7 @@ package rewrite
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/compose-scale/compose-scale/compose"
 	"github.com/compose-scale/compose-scale/planner"
@@ -14,6 +15,7 @@ import (
 // Result is a planned rewrite.
 type Result struct {
 	Plan   *planner.Plan
+	Path   string // the file rewritten (with an override, the one defining sidekiq)
 	Input  []byte
 	Output []byte
 }
@@ -25,19 +27,40 @@ func (r *Result) Changed() bool { return string(r.Input) != string(r.Output) }
 // input's machine and options, and returns the rewritten text. in.Services
 // is filled from the file.
 func Rewrite(path string, src []byte, in planner.Input) (*Result, error) {
-	if err := compose.Validate(path, src); err != nil {
+	return RewriteWithOverride(compose.File{Path: path, Text: src}, nil, in)
+}
+
+// RewriteWithOverride plans base and the override file docker compose reads
+// beside it (nil for none) together, as compose merges them, and rewrites
+// the one file that defines the sidekiq service: Result.Path says which.
+// Changes to services the other file defines are not made; edits the
+// override would mask are warnings.
+func RewriteWithOverride(base compose.File, override *compose.File, in planner.Input) (*Result, error) {
+	files := []compose.File{base}
+	if override != nil {
+		files = append(files, *override)
+	}
+	if err := compose.ValidateFiles(files...); err != nil {
 		return nil, err
 	}
-	doc, err := compose.Parse(path, src)
-	if err != nil {
-		return nil, err
+	docs := make([]*compose.Document, len(files))
+	services := make([][]compose.Service, len(files))
+	for i, f := range files {
+		doc, err := compose.Parse(f.Path, f.Text)
+		if err != nil {
+			return nil, err
+		}
+		if services[i], err = doc.Services(); err != nil {
+			return nil, err
+		}
+		docs[i] = doc
 	}
-	services, err := doc.Services()
-	if err != nil {
-		return nil, err
+	merged := services[0]
+	if override != nil {
+		merged = compose.Merge(services[0], services[1])
 	}
 	in.Services = nil
-	for _, s := range services {
+	for _, s := range merged {
 		ps := planner.Service{Name: s.Name, Image: s.Image, Build: s.Build, Command: s.Command, Env: s.Env, ShmSizeBytes: s.ShmSize, Replicas: s.Replicas}
 		for _, p := range s.Ports {
 			ps.Ports = append(ps.Ports, planner.Port(p))
@@ -46,16 +69,127 @@ func Rewrite(path string, src []byte, in planner.Input) (*Result, error) {
 	}
 	plan, err := planner.Make(in)
 	if err != nil {
-		return nil, placeError(doc, path, err)
+		return nil, placeError(docs, err)
 	}
-	if err := applyAll(doc, plan.Changes); err != nil {
+
+	// The file to write: the one that defines the sidekiq services.
+	target := 0
+	if override != nil {
+		target = 1
+		for _, s := range services[0] {
+			if planner.IsSidekiq(s.Command) {
+				target = 0
+			}
+		}
+		plan.Notes = append(plan.Notes, fmt.Sprintf("read %s and %s together, as docker compose does; wrote only %s, where the sidekiq service is defined", base.Path, override.Path, files[target].Path))
+	}
+	changes := plan.Changes
+	if override != nil {
+		// A service the other file also defines cannot be renamed or
+		// removed here: the other file's entry would outlive it.
+		for _, c := range changes {
+			if c.Kind != planner.Rename && c.Kind != planner.Remove {
+				continue
+			}
+			for _, o := range services[1-target] {
+				if o.Name == c.Service {
+					what := "removes it"
+					if c.Kind == planner.Rename {
+						what = "renames it " + c.To
+					}
+					return nil, &compose.Error{Path: files[1-target].Path, Line: o.Line, Msg: fmt.Sprintf("also defines %s, and the rewrite of %s %s: move these settings into %s (or into an anchor both use), then run compose-scale again", c.Service, files[target].Path, what, files[target].Path)}
+				}
+			}
+		}
+		changes = keepTargetChanges(plan, changes, services[target], services[1-target], files[target].Path, files[1-target].Path, target == 0)
+		changes = portsInTarget(plan, changes, services[0], target, files)
+	}
+	if err := applyAll(docs[target], changes); err != nil {
 		return nil, err
 	}
-	out := doc.Bytes()
-	if err := compose.Validate(path, out); err != nil {
+	out := docs[target].Bytes()
+	check := append([]compose.File(nil), files...)
+	check[target].Text = out
+	if err := compose.ValidateFiles(check...); err != nil {
 		return nil, fmt.Errorf("internal error: the rewritten file would not load (%v); nothing was written, please report this with your compose file", err)
 	}
-	return &Result{Plan: plan, Input: src, Output: out}, nil
+	return &Result{Plan: plan, Path: files[target].Path, Input: files[target].Text, Output: out}, nil
+}
+
+// keepTargetChanges drops the changes to services the target file does not
+// define (a warning each), and warns where the override sets what an edit
+// to the base file sets, since the override wins.
+func keepTargetChanges(plan *planner.Plan, changes []planner.Change, in, other []compose.Service, inPath, otherPath string, otherIsOverride bool) []planner.Change {
+	defined := map[string]bool{}
+	for _, s := range in {
+		defined[s.Name] = true
+	}
+	var kept []planner.Change
+	for _, c := range changes {
+		if c.Kind != planner.Clone && !defined[c.Service] {
+			plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s: %s is defined in %s, which compose-scale does not write: make this change there by hand (%s)", inPath, c.Service, otherPath, describe(c)))
+			continue
+		}
+		if c.Kind == planner.Clone || c.Kind == planner.Rename {
+			defined[c.To] = true
+		}
+		if otherIsOverride {
+			// Ports are not here: compose adds an override's ports to the
+			// base's rather than replacing them.
+			key := map[planner.ChangeKind]string{planner.SetCommand: "command", planner.SetEnv: "environment/" + c.Key, planner.SetField: c.Key}[c.Kind]
+			if masks, line := compose.Masks(other, c.Service, key); key != "" && masks {
+				plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s:%d: %s sets %s for %s, which overrides what compose-scale wrote in %s: remove it there", otherPath, line, otherPath, strings.TrimPrefix(key, "environment/"), c.Service, inPath))
+			}
+		}
+		kept = append(kept, c)
+	}
+	return kept
+}
+
+// portsInTarget renumbers port changes from the merged list (the base
+// file's ports, then the override's) to the target file's own list; a
+// change to a port the other file publishes becomes a warning.
+func portsInTarget(plan *planner.Plan, changes []planner.Change, base []compose.Service, target int, files []compose.File) []planner.Change {
+	inBase := map[string]int{}
+	for _, s := range base {
+		inBase[s.Name] = len(s.Ports)
+	}
+	var kept []planner.Change
+	for _, c := range changes {
+		if c.Kind != planner.SetPort && c.Kind != planner.RemovePort {
+			kept = append(kept, c)
+			continue
+		}
+		nb, i := inBase[c.Service], c.Port.Index
+		switch {
+		case target == 0 && i < nb:
+		case target == 1 && i >= nb:
+			c.Port.Index = i - nb
+		default:
+			plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s: the port %s of %s is published in %s: make this change there by hand (%s)", files[target].Path, c.Port, c.Service, files[1-target].Path, describe(c)))
+			continue
+		}
+		kept = append(kept, c)
+	}
+	return kept
+}
+
+func describe(c planner.Change) string {
+	switch c.Kind {
+	case planner.SetCommand:
+		return "command: " + strings.Join(c.Command, " ")
+	case planner.SetEnv:
+		return c.Key + "=" + c.Value
+	case planner.SetField:
+		return c.Key + ": " + c.Value
+	case planner.SetPort, planner.RemovePort:
+		return "ports: " + c.Port.String()
+	case planner.Rename:
+		return "rename to " + c.To
+	case planner.Remove:
+		return "remove it"
+	}
+	return ""
 }
 
 // applyAll makes the plan's changes. Edits to one service are held and
@@ -176,13 +310,18 @@ func apply(doc *compose.Document, c planner.Change) error {
 	return fmt.Errorf("internal error: unknown change %d", c.Kind)
 }
 
-// placeError gives a planner error about a service the file's line.
-func placeError(doc *compose.Document, path string, err error) error {
+// placeError gives a planner error about a service the line of the file
+// that defines it.
+func placeError(docs []*compose.Document, err error) error {
 	var se *planner.ServiceError
 	if errors.As(err, &se) {
-		return &compose.Error{Path: path, Line: doc.KeyLine(se.Service, "command"), Msg: se.Error()}
+		for i := len(docs) - 1; i >= 0; i-- {
+			if line := docs[i].ServiceLine(se.Service); line > 0 {
+				return &compose.Error{Path: docs[i].Path, Line: docs[i].KeyLine(se.Service, "command"), Msg: se.Error()}
+			}
+		}
 	}
-	return &compose.Error{Path: path, Msg: err.Error()}
+	return &compose.Error{Path: docs[0].Path, Msg: err.Error()}
 }
 
 // Differences says, one line each, what the rewrite would change in

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/compose-scale/compose-scale/compose"
 	"github.com/compose-scale/compose-scale/internal/unidiff"
 	"github.com/compose-scale/compose-scale/planner"
 	"github.com/compose-scale/compose-scale/report"
@@ -195,8 +196,9 @@ func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile
 	if err == nil {
 		err = checkFormat(c)
 	}
+	var override string
 	if err == nil {
-		f.display, f.path, err = findComposeFile(arg, env)
+		f.display, f.path, override, err = findComposeFile(arg, env)
 	}
 	var m planner.Machine
 	var source string
@@ -218,9 +220,23 @@ func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile
 	if in.Version == nil {
 		in.SourceVersion = sourceVersion(f.path)
 	}
-	res, err := rewrite.Rewrite(f.display, src, in)
+	var over *compose.File
+	var of composeFile
+	if override != "" {
+		of = composeFile{display: override, path: resolve(env.Dir, override)}
+		text, mode, err := readComposeFile(of.display, of.path)
+		if err != nil {
+			return nil, report.Context{}, f, err
+		}
+		of.mode = mode
+		over = &compose.File{Path: of.display, Text: text}
+	}
+	res, err := rewrite.RewriteWithOverride(compose.File{Path: f.display, Text: src}, over, in)
 	if err != nil {
 		return nil, report.Context{}, f, err
+	}
+	if over != nil && res.Path == of.display {
+		f = of // the sidekiq service lives in the override: that is the file written
 	}
 	return res, report.Context{File: f.display, MachineSource: source, MachineNotes: notes}, f, nil
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/compose-scale/compose-scale/compose"
 )
 
 // maxFileSize bounds what is read: a compose file is kilobytes; anything
@@ -17,26 +19,41 @@ const maxFileSize = 10 << 20
 var composeNames = []string{"compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"}
 
 // findComposeFile returns the file to work on, as the user named it (for
-// messages) and as a path to open: the argument, else COMPOSE_FILE (its
-// first entry), else the first of composeNames in the working directory.
-func findComposeFile(arg string, env Env) (display, path string, err error) {
+// messages) and as a path to open: the argument, else COMPOSE_FILE, else
+// the first of composeNames in the working directory. Like docker compose,
+// a discovered file brings the override file beside it, and COMPOSE_FILE
+// naming two files makes the second the override: override is "" when
+// there is none.
+func findComposeFile(arg string, env Env) (display, path, override string, err error) {
 	if arg != "" {
-		return arg, resolve(env.Dir, arg), nil
+		return arg, resolve(env.Dir, arg), "", nil
 	}
 	if cf := env.Getenv("COMPOSE_FILE"); cf != "" {
 		sep := env.Getenv("COMPOSE_PATH_SEPARATOR")
 		if sep == "" {
 			sep = string(os.PathListSeparator)
 		}
-		first := strings.Split(cf, sep)[0]
-		return first, resolve(env.Dir, first), nil
+		parts := strings.Split(cf, sep)
+		if len(parts) > 2 {
+			return "", "", "", fmt.Errorf("COMPOSE_FILE names %d files: compose-scale reads a file and at most one override; name the file to rewrite", len(parts))
+		}
+		if len(parts) == 2 {
+			override = parts[1]
+		}
+		return parts[0], resolve(env.Dir, parts[0]), override, nil
 	}
 	for _, n := range composeNames {
 		if _, err := os.Stat(resolve(env.Dir, n)); err == nil {
-			return n, resolve(env.Dir, n), nil
+			for _, o := range compose.OverrideNames[n] {
+				if _, err := os.Stat(resolve(env.Dir, o)); err == nil {
+					override = o
+					break
+				}
+			}
+			return n, resolve(env.Dir, n), override, nil
 		}
 	}
-	return "", "", fmt.Errorf("no compose file here (looked for %s in %s): name the file, as in compose-scale rewrite docker-compose.yml", strings.Join(composeNames, ", "), absOr(env.Dir))
+	return "", "", "", fmt.Errorf("no compose file here (looked for %s in %s): name the file, as in compose-scale rewrite docker-compose.yml", strings.Join(composeNames, ", "), absOr(env.Dir))
 }
 
 func resolve(dir, p string) string {

@@ -327,6 +327,7 @@ func TestUnwritableTarget(t *testing.T) {
 
 func TestComposeFileVariable(t *testing.T) {
 	dir := workdir(t, map[string]string{"prod.yml": "stock-v4.3.input.yml", "docker-compose.yml": "stock-v3.4.input.yml"})
+	os.WriteFile(filepath.Join(dir, "override.yml"), []byte("services:\n  web:\n    environment:\n      - RAILS_LOG_LEVEL=warn\n"), 0o644)
 	r := runCLI(t, dir, map[string]string{"COMPOSE_FILE": "prod.yml:override.yml"}, "plan", "--droplet", "s-4vcpu-8gb")
 	if r.code != 0 || !strings.Contains(r.stdout, "plan for prod.yml") || !strings.Contains(r.stdout, "v4.3.0") {
 		t.Errorf("COMPOSE_FILE not used: exit %d, %s %s", r.code, r.stdout, r.stderr)
@@ -468,5 +469,60 @@ func TestVersionFromSource(t *testing.T) {
 	r = runCLI(t, dir, nil, "plan", "--droplet", "s-4vcpu-8gb")
 	if r.code != 0 || !strings.Contains(r.stdout, "mastodon:  v4.2.10 (from lib/mastodon/version.rb in the build context)") {
 		t.Errorf("with version.rb: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// A compose file and the override docker compose reads beside it: planned
+// together, only the file defining sidekiq written, masking edits warned.
+func TestOverrideFile(t *testing.T) {
+	dir := workdir(t, map[string]string{"docker-compose.yml": "stock-v4.3.input.yml"})
+	override := "services:\n  web:\n    environment:\n      DB_POOL: 40\n    ports:\n      - '3001:3001'\n"
+	os.WriteFile(filepath.Join(dir, "docker-compose.override.yml"), []byte(override), 0o644)
+	r := runCLI(t, dir, nil, "rewrite", "--droplet", "s-4vcpu-8gb")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if !strings.HasPrefix(r.stdout, "--- docker-compose.yml\n") || readFile(t, filepath.Join(dir, "docker-compose.override.yml")) != override {
+		t.Errorf("wrote the wrong file: %.80q", r.stdout)
+	}
+	for _, want := range []string{
+		"wrote only docker-compose.yml, where the sidekiq service is defined",
+		"docker-compose.override.yml:2: docker-compose.override.yml sets DB_POOL for web, which overrides what compose-scale wrote in docker-compose.yml: remove it there",
+		"of web is published in docker-compose.override.yml: make this change there by hand",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the report does not say %q:\n%s", want, r.stderr)
+		}
+	}
+
+	if strings.Contains(r.stderr, "sets ports for web") {
+		t.Error("a port in the override was taken to mask the base's (compose adds them up)")
+	}
+
+	// An override entry for the sidekiq service the split renames: refused.
+	dir = workdir(t, map[string]string{"docker-compose.yml": "stock-v4.3.input.yml"})
+	os.WriteFile(filepath.Join(dir, "docker-compose.override.yml"), []byte("services:\n  sidekiq:\n    environment:\n      MALLOC_ARENA_MAX: 2\n"), 0o644)
+	before := readFile(t, filepath.Join(dir, "docker-compose.yml"))
+	r = runCLI(t, dir, nil, "rewrite", "--droplet", "s-8vcpu-16gb")
+	if r.code != 1 || !strings.Contains(r.stderr, "compose-scale: docker-compose.override.yml:2: also defines sidekiq") || readFile(t, filepath.Join(dir, "docker-compose.yml")) != before {
+		t.Errorf("override of a renamed service: exit %d, %q", r.code, r.stderr)
+	}
+
+	// Sidekiq defined only in the override: that file is written.
+	dir = workdir(t, map[string]string{})
+	base := readFile(t, filepath.Join("..", "..", "fixtures", "stock-v4.3.input.yml"))
+	cut := strings.Index(base, "  sidekiq:")
+	end := strings.Index(base, "  ## Uncomment")
+	os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(base[:cut]+base[end:]), 0o644)
+	os.WriteFile(filepath.Join(dir, "compose.override.yaml"), []byte("services:\n"+base[cut:end]), 0o644)
+	r = runCLI(t, dir, nil, "rewrite", "--droplet", "s-4vcpu-8gb")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "--- compose.override.yaml\n") || !strings.Contains(r.stderr, "make this change there by hand") {
+		t.Errorf("sidekiq in the override: exit %d\n%.200s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if readFile(t, filepath.Join(dir, "compose.yaml")) != base[:cut]+base[end:] {
+		t.Error("the base file was written")
+	}
+	if !strings.Contains(readFile(t, filepath.Join(dir, "compose.override.yaml")), "sidekiq-scheduler:") {
+		t.Error("the override was not rewritten")
 	}
 }
