@@ -310,15 +310,16 @@ func recogniseFor(existing []existingProcess, v Version) (Strategy, bool) {
 	return "", false
 }
 
-func layoutKey(ps []existingProcess) string {
-	var lines []string
-	for _, p := range ps {
-		lines = append(lines, p.Service+"="+queueSpec(p.Queues))
+func layoutKey(existing []existingProcess) string {
+	ps := make([]Process, len(existing))
+	for i, e := range existing {
+		ps[i] = Process{Name: e.Service, Queues: e.Queues}
 	}
-	sort.Strings(lines)
-	return strings.Join(lines, ";")
+	return layoutKeyOf(ps)
 }
 
+// layoutKeyOf identifies a layout by its services' names and queue lists,
+// in any order.
 func layoutKeyOf(ps []Process) string {
 	var lines []string
 	for _, p := range ps {
