@@ -139,6 +139,17 @@ func Make(in Input) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, s := range sidekiq {
+		if s.Replicas <= 1 {
+			continue
+		}
+		c, _ := ParseSidekiqCommand(s.Command)
+		if HasScheduler(p.Version) && (len(c.Queues) == 0 || hasQueue(c.Queues, "scheduler")) {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s runs %d replicas and listens on scheduler: that is %d schedulers, each enqueuing every cron job; set its scale (or deploy.replicas) to 1", s.Name, s.Replicas, s.Replicas))
+		} else {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s runs %d replicas: the budget counts one process per sidekiq service; remove the replicas, the plan adds processes as services", s.Name, s.Replicas))
+		}
+	}
 
 	strategy := in.Strategy
 	if strategy == "" {

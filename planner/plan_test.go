@@ -396,3 +396,15 @@ func TestPostgresCommandInPlan(t *testing.T) {
 		t.Errorf("no shm_size on an untagged image: %+v", p.Postgres)
 	}
 }
+
+func TestSidekiqReplicasWarned(t *testing.T) {
+	svc := stock("v4.3.0")
+	svc[4].Replicas = 2
+	p, err := Make(Input{Services: svc, Machine: Machine{8 * GiB, 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(p.Warnings, "\n"), "sidekiq runs 2 replicas and listens on scheduler: that is 2 schedulers") {
+		t.Errorf("two schedulers by replicas not warned: %q", p.Warnings)
+	}
+}
