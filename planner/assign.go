@@ -96,7 +96,7 @@ func (p *Plan) layout(strategy Strategy, existing []existingProcess, sz sizing, 
 	case PerQueue:
 		ps := perQueueLayout(v)
 		if len(ps) > sz.sidekiqProcs {
-			return nil, fmt.Errorf("per-queue needs %d sidekiq processes but this machine's memory fits %d (about %s each, estimated): use --strategy auto, or a bigger machine", len(ps), sz.sidekiqProcs, FormatBytes(DefaultEstimates.SidekiqProcess))
+			return nil, fmt.Errorf("per-queue needs %d sidekiq processes but this machine's memory fits %d (about %s each, estimated): use --strategy auto, or a bigger machine", len(ps), sz.sidekiqProcs, FormatBytes(p.Estimates.SidekiqProcess))
 		}
 		p.Strategy = PerQueue
 		return ps, nil
@@ -114,7 +114,7 @@ func (p *Plan) layout(strategy Strategy, existing []existingProcess, sz sizing, 
 		p.Strategy = HandSplit
 		ps := p.correct(existing)
 		if len(ps) > sz.sidekiqProcs {
-			return nil, fmt.Errorf("the file runs %d sidekiq services but this machine's memory fits %d (about %s each, estimated): remove some, or pass --strategy auto to replace them with a layout that fits", len(ps), sz.sidekiqProcs, FormatBytes(DefaultEstimates.SidekiqProcess))
+			return nil, fmt.Errorf("the file runs %d sidekiq services but this machine's memory fits %d (about %s each, estimated): remove some, or pass --strategy auto to replace them with a layout that fits", len(ps), sz.sidekiqProcs, FormatBytes(p.Estimates.SidekiqProcess))
 		}
 		return ps, nil
 	}

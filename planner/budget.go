@@ -76,6 +76,7 @@ func (p *Plan) budget(est Estimates, sz sizing) {
 	b.Memory.MachineBytes = p.Machine.MemoryBytes
 	b.Memory.PostgresBytes = sz.dbMem
 	b.Memory.RedisBytes = sz.redisMem
+	p.Estimates.Redis = sz.redisMem
 	b.Memory.TotalBytes = b.Memory.AppBytes + sz.dbMem + sz.redisMem
 	b.Memory.HeadroomBytes = b.Memory.MachineBytes - b.Memory.TotalBytes
 

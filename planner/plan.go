@@ -44,8 +44,9 @@ type Plan struct {
 	Postgres      *PostgresPlan
 	Budget        Budget
 	Changes       []Change
-	Notes         []string // corrections made to the file, one line each
-	Warnings      []string // things an admin should look at
+	Estimates     Estimates // the memory figures the plan used
+	Notes         []string  // corrections made to the file, one line each
+	Warnings      []string  // things an admin should look at
 }
 
 // WebPlan sizes Puma.
@@ -97,7 +98,7 @@ func Make(in Input) (*Plan, error) {
 	if m.CPUs < 1 {
 		m.CPUs = 1
 	}
-	p := &Plan{Machine: m}
+	p := &Plan{Machine: m, Estimates: est}
 
 	var sidekiq, streamings []Service
 	var web, streaming, db, redis *Service

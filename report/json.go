@@ -63,6 +63,9 @@ type jsonConnections struct {
 
 type jsonMemory struct {
 	Estimated     bool  `json:"estimated"`
+	PumaProcess   int64 `json:"puma_process_bytes"`
+	SidekiqProc   int64 `json:"sidekiq_process_bytes"`
+	StreamingProc int64 `json:"streaming_process_bytes"`
 	MachineBytes  int64 `json:"machine_bytes"`
 	PostgresBytes int64 `json:"postgres_bytes"`
 	RedisBytes    int64 `json:"redis_bytes"`
@@ -96,7 +99,7 @@ func JSON(w io.Writer, p *planner.Plan, ctx Context) error {
 			Settings: map[string]string{}, ShmSizeBytes: p.Postgres.ShmSizeBytes},
 		Connections: jsonConnections{Total: c.Total, Limit: c.Limit, MaxConnections: c.MaxConnections,
 			SuperuserReserved: c.SuperuserReserved, Free: c.Free},
-		Memory: jsonMemory{Estimated: true, MachineBytes: m.MachineBytes, PostgresBytes: m.PostgresBytes, RedisBytes: m.RedisBytes,
+		Memory: jsonMemory{Estimated: true, PumaProcess: p.Estimates.PumaProcess, SidekiqProc: p.Estimates.SidekiqProcess, StreamingProc: p.Estimates.StreamingProcess, MachineBytes: m.MachineBytes, PostgresBytes: m.PostgresBytes, RedisBytes: m.RedisBytes,
 			ProcessBytes: m.AppBytes, TotalBytes: m.TotalBytes, HeadroomBytes: m.HeadroomBytes},
 		Services: []jsonService{},
 		Notes:    append([]string{}, p.Notes...),

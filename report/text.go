@@ -53,7 +53,8 @@ func Text(w io.Writer, p *planner.Plan, ctx Context) error {
 		}
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "memory (estimates: a Sidekiq process can grow towards 1 GB under glibc malloc; jemalloc or MALLOC_ARENA_MAX=2 curb it):")
+	e := p.Estimates
+	fmt.Fprintf(w, "memory (estimates: Puma %s, Sidekiq %s, streaming %s a process, set with --estimate-*; a Sidekiq process can grow towards 1 GB under glibc malloc, which jemalloc or MALLOC_ARENA_MAX=2 curb):\n", mb(e.PumaProcess), mb(e.SidekiqProcess), mb(e.StreamingProcess))
 	for _, g := range memoryGroups(p) {
 		fmt.Fprintf(w, "  %-10s %-14s %9s\n", g.name, g.each, mb(g.bytes))
 	}

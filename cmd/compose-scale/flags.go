@@ -22,6 +22,10 @@ func planFlags() []cli.Flag {
 		&cli.StringFlag{Name: "db-memory", Usage: "the memory Postgres may use, like `4GB`", DefaultText: "half the machine"},
 		&cli.Float64Flag{Name: "db-memory-share", Usage: "the `FRACTION` of the machine's memory Postgres may use", Value: 0.5},
 		&cli.StringFlag{Name: "db-type", Usage: "PGTune workload `TYPE`: oltp or web", Value: "oltp"},
+		&cli.StringFlag{Name: "estimate-sidekiq", Usage: "memory of one Sidekiq process, like `600MB`", DefaultText: "350MB"},
+		&cli.StringFlag{Name: "estimate-puma", Usage: "memory of one Puma process, like `400MB`", DefaultText: "300MB"},
+		&cli.StringFlag{Name: "estimate-streaming", Usage: "memory of one streaming process, like `150MB`", DefaultText: "100MB"},
+		&cli.StringFlag{Name: "estimate-redis", Usage: "memory of Redis, like `1GB`", DefaultText: "a 32nd of the machine, 64MB to 512MB"},
 		&cli.BoolFlag{Name: "keep-db-port", Usage: "keep a published db or redis port, bound to 127.0.0.1, for connecting from the host"},
 		&cli.StringFlag{Name: "report", Usage: "write the report to `FILE`"},
 		&cli.StringFlag{Name: "format", Value: "text", Usage: "report format: text, markdown or json"},
@@ -120,6 +124,18 @@ func plannerInput(c *cli.Context, m planner.Machine) (planner.Input, error) {
 			return in, usagef("--db-memory-share %v must be between 0 and 1, like 0.5", f)
 		}
 		in.DBMemoryShare = f
+	}
+	for flag, field := range map[string]*int64{
+		"estimate-sidekiq": &in.Estimates.SidekiqProcess, "estimate-puma": &in.Estimates.PumaProcess,
+		"estimate-streaming": &in.Estimates.StreamingProcess, "estimate-redis": &in.Estimates.Redis,
+	} {
+		if s := c.String(flag); s != "" {
+			b, err := machine.ParseSize(s)
+			if err != nil {
+				return in, usagef("--%s: %v", flag, err)
+			}
+			*field = b
+		}
 	}
 	switch t := planner.DBType(c.String("db-type")); t {
 	case planner.OLTP, planner.Web:

@@ -526,3 +526,25 @@ func TestOverrideFile(t *testing.T) {
 		t.Error("the override was not rewritten")
 	}
 }
+
+// Memory estimates are the user's to set, and the plan follows them.
+func TestEstimateFlags(t *testing.T) {
+	dir := workdir(t, map[string]string{"docker-compose.yml": "stock-v4.3.input.yml"})
+	r := runCLI(t, dir, nil, "plan", "--droplet", "s-4vcpu-8gb", "--estimate-sidekiq", "1GB", "--format", "json")
+	var rep struct {
+		Strategy string
+		Memory   struct {
+			Sidekiq int64 `json:"sidekiq_process_bytes"`
+		}
+		Services []struct{ Service string }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("%v: %s %s", err, r.stdout, r.stderr)
+	}
+	if rep.Memory.Sidekiq != 1<<30 || len(rep.Services) > 2+3 {
+		t.Errorf("1 GB sidekiq processes on 8 GB: %d bytes each, %d services (%s)", rep.Memory.Sidekiq, len(rep.Services), rep.Strategy)
+	}
+	if r := runCLI(t, dir, nil, "plan", "--estimate-puma", "lots"); r.code != 2 {
+		t.Errorf("--estimate-puma lots: exit %d", r.code)
+	}
+}
