@@ -25,6 +25,7 @@ type Document struct {
 	src      []byte // with "\n" line breaks; see crlf
 	crlf     bool   // the file uses "\r\n": restored by Bytes
 	lineOff  []int  // byte offset of the start of each line (0-based index)
+	ascii    []bool // whether each line is ASCII: columns are then bytes
 	root     *yaml.Node
 	services *yaml.Node // the services mapping
 	// style, for a document holding one service of another, is that other
@@ -100,13 +101,20 @@ func (d *Document) load(src []byte) error {
 		return &Error{Path: d.Path, Msg: "not a compose file: no services mapping"}
 	}
 	d.src, d.root, d.services = src, &root, services
-	d.lineOff = d.lineOff[:0]
-	d.lineOff = append(d.lineOff, 0)
+	d.lineOff = append(d.lineOff[:0], 0)
+	d.ascii = d.ascii[:0]
+	ascii := true
 	for i, b := range src {
+		if b >= 0x80 {
+			ascii = false
+		}
 		if b == '\n' {
 			d.lineOff = append(d.lineOff, i+1)
+			d.ascii = append(d.ascii, ascii)
+			ascii = true
 		}
 	}
+	d.ascii = append(d.ascii, ascii)
 	return nil
 }
 
@@ -166,6 +174,9 @@ func (d *Document) lineStart(n int) int {
 // in characters) to a byte offset.
 func (d *Document) offset(line, col int) int {
 	off := d.lineOff[line-1]
+	if d.ascii[line-1] {
+		return min(off+col-1, len(d.src))
+	}
 	for c := 1; c < col && off < len(d.src); c++ {
 		_, size := utf8.DecodeRune(d.src[off:])
 		off += size
@@ -217,16 +228,17 @@ func (d *Document) entryEnd(k, v *yaml.Node) int {
 // lastLine is the last line any node under n starts on, or a quoted scalar
 // or flow collection ends on.
 func (d *Document) lastLine(n *yaml.Node) int {
+	switch {
+	case (n.Kind == yaml.SequenceNode || n.Kind == yaml.MappingNode) && n.Style&yaml.FlowStyle != 0:
+		// Everything inside ends by the closing bracket: one scan.
+		return max(n.Line, d.flowEnd(n))
+	case n.Kind == yaml.ScalarNode && n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0:
+		return max(n.Line, d.quotedEnd(n))
+	}
 	last := n.Line
-	walk(n, func(c *yaml.Node) {
-		last = max(last, c.Line)
-		if c.Kind == yaml.ScalarNode && c.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
-			last = max(last, d.quotedEnd(c))
-		}
-		if (c.Kind == yaml.SequenceNode || c.Kind == yaml.MappingNode) && c.Style&yaml.FlowStyle != 0 {
-			last = max(last, d.flowEnd(c))
-		}
-	})
+	for _, c := range n.Content {
+		last = max(last, d.lastLine(c))
+	}
 	return last
 }
 
