@@ -40,8 +40,28 @@ func RewriteWithOverride(base compose.File, override *compose.File, in planner.I
 	if override != nil {
 		files = append(files, *override)
 	}
-	if err := compose.ValidateFiles(files...); err != nil {
+	// compose-go's verdict on the input comes in while the file is parsed,
+	// planned and edited (all pure work). Which error is shown: a YAML
+	// error from our own parse (it has the line), then compose-go's, then
+	// the plan's.
+	verdict := make(chan error, 1)
+	go func() { verdict <- compose.ValidateFiles(files...) }()
+	res, err := rewriteFiles(files, in)
+	var yamlErr *compose.Error
+	if err != nil && errors.As(err, &yamlErr) && strings.Contains(yamlErr.Msg, "invalid YAML") {
 		return nil, err
+	}
+	if verr := <-verdict; verr != nil {
+		return nil, verr
+	}
+	return res, err
+}
+
+func rewriteFiles(files []compose.File, in planner.Input) (*Result, error) {
+	base := files[0]
+	var override *compose.File
+	if len(files) > 1 {
+		override = &files[1]
 	}
 	docs := make([]*compose.Document, len(files))
 	services := make([][]compose.Service, len(files))
