@@ -206,6 +206,7 @@ func Make(in Input) (*Plan, error) {
 	} else {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("no Postgres service in this file: set max_connections = %d on the database server yourself", p.Postgres.MaxConnections))
 	}
+	p.checkCurrent(in, db)
 	policy := p.portPolicy(in)
 	p.Changes = append(policy, reconcile(existing, p.Sidekiq)...)
 	specs := plannedPorts(in.Services, policy)

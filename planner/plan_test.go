@@ -408,3 +408,27 @@ func TestSidekiqReplicasWarned(t *testing.T) {
 		t.Errorf("two schedulers by replicas not warned: %q", p.Warnings)
 	}
 }
+
+// Seed 001's situation: max_connections 200, Puma at 150 threads and
+// sidekiq at 150 threads: the file as it stands cannot hold its pools.
+func TestCurrentPoolsOverMaxConnections(t *testing.T) {
+	svc := stock("v3.4.6")
+	svc[0].Command = []string{"postgres", "-c", "max_connections = 200"}
+	svc[2].Env = map[string]string{"MAX_THREADS": "150"}
+	svc[4].Command = strings.Fields("bundle exec sidekiq -c 150")
+	svc[4].Env = map[string]string{"DB_POOL": "150"}
+	p, err := Make(Input{Services: svc, Machine: Machine{8 * GiB, 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := strings.Join(p.Warnings, "\n")
+	// web 2 x 150 + streaming 3 x 10 + sidekiq 150 = 480.
+	if !strings.Contains(w, "as the file stands, its pools can open at least 480 connections (web 300, streaming 30, sidekiq 150") || !strings.Contains(w, "max_connections is 200 (the db command)") {
+		t.Errorf("warnings: %s", w)
+	}
+	// A stock file: 2x5 + 10 + 5 = 25 against the default 100: no line.
+	p, _ = Make(Input{Services: stock("v4.3.0"), Machine: Machine{8 * GiB, 4}})
+	if strings.Contains(strings.Join(p.Warnings, "\n"), "as the file stands") {
+		t.Errorf("a stock file warned: %q", p.Warnings)
+	}
+}

@@ -1,0 +1,90 @@
+package planner
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// currentConnections estimates the connections the file's pools can open
+// as it stands, before the rewrite, from what the file itself says and
+// Mastodon's defaults for the version. .env.production is not read (it
+// may set DB_POOL or MAX_THREADS), so this is a floor, and says so.
+func currentConnections(v Version, services []Service, m Machine) (total int, parts []string) {
+	envInt := func(s Service, key string, def int) int {
+		if n, err := strconv.Atoi(s.Env[key]); err == nil && n > 0 {
+			return n
+		}
+		return def
+	}
+	for _, s := range services {
+		replicas := max(s.Replicas, 1)
+		switch RoleOf(s) {
+		case RoleWeb:
+			procs := envInt(s, "WEB_CONCURRENCY", 2)
+			if s.Env["WEB_CONCURRENCY"] == "0" {
+				procs = 1
+			}
+			threads := envInt(s, "MAX_THREADS", 5)
+			pool := envInt(s, "DB_POOL", threads)
+			n := replicas * procs * pool
+			total += n
+			parts = append(parts, fmt.Sprintf("%s %d", s.Name, n))
+		case RoleStreaming:
+			procs := 1
+			if !v.AtLeast(4, 2) {
+				procs = envInt(s, "STREAMING_CLUSTER_NUM", max(m.CPUs-1, 1))
+			}
+			pool := 10
+			if v.AtLeast(4, 1) {
+				pool = envInt(s, "DB_POOL", 10)
+			}
+			n := replicas * procs * pool
+			total += n
+			parts = append(parts, fmt.Sprintf("%s %d", s.Name, n))
+		case RoleSidekiq:
+			c, err := ParseSidekiqCommand(s.Command)
+			if err != nil {
+				continue
+			}
+			conc := c.Concurrency
+			if conc == 0 {
+				conc = 5
+				if v.AtLeast(4, 1) {
+					conc = envInt(s, "SIDEKIQ_CONCURRENCY", 5)
+				}
+			}
+			// Before 4.3 the pool is DB_POOL, else MAX_THREADS, else 5,
+			// whatever -c says; from 4.3 it defaults to the concurrency.
+			pool := envInt(s, "DB_POOL", envInt(s, "MAX_THREADS", 5))
+			if v.AtLeast(4, 3) {
+				pool = envInt(s, "DB_POOL", conc)
+			}
+			n := replicas * pool
+			total += n
+			parts = append(parts, fmt.Sprintf("%s %d", s.Name, n))
+		}
+	}
+	return total, parts
+}
+
+// checkCurrent reports a file whose pools, as it stands, can open more
+// connections than its Postgres allows.
+func (p *Plan) checkCurrent(in Input, db *Service) {
+	if db == nil {
+		return
+	}
+	maxConns := 100 // Postgres's default
+	source := "Postgres's default"
+	if pc, err := ParsePostgresCommand(db.Command); err == nil {
+		if v, ok := pc.Get("max_connections"); ok {
+			if n, err := strconv.Atoi(v); err == nil {
+				maxConns, source = n, "the db command"
+			}
+		}
+	}
+	total, parts := currentConnections(p.Version, in.Services, p.Machine)
+	if total > maxConns-superuserReserved {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("as the file stands, its pools can open at least %d connections (%s; more if .env.production raises DB_POOL or MAX_THREADS), but max_connections is %d (%s): connections fail under load; the rewrite fixes this", total, strings.Join(parts, ", "), maxConns, source))
+	}
+}
