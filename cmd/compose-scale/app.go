@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
 
 	"github.com/compose-scale/compose-scale/machine"
@@ -12,6 +13,18 @@ import (
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
+
+// appVersion is the -ldflags version, else the module version go install
+// recorded.
+func appVersion() string {
+	if version != "dev" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return version
+}
 
 // Env is everything the app touches outside itself, so tests can run the
 // whole CLI in-process.
@@ -69,10 +82,12 @@ func newApp(env Env) *cli.App {
 	return &cli.App{
 		Name:    "compose-scale",
 		Usage:   "size a Mastodon docker compose file for the machine it runs on",
-		Version: version,
+		Version: appVersion(),
 		Description: `compose-scale splits sidekiq into processes per queue or per priority
 ordering, sizes every database pool (sidekiq -c and DB_POOL, Puma, streaming),
-sets Postgres max_connections, and checks the connection and memory budget.`,
+tunes Postgres like PGTune, makes published ports safe, and checks the
+connection and memory budget against the machine. It prints a diff to review
+before anything runs.`,
 		Reader:          env.Stdin,
 		Writer:          env.Stdout,
 		ErrWriter:       env.Stderr,
@@ -80,6 +95,14 @@ sets Postgres max_connections, and checks the connection and memory budget.`,
 		ExitErrHandler:  func(*cli.Context, error) {}, // Run prints and exits
 		OnUsageError:    onUsageError,
 		Commands:        withUsageErrors(rewriteCommand(env), planCommand(env), checkCommand(env)),
+		// Without a command: the help; with an unknown one: a usage error
+		// (urfave/cli would look it up as a help topic).
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usagef("unknown command %q: use rewrite, plan or check", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
+		},
 	}
 }
 

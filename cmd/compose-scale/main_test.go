@@ -362,6 +362,9 @@ func TestNoSecretsAnywhere(t *testing.T) {
 }
 
 func TestHelpAndVersion(t *testing.T) {
+	if r := runCLI(t, t.TempDir(), nil, "scale"); r.code != 2 || !strings.Contains(r.stderr, `unknown command "scale": use rewrite, plan or check`) {
+		t.Errorf("unknown command: exit %d, %q", r.code, r.stderr)
+	}
 	r := runCLI(t, t.TempDir(), nil, "rewrite", "--help")
 	if r.code != 0 || !strings.Contains(r.stdout, "compose-scale rewrite --droplet s-4vcpu-8gb --dry-run") {
 		t.Errorf("rewrite --help: exit %d, %s", r.code, r.stdout)
