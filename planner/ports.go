@@ -59,6 +59,10 @@ func (p *Plan) portPolicy(in Input) []Change {
 	return changes
 }
 
+// maxReplicaPorts is the most replicas given a host port range each: past
+// it a range would eat the port space (and the check its memory).
+const maxReplicaPorts = 1000
+
 // binding is one host address and port a container binds.
 type binding struct {
 	ip, proto string
@@ -130,6 +134,10 @@ func (p *Plan) resolveClashes(specs []portSpec) []Change {
 			continue
 		}
 		n := max(sp.replicas, 1)
+		if n > maxReplicaPorts {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s runs %d replicas: too many to give each its own host port; publish a port range yourself, or none", sp.service, n))
+			continue
+		}
 		width := max(hi-lo+1, n)
 		block := func(start int) []binding {
 			bs := make([]binding, width)

@@ -151,3 +151,16 @@ func TestStreamingScaling(t *testing.T) {
 		t.Error("streaming-2 kept on a 4 CPU machine")
 	}
 }
+
+// An absurd replica count (the fuzzer's favourite) is a warning, not an
+// out-of-memory crash.
+func TestHugeReplicasDoNotExhaustMemory(t *testing.T) {
+	svc := withPorts(stock("v4.3.0"), "web", 2000000000, Port{HostIP: "127.0.0.1", Published: "3000", Target: "3000"})
+	p, err := Make(Input{Services: svc, Machine: Machine{8 * GiB, 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(p.Warnings, "\n"), "web runs 2000000000 replicas: too many") {
+		t.Errorf("warnings: %q", p.Warnings)
+	}
+}
