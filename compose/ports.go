@@ -2,6 +2,7 @@ package compose
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -235,4 +236,117 @@ func (d *Document) RemovePort(service string, i int) error {
 // removeEntry deletes a mapping entry (its key line through its value).
 func (d *Document) removeEntry(k *yaml.Node) error {
 	return d.replace(d.lineStart(k.Line), d.lineStart(d.entryEnd(k, d.valueOf(k))+1), "")
+}
+
+// EditPorts makes a run of port edits to one service in one pass: set
+// rewrites short-syntax entries in place, remove deletes entries (indices
+// into the list as it is now). Entries it cannot do in one pass (long
+// syntax, flow lists, removing every entry) are done one at a time, so a
+// service with thousands of ports costs one re-parse, not thousands.
+func (d *Document) EditPorts(service string, set []Port, remove []int) error {
+	_, seq, err := d.portsOf(service)
+	if err != nil {
+		return err
+	}
+	if seq.Style&yaml.FlowStyle != 0 || len(remove) >= len(seq.Content) {
+		return d.editPortsOneByOne(service, set, remove)
+	}
+	type splice struct {
+		start, end int
+		text       string
+	}
+	// Several edits to one entry: the last wins, as one by one.
+	last := map[int]int{}
+	for i, p := range set {
+		last[p.Index] = i
+	}
+	var splices []splice
+	var slow []Port
+	for i, p := range set {
+		if last[p.Index] != i {
+			continue
+		}
+		if p.Index >= len(seq.Content) {
+			return &Error{Path: d.Path, Line: d.ServiceLine(service), Msg: fmt.Sprintf("service %q has no ports entry %d", service, p.Index+1)}
+		}
+		item := seq.Content[p.Index]
+		if item.Kind != yaml.ScalarNode {
+			slow = append(slow, p)
+			continue
+		}
+		text := p.String()
+		if item.Value == text {
+			continue
+		}
+		s, e, ok := d.scalarSpan(item, false)
+		if !ok {
+			slow = append(slow, p)
+			continue
+		}
+		style := item.Style
+		if style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) == 0 {
+			style = yaml.DoubleQuotedStyle
+		}
+		splices = append(splices, splice{s, e, renderScalar(text, style, "!!str")})
+	}
+	for _, i := range remove {
+		if i >= len(seq.Content) {
+			return &Error{Path: d.Path, Line: d.ServiceLine(service), Msg: fmt.Sprintf("service %q has no ports entry %d", service, i+1)}
+		}
+		item := seq.Content[i]
+		last := item.Line
+		if item.Kind == yaml.MappingNode {
+			last = max(d.entryEnd(item, item), d.lastLine(item))
+		}
+		splices = append(splices, splice{d.lineStart(item.Line), d.lineStart(last + 1), ""})
+	}
+	if len(splices) > 0 {
+		sort.Slice(splices, func(i, j int) bool { return splices[i].start > splices[j].start })
+		out := append([]byte(nil), d.src...)
+		for i, sp := range splices {
+			if i > 0 && sp.end > splices[i-1].start {
+				return d.editPortsOneByOne(service, set, remove) // overlapping: be careful instead
+			}
+			out = append(out[:sp.start], append([]byte(sp.text), out[sp.end:]...)...)
+		}
+		if err := d.replace(0, len(d.src), string(out)); err != nil {
+			return err
+		}
+	}
+	for _, p := range slow {
+		if err := d.SetPort(service, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Document) portsOf(service string) (pk, seq *yaml.Node, err error) {
+	_, sv, err := d.service(service)
+	if err != nil {
+		return nil, nil, err
+	}
+	pk, seq = mapGet(sv, "ports")
+	if pk == nil || seq.Kind != yaml.SequenceNode {
+		return nil, nil, &Error{Path: d.Path, Line: d.ServiceLine(service), Msg: fmt.Sprintf("service %q has no ports list", service)}
+	}
+	return pk, seq, nil
+}
+
+// editPortsOneByOne is EditPorts the slow way: removals highest index
+// first, so the others keep their places.
+func (d *Document) editPortsOneByOne(service string, set []Port, remove []int) error {
+	for _, p := range set {
+		if err := d.SetPort(service, p); err != nil {
+			return err
+		}
+	}
+	sorted := append([]int(nil), remove...)
+	sort.Sort(sort.Reverse(sort.IntSlice(sorted)))
+	for _, i := range sorted {
+		if err := d.RemovePort(service, i); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package compose
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -89,5 +90,25 @@ func TestServicesReadsPortsAndReplicas(t *testing.T) {
 	want := []Port{{Index: 0, Published: "3000", Target: "3000"}, {Index: 1, Long: true, HostIP: "127.0.0.1", Published: "4000", Target: "4000"}}
 	if diff := cmp.Diff(want, ss[0].Ports); diff != "" || ss[0].Replicas != 2 || ss[1].Replicas != 3 {
 		t.Errorf("ports (-want +got):\n%s replicas %d %d", diff, ss[0].Replicas, ss[1].Replicas)
+	}
+}
+
+func TestEditPortsBatch(t *testing.T) {
+	in := "services:\n  db:\n    ports:\n      - '5432:5432'\n      - \"9187:9187\"\n      - 6000:6000\n      - target: 7000\n        published: 7000\n    image: p\n  web:\n    ports:\n      - '3000:3000'\n"
+	d := parse(t, in)
+	if err := d.EditPorts("db", nil, []int{0, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	want := "services:\n  db:\n    ports:\n      - \"9187:9187\"\n    image: p\n  web:\n    ports:\n      - '3000:3000'\n"
+	if got := string(d.Bytes()); got != want {
+		t.Errorf("remove: got\n%s", got)
+	}
+	// Two edits to one entry in a run: the last wins.
+	d = parse(t, in)
+	if err := d.EditPorts("web", []Port{{Index: 0, HostIP: "127.0.0.1", Published: "3001", Target: "3000"}, {Index: 0, HostIP: "127.0.0.1", Published: "3000", Target: "3000"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(d.Bytes()); !strings.Contains(got, "- '127.0.0.1:3000:3000'") {
+		t.Errorf("last edit did not win:\n%s", got)
 	}
 }

@@ -102,12 +102,10 @@ func (p *Plan) resolveClashes(specs []portSpec) []Change {
 	// every binding so far (files with thousands of services stay linear).
 	used := map[[2]string][]binding{}
 	key := func(b binding) [2]string { return [2]string{strconv.Itoa(b.port), b.proto} }
-	taken := func(bs []binding) bool {
-		for _, b := range bs {
-			for _, u := range used[key(b)] {
-				if b.clashes(u) {
-					return true
-				}
+	isTaken := func(b binding) bool {
+		for _, u := range used[key(b)] {
+			if b.clashes(u) {
+				return true
 			}
 		}
 		return false
@@ -139,16 +137,28 @@ func (p *Plan) resolveClashes(specs []portSpec) []Change {
 			continue
 		}
 		width := max(hi-lo+1, n)
+		at := func(port int) binding { return binding{sp.port.HostIP, proto(sp.port.Protocol), port} }
 		block := func(start int) []binding {
 			bs := make([]binding, width)
 			for i := range bs {
-				bs[i] = binding{sp.port.HostIP, proto(sp.port.Protocol), start + i}
+				bs[i] = at(start + i)
 			}
 			return bs
 		}
+		// The first free block at or after lo: on a taken port, jump past
+		// it, so the search is linear in the port space, whatever the width.
 		start := lo
-		for taken(block(start)) && start < 65535-width {
-			start++
+		for i := 0; i < width && start+width-1 <= 65535; {
+			if isTaken(at(start + i)) {
+				start += i + 1
+				i = 0
+				continue
+			}
+			i++
+		}
+		if start+width-1 > 65535 {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s publishes %s: no free block of %d host ports from %d", sp.service, sp.port, width, lo))
+			continue
 		}
 		for _, b := range block(start) {
 			used[key(b)] = append(used[key(b)], b)

@@ -164,3 +164,22 @@ func TestHugeReplicasDoNotExhaustMemory(t *testing.T) {
 		t.Errorf("warnings: %q", p.Warnings)
 	}
 }
+
+// A wide published range: the next service's search jumps past it, and a
+// range that cannot fit is a warning.
+func TestWideRangeClash(t *testing.T) {
+	svc := append(stock("v4.3.0"),
+		Service{Name: "a", Image: "x", Ports: []Port{{Index: 0, Published: "3000-65000", Target: "80"}}},
+		Service{Name: "b", Image: "x", Ports: []Port{{Index: 0, Published: "3000", Target: "80"}}},
+		Service{Name: "c", Image: "x", Ports: []Port{{Index: 0, Published: "100-60000", Target: "80"}}})
+	p, err := Make(Input{Services: svc, Machine: Machine{8 * GiB, 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := strings.Join(portChanges(p)["b"], ","); g != "set 65001:80" {
+		t.Errorf("b: %q", g)
+	}
+	if !strings.Contains(strings.Join(p.Warnings, "\n"), "c publishes 100-60000:80: no free block") {
+		t.Errorf("warnings: %q", p.Warnings)
+	}
+}

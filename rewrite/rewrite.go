@@ -300,7 +300,27 @@ func ownEdits(changes []planner.Change, from int, name string, taken []bool) []p
 }
 
 func applyEach(doc *compose.Document, changes []planner.Change) error {
-	for _, c := range changes {
+	for i := 0; i < len(changes); i++ {
+		c := changes[i]
+		if c.Kind == planner.SetPort || c.Kind == planner.RemovePort {
+			// A run of one kind of port edit to one service goes in one
+			// pass (indices all refer to the list before the run).
+			var set []compose.Port
+			var remove []int
+			j := i
+			for ; j < len(changes) && changes[j].Kind == c.Kind && changes[j].Service == c.Service; j++ {
+				if c.Kind == planner.SetPort {
+					set = append(set, compose.Port(changes[j].Port))
+				} else {
+					remove = append(remove, changes[j].Port.Index)
+				}
+			}
+			if err := doc.EditPorts(c.Service, set, remove); err != nil {
+				return err
+			}
+			i = j - 1
+			continue
+		}
 		if err := apply(doc, c); err != nil {
 			return err
 		}
