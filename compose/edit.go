@@ -202,7 +202,10 @@ func (d *Document) SetCommand(service string, argv []string) error {
 		}
 		items := make([]string, len(argv))
 		for i, a := range argv {
-			items[i] = renderScalar(a, style, "!!str")
+			items[i] = renderScalar(a, style&^yaml.FlowStyle, "!!str")
+			if cv.Style&yaml.FlowStyle != 0 && !flowSafe(items[i]) {
+				items[i] = doubleQuote(a)
+			}
 		}
 		if cv.Style&yaml.FlowStyle != 0 {
 			return d.replaceEntryValue(ck, " ["+strings.Join(items, ", ")+"]")
@@ -215,6 +218,15 @@ func (d *Document) SetCommand(service string, argv []string) error {
 		return d.replaceEntryValue(ck, b.String())
 	}
 	return &Error{Path: d.Path, Line: ck.Line, Msg: fmt.Sprintf("service %q: command is neither a string nor a list", service)}
+}
+
+// flowSafe reports whether a rendered scalar can stand in a flow list as
+// it is: quoted, or plain without flow indicators.
+func flowSafe(text string) bool {
+	if strings.HasPrefix(text, "\"") || strings.HasPrefix(text, "'") {
+		return true
+	}
+	return !strings.ContainsAny(text, ",[]{}#") && !strings.Contains(text, ": ") && !strings.HasSuffix(text, ":")
 }
 
 // foldOver is how many options make a new command long enough to write as

@@ -232,3 +232,16 @@ func TestLineEndingsRefused(t *testing.T) {
 		t.Errorf("mixed: %v", err)
 	}
 }
+
+func TestFlowListCommandQuotesWhatFlowNeeds(t *testing.T) {
+	d := parse(t, "services:\n  a:\n    command: [run]\n")
+	if err := d.SetCommand("a", []string{"run", "a,b", "[x]", "k: v", "plain"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(d.Bytes()); got != "services:\n  a:\n    command: [run, \"a,b\", \"[x]\", \"k: v\", plain]\n" {
+		t.Errorf("got %q", got)
+	}
+	if _, err := parse(t, "services:\n  a:\n    command: [\"bundle\": \"exec\", sidekiq]\n").Services(); err == nil || !strings.Contains(err.Error(), "test.yml:3: service \"a\": command entry 1 is not a string") {
+		t.Errorf("a mapping in a command list: %v", err)
+	}
+}

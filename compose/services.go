@@ -55,7 +55,11 @@ func (d *Document) Services() ([]Service, error) {
 			s.Command = words
 		case []any:
 			s.CommandIsList = true
-			for _, w := range c {
+			for i, w := range c {
+				switch w.(type) {
+				case map[string]any, []any:
+					return nil, &Error{Path: d.Path, Line: d.KeyLine(k.Value, "command"), Msg: fmt.Sprintf("service %q: command entry %d is not a string (a \"key\": value inside a [...] list is a mapping): quote it", k.Value, i+1)}
+				}
 				s.Command = append(s.Command, scalarString(w))
 			}
 		}
