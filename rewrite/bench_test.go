@@ -72,3 +72,14 @@ func BenchmarkRewriteServices(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkOwnWorkStock is the stock rewrite without compose-go's two
+// loads: what compose-scale itself adds (parse, plan, edits).
+func BenchmarkOwnWorkStock(b *testing.B) {
+	files := []compose.File{{Path: "bench.yml", Text: stockFixture(b)}}
+	for b.Loop() {
+		if _, _, err := rewriteFiles(files, benchMachine); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -46,7 +46,7 @@ func RewriteWithOverride(base compose.File, override *compose.File, in planner.I
 	// the plan's.
 	verdict := make(chan error, 1)
 	go func() { verdict <- compose.ValidateFiles(files...) }()
-	res, err := rewriteFiles(files, in)
+	res, check, err := rewriteFiles(files, in)
 	var yamlErr *compose.Error
 	if err != nil && errors.As(err, &yamlErr) && strings.Contains(yamlErr.Msg, "invalid YAML") {
 		return nil, err
@@ -54,10 +54,18 @@ func RewriteWithOverride(base compose.File, override *compose.File, in planner.I
 	if verr := <-verdict; verr != nil {
 		return nil, verr
 	}
-	return res, err
+	if err != nil {
+		return nil, err
+	}
+	if err := compose.ValidateFiles(check...); err != nil {
+		return nil, fmt.Errorf("internal error: the rewritten file would not load (%v); nothing was written, please report this with your compose file", err)
+	}
+	return res, nil
 }
 
-func rewriteFiles(files []compose.File, in planner.Input) (*Result, error) {
+// rewriteFiles is the pipeline's own work: parse, plan, edit. It returns
+// the files as they will be, for the caller to load with compose-go.
+func rewriteFiles(files []compose.File, in planner.Input) (*Result, []compose.File, error) {
 	base := files[0]
 	var override *compose.File
 	if len(files) > 1 {
@@ -68,10 +76,10 @@ func rewriteFiles(files []compose.File, in planner.Input) (*Result, error) {
 	for i, f := range files {
 		doc, err := compose.Parse(f.Path, f.Text)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if services[i], err = doc.Services(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		docs[i] = doc
 	}
@@ -89,7 +97,7 @@ func rewriteFiles(files []compose.File, in planner.Input) (*Result, error) {
 	}
 	plan, err := planner.Make(in)
 	if err != nil {
-		return nil, placeError(docs, err)
+		return nil, nil, placeError(docs, err)
 	}
 
 	// The file to write: the one that defines the sidekiq services.
@@ -117,7 +125,7 @@ func rewriteFiles(files []compose.File, in planner.Input) (*Result, error) {
 					if c.Kind == planner.Rename {
 						what = "renames it " + c.To
 					}
-					return nil, &compose.Error{Path: files[1-target].Path, Line: o.Line, Msg: fmt.Sprintf("also defines %s, and the rewrite of %s %s: move these settings into %s (or into an anchor both use), then run compose-scale again", c.Service, files[target].Path, what, files[target].Path)}
+					return nil, nil, &compose.Error{Path: files[1-target].Path, Line: o.Line, Msg: fmt.Sprintf("also defines %s, and the rewrite of %s %s: move these settings into %s (or into an anchor both use), then run compose-scale again", c.Service, files[target].Path, what, files[target].Path)}
 				}
 			}
 		}
@@ -125,15 +133,12 @@ func rewriteFiles(files []compose.File, in planner.Input) (*Result, error) {
 		changes = portsInTarget(plan, changes, services[0], target, files)
 	}
 	if err := applyAll(docs[target], changes); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := docs[target].Bytes()
 	check := append([]compose.File(nil), files...)
 	check[target].Text = out
-	if err := compose.ValidateFiles(check...); err != nil {
-		return nil, fmt.Errorf("internal error: the rewritten file would not load (%v); nothing was written, please report this with your compose file", err)
-	}
-	return &Result{Plan: plan, Path: files[target].Path, Input: files[target].Text, Output: out}, nil
+	return &Result{Plan: plan, Path: files[target].Path, Input: files[target].Text, Output: out}, check, nil
 }
 
 // keepTargetChanges drops the changes to services the target file does not
