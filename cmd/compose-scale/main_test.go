@@ -337,17 +337,27 @@ func TestComposeFileVariable(t *testing.T) {
 // Secrets from .env.production and from the environment never reach
 // stdout, stderr, the written file or a report.
 func TestNoSecretsAnywhere(t *testing.T) {
-	dir := workdir(t, map[string]string{"docker-compose.yml": "stock-v4.3.input.yml", ".env.production": ".env.production"})
+	dir := workdir(t, map[string]string{"docker-compose.yml": "stock-v4.3.input.yml", "vars.yml": "vars-v4.3.input.yml", ".env.production": ".env.production"})
 	shell := map[string]string{"DB_PASS": "MARKER-SHELL-DB-PASS-4242", "SECRET_KEY_BASE": "MARKER-SHELL-SKB-4343", "MASTODON_VERSION": "MARKER-SHELL-VERSION"}
-	var outputs []string
-	for _, format := range []string{"text", "markdown", "json"} {
-		r := runCLI(t, dir, shell, "rewrite", "--droplet", "s-4vcpu-8gb", "--format", format, "docker-compose.yml")
-		if r.code != 0 {
-			t.Fatal(r.stderr)
-		}
-		outputs = append(outputs, r.stdout, r.stderr)
+	// In the real process environment too: the vars fixture's
+	// ${MASTODON_VERSION:-...} and ${WEB_BIND:-...} would pick these up if
+	// anything resolved variables from the environment.
+	for k, v := range shell {
+		t.Setenv(k, v)
 	}
-	outputs = append(outputs, readFile(t, filepath.Join(dir, "docker-compose.yml")))
+	t.Setenv("WEB_BIND", "MARKER-SHELL-BIND")
+	shell["WEB_BIND"] = "MARKER-SHELL-BIND"
+	var outputs []string
+	for _, file := range []string{"docker-compose.yml", "vars.yml"} {
+		for _, format := range []string{"text", "markdown", "json"} {
+			r := runCLI(t, dir, shell, "rewrite", "--droplet", "s-4vcpu-8gb", "--format", format, file)
+			if r.code != 0 {
+				t.Fatal(r.stderr)
+			}
+			outputs = append(outputs, r.stdout, r.stderr)
+		}
+		outputs = append(outputs, readFile(t, filepath.Join(dir, file)))
+	}
 	markers := []string{"MARKER-SECRET-KEY-BASE-7f3a9c", "MARKER-OTP-SECRET-51d2e8", "MARKER-DB-PASS-0b6e44", "MARKER-DB-POOL-99", "MARKER-VAPID-c0ffee"}
 	for _, v := range shell {
 		markers = append(markers, v)
@@ -478,9 +488,8 @@ func TestVersionFromSource(t *testing.T) {
 // A compose file and the override docker compose reads beside it: planned
 // together, only the file defining sidekiq written, masking edits warned.
 func TestOverrideFile(t *testing.T) {
-	dir := workdir(t, map[string]string{"docker-compose.yml": "stock-v4.3.input.yml"})
-	override := "services:\n  web:\n    environment:\n      DB_POOL: 40\n    ports:\n      - '3001:3001'\n"
-	os.WriteFile(filepath.Join(dir, "docker-compose.override.yml"), []byte(override), 0o644)
+	dir := workdir(t, map[string]string{"docker-compose.yml": "stock-v4.3.input.yml", "docker-compose.override.yml": "override-v4.3.override.yml"})
+	override := readFile(t, filepath.Join(dir, "docker-compose.override.yml"))
 	r := runCLI(t, dir, nil, "rewrite", "--droplet", "s-4vcpu-8gb")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
@@ -490,7 +499,7 @@ func TestOverrideFile(t *testing.T) {
 	}
 	for _, want := range []string{
 		"wrote only docker-compose.yml, where the sidekiq service is defined",
-		"docker-compose.override.yml:2: docker-compose.override.yml sets DB_POOL for web, which overrides what compose-scale wrote in docker-compose.yml: remove it there",
+		"docker-compose.override.yml:3: docker-compose.override.yml sets DB_POOL for web, which overrides what compose-scale wrote in docker-compose.yml: remove it there",
 		"of web is published in docker-compose.override.yml: make this change there by hand",
 	} {
 		if !strings.Contains(r.stderr, want) {
