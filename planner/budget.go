@@ -36,6 +36,7 @@ type Memory struct {
 	MachineBytes  int64
 	PostgresBytes int64 // the memory Postgres is tuned for
 	RedisBytes    int64
+	SearchBytes   int64 // Elasticsearch/OpenSearch
 	AppBytes      int64 // sum of the rows
 	TotalBytes    int64
 	HeadroomBytes int64
@@ -77,7 +78,8 @@ func (p *Plan) budget(est Estimates, sz sizing) {
 	b.Memory.PostgresBytes = sz.dbMem
 	b.Memory.RedisBytes = sz.redisMem
 	p.Estimates.Redis = sz.redisMem
-	b.Memory.TotalBytes = b.Memory.AppBytes + sz.dbMem + sz.redisMem
+	b.Memory.SearchBytes = sz.searchMem
+	b.Memory.TotalBytes = b.Memory.AppBytes + sz.dbMem + sz.redisMem + sz.searchMem
 	b.Memory.HeadroomBytes = b.Memory.MachineBytes - b.Memory.TotalBytes
 
 	if sz.shrunkDB {

@@ -1,5 +1,11 @@
 package planner
 
+import (
+	"regexp"
+	"strconv"
+	"strings"
+)
+
 // Estimates are the memory figures the budget is built from. They are
 // estimates (DOMAIN.md, "Memory"): the report says so, and every field can be
 // overridden by the caller.
@@ -8,6 +14,7 @@ type Estimates struct {
 	SidekiqProcess   int64 // one Sidekiq process; glibc fragmentation can push it towards 1 GB
 	StreamingProcess int64 // one node streaming process
 	Redis            int64 // 0: machine/32, between 64 MB and 512 MB
+	Search           int64 // Elasticsearch/OpenSearch; 0: twice its -Xmx heap, else 1 GB
 	PostgresPerConn  int64 // backend overhead per connection, beyond shared_buffers
 	PostgresMin      int64 // the least memory Postgres is planned with
 }
@@ -35,6 +42,9 @@ func (e Estimates) withDefaults() Estimates {
 	if e.Redis > 0 {
 		d.Redis = e.Redis
 	}
+	if e.Search > 0 {
+		d.Search = e.Search
+	}
 	if e.PostgresPerConn > 0 {
 		d.PostgresPerConn = e.PostgresPerConn
 	}
@@ -58,4 +68,30 @@ func (e Estimates) redisFor(m Machine) int64 {
 		r = 512 * MiB
 	}
 	return r
+}
+
+// searchFor sizes an Elasticsearch/OpenSearch service: its JVM heap
+// (-Xmx in ES_JAVA_OPTS / OPENSEARCH_JAVA_OPTS) and about as much again
+// off-heap; 1 GB when the file does not say.
+func (e Estimates) searchFor(s Service) int64 {
+	if e.Search > 0 {
+		return e.Search
+	}
+	for _, key := range []string{"ES_JAVA_OPTS", "OPENSEARCH_JAVA_OPTS"} {
+		if heap := xmx(s.Env[key]); heap > 0 {
+			return 2 * heap
+		}
+	}
+	return 1 * GiB
+}
+
+var xmxRE = regexp.MustCompile(`-Xmx(\d+)([kKmMgG])`)
+
+func xmx(opts string) int64 {
+	m := xmxRE.FindStringSubmatch(opts)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.ParseInt(m[1], 10, 64)
+	return n * map[string]int64{"k": KiB, "m": MiB, "g": GiB}[strings.ToLower(m[2])]
 }

@@ -102,6 +102,7 @@ func Make(in Input) (*Plan, error) {
 
 	var sidekiq, streamings []Service
 	var web, streaming, db, redis *Service
+	var searchMem int64
 	var names []string
 	for i := range in.Services {
 		s := &in.Services[i]
@@ -126,6 +127,8 @@ func Make(in Input) (*Plan, error) {
 			if redis == nil {
 				redis = s
 			}
+		case RoleSearch:
+			searchMem += est.searchFor(*s)
 		}
 	}
 	if len(sidekiq) == 0 {
@@ -174,7 +177,7 @@ func Make(in Input) (*Plan, error) {
 		}
 	}
 
-	sz, err := size(in, m, est, db != nil, redis != nil, p.Version)
+	sz, err := size(in, m, est, db != nil, redis != nil, p.Version, searchMem)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +185,7 @@ func Make(in Input) (*Plan, error) {
 		// Say what a bigger Postgres share costs the app side.
 		def := in
 		def.DBMemory, def.DBMemoryShare = 0, 0
-		if dsz, err := size(def, m, est, db != nil, redis != nil, p.Version); err == nil && dsz.sidekiqProcs > sz.sidekiqProcs {
+		if dsz, err := size(def, m, est, db != nil, redis != nil, p.Version, searchMem); err == nil && dsz.sidekiqProcs > sz.sidekiqProcs {
 			p.Notes = append(p.Notes, fmt.Sprintf("Postgres gets %s: that leaves room for %d sidekiq processes (%d with half the machine) and %d Puma processes (%d)", FormatBytes(sz.dbMem), sz.sidekiqProcs, dsz.sidekiqProcs, sz.webProcs, dsz.webProcs))
 		}
 	}

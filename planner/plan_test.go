@@ -123,7 +123,7 @@ func checkInvariants(t *testing.T, p *Plan, planned bool) {
 	for _, r := range p.Budget.Rows {
 		app += r.MemoryBytes
 	}
-	if app != m.AppBytes || m.TotalBytes != app+m.PostgresBytes+m.RedisBytes {
+	if app != m.AppBytes || m.TotalBytes != app+m.PostgresBytes+m.RedisBytes+m.SearchBytes {
 		t.Errorf("memory rows do not add up: %+v (rows %d)", m, app)
 	}
 	if m.TotalBytes > p.Machine.MemoryBytes {
@@ -430,5 +430,30 @@ func TestCurrentPoolsOverMaxConnections(t *testing.T) {
 	p, _ = Make(Input{Services: stock("v4.3.0"), Machine: Machine{8 * GiB, 4}})
 	if strings.Contains(strings.Join(p.Warnings, "\n"), "as the file stands") {
 		t.Errorf("a stock file warned: %q", p.Warnings)
+	}
+}
+
+// Elasticsearch takes its heap and as much again off-heap: the app side
+// shrinks to make room, and the budget shows it.
+func TestSearchMemoryInTheBudget(t *testing.T) {
+	without, err := Make(Input{Services: stock("v4.3.0"), Machine: Machine{8 * GiB, 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := append(stock("v4.3.0"), Service{Name: "es", Image: "docker.elastic.co/elasticsearch/elasticsearch:7.17.4",
+		Env: map[string]string{"ES_JAVA_OPTS": "-Xms1g -Xmx1g -Des.enforce.bootstrap.checks=true"}})
+	with, err := Make(Input{Services: svc, Machine: Machine{8 * GiB, 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInvariants(t, with, true)
+	if with.Budget.Memory.SearchBytes != 2*GiB {
+		t.Errorf("search memory %s, want twice the 1g heap", FormatBytes(with.Budget.Memory.SearchBytes))
+	}
+	if len(with.Sidekiq) >= len(without.Sidekiq) && with.Web.Processes >= without.Web.Processes {
+		t.Errorf("2 GB for search cost the app nothing: %d/%d sidekiq, %d/%d puma", len(with.Sidekiq), len(without.Sidekiq), with.Web.Processes, without.Web.Processes)
+	}
+	if x := (Estimates{}).searchFor(Service{Name: "es"}); x != 1*GiB {
+		t.Errorf("no -Xmx: %s", FormatBytes(x))
 	}
 }

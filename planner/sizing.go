@@ -8,6 +8,7 @@ import "fmt"
 type sizing struct {
 	dbMem         int64
 	redisMem      int64
+	searchMem     int64 // Elasticsearch/OpenSearch, when the file runs one
 	webProcs      int
 	streamProcs   int
 	sidekiqProcs  int // how many sidekiq processes fit
@@ -28,9 +29,10 @@ func minimumMachine(est Estimates, hasDB, hasRedis bool) int64 {
 	return need
 }
 
-func size(in Input, m Machine, est Estimates, hasDB, hasRedis bool, v Version) (sizing, error) {
+func size(in Input, m Machine, est Estimates, hasDB, hasRedis bool, v Version, searchMem int64) (sizing, error) {
 	var sz sizing
-	if min := minimumMachine(est, hasDB, hasRedis); m.MemoryBytes < min {
+	sz.searchMem = searchMem
+	if min := minimumMachine(est, hasDB, hasRedis) + searchMem; m.MemoryBytes < min {
 		return sz, &TooSmallError{Have: m.MemoryBytes, Need: min}
 	}
 	if hasDB {
@@ -53,7 +55,7 @@ func size(in Input, m Machine, est Estimates, hasDB, hasRedis bool, v Version) (
 	// 4.2 it is one process (more processes are more services behind nginx).
 	sz.streamProcs = streamingProcesses(v, m)
 
-	app := m.MemoryBytes - sz.dbMem - sz.redisMem - int64(sz.streamProcs)*est.StreamingProcess
+	app := m.MemoryBytes - sz.dbMem - sz.redisMem - sz.searchMem - int64(sz.streamProcs)*est.StreamingProcess
 	// Puma: one process per CPU, but never more than a third of the app
 	// memory, so sidekiq keeps the rest.
 	sz.webProcs = max(1, min(m.CPUs, int(app/3/est.PumaProcess), 16))
@@ -62,12 +64,12 @@ func size(in Input, m Machine, est Estimates, hasDB, hasRedis bool, v Version) (
 		// A tiny machine: one Puma, one sidekiq, and Postgres gets what is
 		// left, down to its minimum.
 		sz.webProcs, sz.streamProcs = 1, 1
-		rest := m.MemoryBytes - sz.redisMem - est.StreamingProcess - est.PumaProcess - est.SidekiqProcess
+		rest := m.MemoryBytes - sz.redisMem - sz.searchMem - est.StreamingProcess - est.PumaProcess - est.SidekiqProcess
 		if hasDB && in.DBMemory == 0 && rest >= est.PostgresMin {
 			sz.dbMem, sz.shrunkDB = rest, true
 			sz.sidekiqProcs = 1
 		} else {
-			need := est.PumaProcess + est.SidekiqProcess + est.StreamingProcess + sz.redisMem
+			need := est.PumaProcess + est.SidekiqProcess + est.StreamingProcess + sz.redisMem + sz.searchMem
 			return sz, fmt.Errorf("the app side needs %s (one Puma, one Sidekiq, streaming, Redis) but only %s is left beside Postgres's %s: lower --db-memory or use a bigger machine", FormatBytes(need), FormatBytes(m.MemoryBytes-sz.dbMem), FormatBytes(sz.dbMem))
 		}
 	}

@@ -69,6 +69,7 @@ type jsonMemory struct {
 	MachineBytes  int64 `json:"machine_bytes"`
 	PostgresBytes int64 `json:"postgres_bytes"`
 	RedisBytes    int64 `json:"redis_bytes"`
+	SearchBytes   int64 `json:"search_bytes,omitempty"`
 	ProcessBytes  int64 `json:"process_bytes"`
 	TotalBytes    int64 `json:"total_bytes"`
 	HeadroomBytes int64 `json:"headroom_bytes"`
@@ -99,7 +100,7 @@ func JSON(w io.Writer, p *planner.Plan, ctx Context) error {
 			Settings: map[string]string{}, ShmSizeBytes: p.Postgres.ShmSizeBytes},
 		Connections: jsonConnections{Total: c.Total, Limit: c.Limit, MaxConnections: c.MaxConnections,
 			SuperuserReserved: c.SuperuserReserved, Free: c.Free},
-		Memory: jsonMemory{Estimated: true, PumaProcess: p.Estimates.PumaProcess, SidekiqProc: p.Estimates.SidekiqProcess, StreamingProc: p.Estimates.StreamingProcess, MachineBytes: m.MachineBytes, PostgresBytes: m.PostgresBytes, RedisBytes: m.RedisBytes,
+		Memory: jsonMemory{Estimated: true, PumaProcess: p.Estimates.PumaProcess, SidekiqProc: p.Estimates.SidekiqProcess, StreamingProc: p.Estimates.StreamingProcess, MachineBytes: m.MachineBytes, PostgresBytes: m.PostgresBytes, RedisBytes: m.RedisBytes, SearchBytes: m.SearchBytes,
 			ProcessBytes: m.AppBytes, TotalBytes: m.TotalBytes, HeadroomBytes: m.HeadroomBytes},
 		Services: []jsonService{},
 		Notes:    append([]string{}, p.Notes...),

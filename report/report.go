@@ -105,6 +105,9 @@ func memoryGroups(p *planner.Plan) []memoryGroup {
 	if m.RedisBytes > 0 {
 		groups = append(groups, memoryGroup{"redis", "", m.RedisBytes})
 	}
+	if m.SearchBytes > 0 {
+		groups = append(groups, memoryGroup{"search", "heap x 2", m.SearchBytes})
+	}
 	if m.PostgresBytes > 0 {
 		share := fmt.Sprintf("%d%% share", m.PostgresBytes*100/m.MachineBytes)
 		groups = append(groups, memoryGroup{"postgres", share, m.PostgresBytes})
@@ -114,6 +117,10 @@ func memoryGroups(p *planner.Plan) []memoryGroup {
 
 func memoryLine(p *planner.Plan) string {
 	m := p.Budget.Memory
-	return fmt.Sprintf("processes %s + redis %s + postgres %s = %s of %s, %s headroom",
-		mb(m.AppBytes), mb(m.RedisBytes), mb(m.PostgresBytes), mb(m.TotalBytes), mb(m.MachineBytes), mb(m.HeadroomBytes))
+	search := ""
+	if m.SearchBytes > 0 {
+		search = " + search " + mb(m.SearchBytes)
+	}
+	return fmt.Sprintf("processes %s + redis %s%s + postgres %s = %s of %s, %s headroom",
+		mb(m.AppBytes), mb(m.RedisBytes), search, mb(m.PostgresBytes), mb(m.TotalBytes), mb(m.MachineBytes), mb(m.HeadroomBytes))
 }

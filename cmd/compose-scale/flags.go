@@ -26,6 +26,7 @@ func planFlags() []cli.Flag {
 		&cli.StringFlag{Name: "estimate-puma", Usage: "memory of one Puma process, like `400MB`", DefaultText: "300MB"},
 		&cli.StringFlag{Name: "estimate-streaming", Usage: "memory of one streaming process, like `150MB`", DefaultText: "100MB"},
 		&cli.StringFlag{Name: "estimate-redis", Usage: "memory of Redis, like `1GB`", DefaultText: "a 32nd of the machine, 64MB to 512MB"},
+		&cli.StringFlag{Name: "estimate-search", Usage: "memory of Elasticsearch/OpenSearch, like `2GB`", DefaultText: "twice its -Xmx heap, else 1GB"},
 		&cli.BoolFlag{Name: "keep-db-port", Usage: "keep a published db or redis port, bound to 127.0.0.1, for connecting from the host"},
 		&cli.StringFlag{Name: "report", Usage: "write the report to `FILE`"},
 		&cli.StringFlag{Name: "format", Value: "text", Usage: "report format: text, markdown or json"},
@@ -128,6 +129,7 @@ func plannerInput(c *cli.Context, m planner.Machine) (planner.Input, error) {
 	for flag, field := range map[string]*int64{
 		"estimate-sidekiq": &in.Estimates.SidekiqProcess, "estimate-puma": &in.Estimates.PumaProcess,
 		"estimate-streaming": &in.Estimates.StreamingProcess, "estimate-redis": &in.Estimates.Redis,
+		"estimate-search": &in.Estimates.Search,
 	} {
 		if s := c.String(flag); s != "" {
 			b, err := machine.ParseSize(s)
