@@ -18,6 +18,9 @@ type Service struct {
 	Line    int
 	Image   string
 	Build   bool
+	// BuildContext is build's context as written ("." for build: .);
+	// relative paths are from the compose file's directory.
+	BuildContext string
 	Command []string // argv; a string command is split as compose splits it
 	// CommandIsList records the file's form for the command.
 	CommandIsList bool
@@ -45,7 +48,17 @@ func (d *Document) Services() ([]Service, error) {
 		if img, ok := raw["image"].(string); ok {
 			s.Image = img
 		}
-		_, s.Build = raw["build"]
+		switch b := raw["build"].(type) {
+		case string:
+			s.Build, s.BuildContext = true, b
+		case map[string]any:
+			s.Build = true
+			if c, ok := b["context"].(string); ok {
+				s.BuildContext = c
+			} else {
+				s.BuildContext = "."
+			}
+		}
 		switch c := raw["command"].(type) {
 		case string:
 			words, err := shellwords.Split(c)

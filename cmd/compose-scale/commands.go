@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/compose-scale/compose-scale/compose"
 	"github.com/compose-scale/compose-scale/internal/unidiff"
@@ -169,15 +170,33 @@ func printDiff(c *cli.Context, env Env, f composeFile, res *rewrite.Result) erro
 	return err
 }
 
-// sourceVersion reads lib/mastodon/version.rb beside the compose file: the
-// build context of a file that builds Mastodon from source (build: .).
-func sourceVersion(composePath string) *planner.Version {
-	b, err := os.ReadFile(filepath.Join(filepath.Dir(composePath), "lib", "mastodon", "version.rb"))
-	if err != nil {
-		return nil
+// sourceVersion reads lib/mastodon/version.rb from the build context of
+// the sidekiq service (a file that builds Mastodon from source), else from
+// beside the compose file.
+func sourceVersion(composePath string, src []byte) *planner.Version {
+	dir := filepath.Dir(composePath)
+	contexts := []string{}
+	if doc, err := compose.Parse(composePath, src); err == nil {
+		if services, err := doc.Services(); err == nil {
+			for _, s := range services {
+				if s.BuildContext != "" && planner.IsSidekiq(s.Command) && !strings.Contains(s.BuildContext, "://") {
+					contexts = append(contexts, s.BuildContext)
+				}
+			}
+		}
 	}
-	if v, ok := planner.VersionFromRuby(string(b)); ok {
-		return &v
+	contexts = append(contexts, ".")
+	for _, c := range contexts {
+		if !filepath.IsAbs(c) {
+			c = filepath.Join(dir, c)
+		}
+		b, err := os.ReadFile(filepath.Join(c, "lib", "mastodon", "version.rb"))
+		if err != nil {
+			continue
+		}
+		if v, ok := planner.VersionFromRuby(string(b)); ok {
+			return &v
+		}
 	}
 	return nil
 }
@@ -218,7 +237,7 @@ func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile
 		return nil, report.Context{}, f, err
 	}
 	if in.Version == nil {
-		in.SourceVersion = sourceVersion(f.path)
+		in.SourceVersion = sourceVersion(f.path, src)
 	}
 	var over *compose.File
 	var of composeFile

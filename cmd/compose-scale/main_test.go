@@ -560,3 +560,19 @@ func TestEstimateFlags(t *testing.T) {
 		t.Errorf("--estimate-puma lots: exit %d", r.code)
 	}
 }
+
+// The version comes from the sidekiq service's build context when that is
+// elsewhere (build: context: ../mastodon).
+func TestVersionFromBuildContext(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "deploy")
+	os.MkdirAll(filepath.Join(root, "hometown", "lib", "mastodon"), 0o755)
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(root, "hometown", "lib", "mastodon", "version.rb"), []byte("def major\n  4\nend\ndef minor\n  3\nend\ndef patch\n  7\nend\n"), 0o644)
+	src := strings.ReplaceAll(readFile(t, filepath.Join("..", "..", "fixtures", "hometown-v4.2.input.yml")), "build: .", "build:\n      context: ../hometown")
+	os.WriteFile(filepath.Join(dir, "docker-compose.yml"), []byte(src), 0o644)
+	r := runCLI(t, dir, nil, "plan", "--droplet", "s-4vcpu-8gb")
+	if r.code != 0 || !strings.Contains(r.stdout, "mastodon:  v4.3.7 (from lib/mastodon/version.rb in the build context)") {
+		t.Errorf("exit %d: %s %s", r.code, r.stdout, r.stderr)
+	}
+}
