@@ -14,14 +14,14 @@ import (
 // variable is interpolated and no env_file is read, so nothing from the
 // environment or from secrets files can reach a plan or an output.
 type Service struct {
-	Name    string
-	Line    int
-	Image   string
-	Build   bool
+	Name  string
+	Line  int
+	Image string
+	Build bool
 	// BuildContext is build's context as written ("." for build: .);
 	// relative paths are from the compose file's directory.
 	BuildContext string
-	Command []string // argv; a string command is split as compose splits it
+	Command      []string // argv; a string command is split as compose splits it
 	// CommandIsList records the file's form for the command.
 	CommandIsList bool
 	Env           map[string]string // the service's environment: entries with a value
