@@ -23,7 +23,10 @@ func (d *Document) RenameService(from, to string) error {
 	if !ok {
 		return &Error{Path: d.Path, Line: k.Line, Msg: fmt.Sprintf("cannot edit the key of service %q", from)}
 	}
-	return d.replace(start, end, renderScalar(to, k.Style, "!!str"))
+	if err := d.replace(start, end, renderScalar(to, k.Style, "!!str")); err != nil {
+		return err
+	}
+	return d.renameReferences(from, to)
 }
 
 // CloneService copies service src, comments inside it included, as a new
@@ -141,6 +144,10 @@ func (d *Document) RemoveService(name string) error {
 	k, v, err := d.service(name)
 	if err != nil {
 		return err
+	}
+	if renamable, fixed := d.references(name); len(renamable)+len(fixed) > 0 {
+		ref := append(renamable, fixed...)[0]
+		return &Error{Path: d.Path, Line: ref.Line, Msg: fmt.Sprintf("refers to service %s, which the rewrite removes: drop the reference (or point it at a service that stays), then run compose-scale again", name)}
 	}
 	first, last := k.Line, d.entryEnd(k, v)
 	for first > 1 && isComment(d.line(first-1)) && indentOf(d.line(first-1)) == k.Column-1 {

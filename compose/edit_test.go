@@ -245,3 +245,25 @@ func TestFlowListCommandQuotesWhatFlowNeeds(t *testing.T) {
 		t.Errorf("a mapping in a command list: %v", err)
 	}
 }
+
+func TestRenameUpdatesReferences(t *testing.T) {
+	in := "services:\n  sidekiq:\n    image: i\n  exporter:\n    image: e\n    depends_on:\n      - sidekiq   # jobs\n      - redis\n  other:\n    image: o\n    links: ['sidekiq:jobs']\n    depends_on: {sidekiq: {condition: service_started}}\n  redis:\n    image: r\n"
+	d := parse(t, in)
+	if err := d.RenameService("sidekiq", "sidekiq-default"); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.NewReplacer("  sidekiq:\n", "  sidekiq-default:\n", "- sidekiq   #", "- sidekiq-default   #", "{sidekiq:", "{sidekiq-default:", "'sidekiq:jobs'", "'sidekiq-default:jobs'").Replace(in)
+	if diff := cmp.Diff(want, string(d.Bytes())); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if err := Validate("test.yml", d.Bytes()); err != nil {
+		t.Errorf("does not load: %v", err)
+	}
+	if err := d.RemoveService("redis"); err == nil || !strings.HasPrefix(err.Error(), "test.yml:8: refers to service redis, which the rewrite removes") {
+		t.Errorf("removing a referenced service: %v", err)
+	}
+	d = parse(t, "services:\n  sidekiq:\n    image: i\n  x:\n    image: x\n    network_mode: service:sidekiq\n")
+	if err := d.RenameService("sidekiq", "s2"); err == nil || !strings.Contains(err.Error(), "test.yml:6:") {
+		t.Errorf("network_mode reference: %v", err)
+	}
+}
