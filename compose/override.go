@@ -84,13 +84,3 @@ func Masks(over []Service, service, key string) (bool, int) {
 	}
 	return false, 0
 }
-
-// Defines reports whether the file defines the service.
-func Defines(services []Service, name string) bool {
-	for _, s := range services {
-		if s.Name == name {
-			return true
-		}
-	}
-	return false
-}

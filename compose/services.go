@@ -2,7 +2,6 @@ package compose
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/compose-scale/compose-scale/internal/shellwords"
@@ -138,15 +137,6 @@ func envMap(v any) map[string]string {
 	return env
 }
 
-// ServiceNames lists the services in file order.
-func (d *Document) ServiceNames() []string {
-	var names []string
-	for i := 0; i < len(d.services.Content); i += 2 {
-		names = append(names, d.services.Content[i].Value)
-	}
-	return names
-}
-
 // envStyle is how the file writes environment: "list" or "map", by what
 // most services already use (map when none has one).
 func (d *Document) envStyle() string {
@@ -168,13 +158,4 @@ func (d *Document) envStyle() string {
 		return "list"
 	}
 	return "map"
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

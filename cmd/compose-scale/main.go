@@ -5,7 +5,6 @@ package main
 
 import (
 	"os"
-	"runtime"
 
 	"github.com/compose-scale/compose-scale/machine"
 	"golang.org/x/term"
@@ -18,7 +17,7 @@ func main() {
 		Stderr:     os.Stderr,
 		Getenv:     os.Getenv,
 		Dir:        ".",
-		Detect:     func() (machine.Measured, error) { return machine.Detect("/", runtime.NumCPU()) },
+		Detect:     machine.DetectHost,
 		IsTerminal: func() bool { return term.IsTerminal(int(os.Stdout.Fd())) },
 	}
 	os.Exit(Run(os.Args, env))
