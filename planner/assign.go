@@ -136,10 +136,12 @@ func (p *Plan) correct(existing []existingProcess) []Process {
 	v := p.Version
 	var ps []Process
 	for _, e := range existing {
-		ps = append(ps, Process{Name: e.Service, Queues: append([]Queue(nil), e.Queues...)})
-	}
-	if len(existing) == 1 && len(existing[0].Queues) == 0 {
-		ps[0].Queues = append([]Queue(nil), QueuesFor(v)...)
+		qs := append([]Queue(nil), e.Queues...)
+		if len(qs) == 0 {
+			// No -q: config/sidekiq.yml's queues, every one of them.
+			qs = append(qs, QueuesFor(v)...)
+		}
+		ps = append(ps, Process{Name: e.Service, Queues: qs})
 	}
 	if HasScheduler(v) {
 		keep := -1

@@ -457,3 +457,23 @@ func TestSearchMemoryInTheBudget(t *testing.T) {
 		t.Errorf("no -Xmx: %s", FormatBytes(x))
 	}
 }
+
+// Two sidekiq services without -q both run every queue (config/sidekiq.yml):
+// kept, with the scheduler on one of them only.
+func TestTwoUnsplitSidekiqServices(t *testing.T) {
+	svc := append(stock("v4.3.0"), Service{Name: "sidekiq-2", Image: "ghcr.io/mastodon/mastodon:v4.3.0", Command: strings.Fields("bundle exec sidekiq")})
+	p, err := Make(Input{Services: svc, Machine: Machine{8 * GiB, 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInvariants(t, p, true)
+	if len(p.Sidekiq) != 2 || p.Strategy != HandSplit {
+		t.Fatalf("got %d services, strategy %s", len(p.Sidekiq), p.Strategy)
+	}
+	if hasQueue(p.Sidekiq[0].Queues, "scheduler") == hasQueue(p.Sidekiq[1].Queues, "scheduler") {
+		t.Errorf("scheduler on both or neither: %v / %v", queueSpec(p.Sidekiq[0].Queues), queueSpec(p.Sidekiq[1].Queues))
+	}
+	if strings.Contains(strings.Join(p.Notes, "\n"), "listened on no queue") {
+		t.Errorf("notes: %q", p.Notes)
+	}
+}
