@@ -58,6 +58,14 @@ func RewriteWithOverride(base compose.File, override *compose.File, in planner.I
 		return nil, err
 	}
 	if err := compose.ValidateFiles(check...); err != nil {
+		if override != nil && strings.Contains(err.Error(), "undefined service") {
+			// The other file names a service the rewrite renamed.
+			other := base.Path
+			if res.Path == base.Path {
+				other = override.Path
+			}
+			return nil, fmt.Errorf("%s: it refers to a service the rewrite of %s renames or removes (%v): change the reference there, then run compose-scale again; nothing was written", other, res.Path, err)
+		}
 		return nil, fmt.Errorf("internal error: the rewritten file would not load (%v); nothing was written, please report this with your compose file", err)
 	}
 	return res, nil

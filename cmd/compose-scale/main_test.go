@@ -520,6 +520,15 @@ func TestOverrideFile(t *testing.T) {
 		t.Errorf("override of a renamed service: exit %d, %q", r.code, r.stderr)
 	}
 
+	// The override refers to the sidekiq service the split renames.
+	dir = workdir(t, map[string]string{"docker-compose.yml": "stock-v4.3.input.yml"})
+	os.WriteFile(filepath.Join(dir, "docker-compose.override.yml"), []byte("services:\n  exporter:\n    image: e\n    depends_on: [sidekiq]\n"), 0o644)
+	before = readFile(t, filepath.Join(dir, "docker-compose.yml"))
+	r = runCLI(t, dir, nil, "rewrite", "--droplet", "s-4vcpu-8gb")
+	if r.code != 1 || !strings.Contains(r.stderr, "compose-scale: docker-compose.override.yml: it refers to a service the rewrite of docker-compose.yml renames") || strings.Contains(r.stderr, "internal error") || readFile(t, filepath.Join(dir, "docker-compose.yml")) != before {
+		t.Errorf("override referring to a renamed service: exit %d, %q", r.code, r.stderr)
+	}
+
 	// Sidekiq defined only in the override: that file is written.
 	dir = workdir(t, map[string]string{})
 	base := readFile(t, filepath.Join("..", "..", "fixtures", "stock-v4.3.input.yml"))
