@@ -62,19 +62,22 @@ func Text(w io.Writer, p *planner.Plan, ctx Context) error {
 	fmt.Fprintf(w, "  %-10s %-14s %9s of %s, %s headroom\n", "total", "", mb(m.TotalBytes), mb(m.MachineBytes), mb(m.HeadroomBytes))
 	if st := p.Streaming; st != nil && st.Upstream != "" {
 		fmt.Fprintf(w, "\nnginx: balance the %d streaming services: replace the upstream streaming block in your site config (/etc/nginx/sites-available/mastodon) with\n\n", len(st.Services))
-		for _, l := range strings.Split(strings.TrimSuffix(st.Upstream, "\n"), "\n") {
-			fmt.Fprintf(w, "    %s\n", l)
-		}
+		indented(w, st.Upstream)
 	}
 	if wp := p.Web; wp != nil && wp.Upstream != "" {
 		fmt.Fprintf(w, "\nnginx: balance the %d web replicas: replace the upstream backend block with\n\n", wp.Replicas)
-		for _, l := range strings.Split(strings.TrimSuffix(wp.Upstream, "\n"), "\n") {
-			fmt.Fprintf(w, "    %s\n", l)
-		}
+		indented(w, wp.Upstream)
 	}
 	list(w, "notes", p.Notes)
 	list(w, "warnings", p.Warnings)
 	return nil
+}
+
+// indented prints a block of lines (an nginx snippet) indented to paste.
+func indented(w io.Writer, block string) {
+	for _, l := range strings.Split(strings.TrimSuffix(block, "\n"), "\n") {
+		fmt.Fprintf(w, "    %s\n", l)
+	}
 }
 
 func list(w io.Writer, title string, items []string) {
