@@ -6,6 +6,7 @@ import (
 	"io"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/loader"
@@ -22,7 +23,7 @@ func init() {
 // Validate loads text with compose-go, as docker compose would, and reports
 // what it rejects. No env_file is read and no variable takes a value from the
 // environment: every ${VAR} is given a placeholder, so files that need
-// variables validate without them.
+// variables validate without them (ValidateWith gives them their values).
 func Validate(path string, text []byte) error {
 	return ValidateFiles(File{path, text})
 }
@@ -34,8 +35,18 @@ type File struct {
 }
 
 // ValidateFiles loads files together, later ones overriding earlier ones,
-// as docker compose -f a -f b would.
+// as docker compose -f a -f b would, with placeholders for every variable.
 func ValidateFiles(files ...File) error {
+	_, err := ValidateWith(nil, files...)
+	return err
+}
+
+// ValidateWith loads files as docker compose would with vars (the .env file
+// and the environment). A variable that has no value here is not a
+// refusal: the file may be run where it has one. It gets a placeholder,
+// and a warning naming it is returned. vars nil gives every variable a
+// placeholder, without warnings.
+func ValidateWith(vars *Vars, files ...File) (warnings []string, err error) {
 	path := files[0].Path
 	var all []byte
 	var configs []types.ConfigFile
@@ -43,48 +54,76 @@ func ValidateFiles(files ...File) error {
 		configs = append(configs, types.ConfigFile{Filename: f.Path, Content: f.Text})
 		all = append(all, f.Text...)
 	}
-	text := all
 	dir := filepath.Dir(path)
 	details := types.ConfigDetails{
 		WorkingDir:  dir,
 		ConfigFiles: configs,
 		Environment: types.Mapping{},
 	}
-	_, err := loader.LoadWithContext(context.Background(), details, func(o *loader.Options) {
+	lookup, unset := lookupFor(vars, all)
+	_, err = loader.LoadWithContext(context.Background(), details, func(o *loader.Options) {
 		o.SetProjectName("compose-scale-check", true)
 		o.SkipResolveEnvironment = true
 		o.SkipResolveLabels = true
 		o.SkipInclude = true
 		o.ResolvePaths = false
 		if o.Interpolate != nil {
-			o.Interpolate.LookupValue = placeholders(text)
+			o.Interpolate.LookupValue = lookup
 		}
 	})
+	if vars != nil {
+		for _, name := range unset() {
+			warnings = append(warnings, fmt.Sprintf("%s: variable %s is not set in %s or the environment: docker compose would use an empty string (or refuse, for ${%s:?}); compose-scale checked the file with a placeholder", path, name, orNoDotEnv(vars.DotEnv), name))
+		}
+	}
 	if err != nil {
 		msg := err.Error()
 		msg = strings.TrimPrefix(msg, "validating "+path+": ")
-		return &Error{Path: path, Msg: fmt.Sprintf("docker compose would reject this file: %s", msg)}
+		msg = vars.scrub(msg, Names(all))
+		return warnings, &Error{Path: path, Msg: fmt.Sprintf("docker compose would reject this file: %s", msg)}
 	}
-	return nil
+	return warnings, nil
 }
 
-var varUse = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:?-)?`)
+func orNoDotEnv(name string) string {
+	if name == "" {
+		return "a .env file (there is none)"
+	}
+	return name
+}
 
-// placeholders answers variable lookups without reading the environment:
-// a variable the file gives a default (${PORT:-3000}) is "unset", so
-// compose uses the default; any other gets "1", a value that passes
-// wherever compose expects a string, a number or a port.
-func placeholders(text []byte) func(string) (string, bool) {
+var varUse = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+])?`)
+
+// lookupFor answers compose-go's variable lookups: vars' value when it has
+// one; "unset" for a variable the file gives a default (${PORT:-3000}), so
+// compose uses the default; else "1", a value that passes wherever compose
+// expects a string, a number or a port. unset lists the variables that got
+// a placeholder although the file did not say what an unset one means.
+func lookupFor(vars *Vars, text []byte) (lookup func(string) (string, bool), unset func() []string) {
 	hasDefault := map[string]bool{}
 	for _, m := range varUse.FindAllSubmatch(text, -1) {
-		if len(m[2]) > 0 {
+		if op := string(m[2]); op == "-" || op == ":-" {
 			hasDefault[string(m[1])] = true
 		}
 	}
-	return func(name string) (string, bool) {
+	missing := map[string]bool{}
+	lookup = func(name string) (string, bool) {
+		if v, ok := vars.Lookup(name); ok {
+			return v, true
+		}
 		if hasDefault[name] {
 			return "", false
 		}
+		missing[name] = true
 		return "1", true
 	}
+	unset = func() []string {
+		var out []string
+		for n := range missing {
+			out = append(out, n)
+		}
+		sort.Strings(out)
+		return out
+	}
+	return lookup, unset
 }

@@ -24,7 +24,8 @@ func usable(m int) int { return min(m*9/10, m-looseConnections) }
 
 // connectionBudget is the split of usable connections before sidekiq's layout.
 type connectionBudget struct {
-	limit, web, streamPool, streaming, sidekiq int
+	limit, web, streamPool, streaming int
+	sidekiq                           int // threads, not connections: see poolsPerProcess
 }
 
 func (p *Plan) connectionBudget(in Input, sz *sizing, hasWeb, hasStreaming bool) (connectionBudget, error) {
@@ -42,11 +43,12 @@ func (p *Plan) connectionBudget(in Input, sz *sizing, hasWeb, hasStreaming bool)
 	}
 	// Puma takes at most a third of the connections: sidekiq is what
 	// falls behind in a surge (seeds 001, 004), not web.
-	if byConns := max(1, b.limit/3/webThreads); sz.webProcs > byConns {
+	f := poolsPerProcess(p.Version)
+	if byConns := max(1, b.limit/3/webThreads/f); sz.webProcs > byConns {
 		sz.webProcs = byConns
 	}
 	if hasWeb {
-		b.web = sz.webProcs * webThreads
+		b.web = sz.webProcs * webThreads * f
 	}
 	b.streamPool = 10
 	if b.limit < 60 && p.Version.AtLeast(4, 1) {
@@ -58,9 +60,11 @@ func (p *Plan) connectionBudget(in Input, sz *sizing, hasWeb, hasStreaming bool)
 	if in.MaxConnections == 0 {
 		// Postgres's memory is a soft bound: below one small sidekiq
 		// process it only warns (see budget).
-		b.limit = max(b.limit, b.web+b.streaming+smallConcurrency)
+		b.limit = max(b.limit, b.web+b.streaming+smallConcurrency*f)
 	}
-	b.sidekiq = b.limit - b.web - b.streaming
+	// b.sidekiq counts threads: where each process opens two pools
+	// (poolsPerProcess), a thread costs two connections.
+	b.sidekiq = (b.limit - b.web - b.streaming) / f
 	if b.sidekiq < 2 {
 		need := b.web + b.streaming + 2
 		return b, fmt.Errorf("max_connections %d leaves %d connections for sidekiq after web (%d) and streaming (%d): raise --max-connections to at least %d", in.MaxConnections, max(b.sidekiq, 0), b.web, b.streaming, max((need*10+8)/9, need+looseConnections))
@@ -78,9 +82,20 @@ func (p *Plan) layout(strategy Strategy, existing []existingProcess, sz sizing, 
 		w := min(sz.sidekiqProcs-fixed, p.Machine.CPUs, (cb.sidekiq-fixedConns)/minWorkerThreads)
 		return max(w, 0)
 	}
+	// Before Sidekiq 6.1 (Mastodon 3.1.5) repeated -q is shuffled, not a
+	// strict order: orderings would all be the same random mix, so auto
+	// uses weights there. An unknown version keeps them, and the plan says
+	// what they are on an old release.
+	oldOrder := !v.Unknown && !StrictOrder(v)
+	if v.Unknown && (strategy == Auto || strategy == Permuted) {
+		p.Notes = append(p.Notes, "the -q orderings are a strict priority order from Mastodon 3.1.5 (Sidekiq 6.1); on an older release Sidekiq shuffles them, and every queue is still listened on")
+	}
+	if oldOrder && strategy == Permuted {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("Mastodon %s runs Sidekiq %d, which shuffles repeated -q flags: the permuted orderings are not strict here; --strategy weighted gives each queue its share", v, SidekiqMajor(v)))
+	}
 	switch strategy {
 	case Auto:
-		if w := min(afford(len(smalls), len(smalls)*smallConcurrency), len(Orderings(v))); w >= 2 {
+		if w := min(afford(len(smalls), len(smalls)*smallConcurrency), len(Orderings(v))); w >= 2 && !oldOrder {
 			p.Strategy = Permuted
 			p.Why = fmt.Sprintf("%d sidekiq processes fit this machine: %d workers on orderings of %s, plus %s", w+len(smalls), w, strings.Join(hotQueues(v), "/"), smallNames(smalls))
 			return permutedLayout(v, w), nil
@@ -269,13 +284,16 @@ func (p *Plan) assignConnections(in Input, sz sizing, cb connectionBudget, web, 
 	}
 	if streaming != nil {
 		p.Streaming = &StreamingPlan{
-			Service:     streaming.Name,
-			Processes:   sz.streamProcs,
-			Pool:        cb.streamPool,
-			SetsPool:    p.Version.AtLeast(4, 1),
+			Service:   streaming.Name,
+			Processes: sz.streamProcs,
+			Pool:      cb.streamPool,
+			// An unknown version gets both: each is harmless where it
+			// is not read, and together they hold the budget under
+			// either streaming model.
+			SetsPool:    p.Version.Unknown || p.Version.AtLeast(4, 1),
 			SetsCluster: !p.Version.AtLeast(4, 2),
 		}
-		if !p.Streaming.SetsPool {
+		if !p.Streaming.SetsPool || p.Version.Unknown {
 			p.Streaming.Pool = 10 // fixed in the streaming server before 4.1
 		}
 	}
@@ -293,15 +311,16 @@ func (p *Plan) assignConnections(in Input, sz sizing, cb connectionBudget, web, 
 }
 
 func (p *Plan) connectionsInUse() int {
+	f := poolsPerProcess(p.Version)
 	total := 0
 	if p.Web != nil {
-		total += p.Web.Replicas * p.Web.Processes * p.Web.Threads
+		total += p.Web.Replicas * p.Web.Processes * p.Web.Threads * f
 	}
 	if p.Streaming != nil {
 		total += p.Streaming.Processes * p.Streaming.Pool
 	}
 	for _, s := range p.Sidekiq {
-		total += s.Concurrency
+		total += s.Concurrency * f
 	}
 	return total
 }

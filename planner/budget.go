@@ -44,10 +44,11 @@ type Memory struct {
 
 func (p *Plan) budget(est Estimates, sz sizing) {
 	b := &p.Budget
+	f := poolsPerProcess(p.Version)
 	if w := p.Web; w != nil {
 		n := w.Processes * w.Replicas
 		b.Rows = append(b.Rows, Row{Service: w.Service, Role: RoleWeb, Processes: n, Threads: w.Threads,
-			Connections: n * w.Threads, MemoryBytes: int64(n) * est.PumaProcess})
+			Connections: n * w.Threads * f, MemoryBytes: int64(n) * est.PumaProcess})
 	}
 	if s := p.Streaming; s != nil {
 		if len(s.Services) > 0 { // from 4.2: a service per process
@@ -62,7 +63,14 @@ func (p *Plan) budget(est Estimates, sz sizing) {
 	}
 	for _, s := range p.Sidekiq {
 		b.Rows = append(b.Rows, Row{Service: s.Name, Role: RoleSidekiq, Processes: 1, Threads: s.Concurrency,
-			Connections: s.Concurrency, Queues: s.Queues, MemoryBytes: est.SidekiqProcess})
+			Connections: s.Concurrency * f, Queues: s.Queues, MemoryBytes: est.SidekiqProcess})
+	}
+	if f > 1 {
+		which := "Mastodon 4.2.0 opens"
+		if p.Version.Unknown {
+			which = "the version is unknown, and Mastodon 4.2.0 opens"
+		}
+		p.Notes = append(p.Notes, fmt.Sprintf("%s two database pools in every Rails process (fixed in 4.2.1): web and sidekiq connections are counted twice", which))
 	}
 	for _, r := range b.Rows {
 		b.Connections.Total += r.Connections
@@ -94,7 +102,7 @@ func (p *Plan) budget(est Estimates, sz sizing) {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("Postgres is planned with %s, but shared_buffers (%s) and %d connections at about %s each need %s: expect it to use more, or lower the pools with --max-connections", FormatBytes(sz.dbMem), FormatBytes(sz.dbMem/4), b.Connections.Total, FormatBytes(est.PostgresPerConn), FormatBytes(need)))
 		}
 	}
-	if !HasScheduler(p.Version) {
+	if !HasScheduler(p.Version) && !p.Version.Unknown {
 		p.Notes = append(p.Notes, fmt.Sprintf("Mastodon %s has no scheduler queue: every sidekiq process runs the scheduled jobs itself", p.Version))
 	}
 }

@@ -27,7 +27,7 @@ func currentConnections(v Version, services []Service, m Machine) (total int, pa
 			}
 			threads := envInt(s, "MAX_THREADS", 5)
 			pool := envInt(s, "DB_POOL", threads)
-			n := replicas * procs * pool
+			n := replicas * procs * pool * poolsPerProcess(v)
 			total += n
 			parts = append(parts, fmt.Sprintf("%s %d", s.Name, n))
 		case RoleStreaming:
@@ -60,7 +60,7 @@ func currentConnections(v Version, services []Service, m Machine) (total int, pa
 			if v.AtLeast(4, 3) {
 				pool = envInt(s, "DB_POOL", conc)
 			}
-			n := replicas * pool
+			n := replicas * pool * poolsPerProcess(v)
 			total += n
 			parts = append(parts, fmt.Sprintf("%s %d", s.Name, n))
 		}

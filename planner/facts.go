@@ -9,11 +9,15 @@ import (
 // planner needs it. Env holds only the service's own `environment:` entries,
 // never values from env_file (those are secrets and stay out of plans).
 type Service struct {
-	Name    string
-	Image   string
-	Build   bool     // the service has a build: section
-	Command []string // nil when the service has no command
-	Env     map[string]string
+	Name  string
+	Image string // as written: ${VAR} stays ${VAR}
+	// ImageResolved is the image after interpolation with .env and the
+	// environment, "" when it cannot be resolved: for reading the version
+	// and the role only, never for output.
+	ImageResolved string
+	Build         bool     // the service has a build: section
+	Command       []string // nil when the service has no command
+	Env           map[string]string
 	// ShmSizeBytes is the service's shm_size; 0 when unset (Docker's
 	// default /dev/shm is 64 MB).
 	ShmSizeBytes int64
@@ -74,7 +78,7 @@ const (
 // admins rename services (`worker`, `postgres`) but rarely change commands.
 func RoleOf(s Service) Role {
 	cmd := strings.Join(s.Command, " ")
-	image := strings.ToLower(s.Image)
+	image := strings.ToLower(s.image())
 	repo := image
 	if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
 		repo = repo[:i]
@@ -105,6 +109,14 @@ func RoleOf(s Service) Role {
 		return RoleRedis
 	}
 	return RoleOther
+}
+
+// image is what the service runs: the interpolated image when known.
+func (s Service) image() string {
+	if s.ImageResolved != "" {
+		return s.ImageResolved
+	}
+	return s.Image
 }
 
 // ServiceError is a problem with one service; the CLI turns the service name

@@ -11,7 +11,7 @@ import (
 // default/push/pull except those with default last.
 func TestOrderingsV3(t *testing.T) {
 	var got []string
-	for _, o := range Orderings(Version{3, 4, 0}) {
+	for _, o := range Orderings(Version{Major: 3, Minor: 4, Patch: 0}) {
 		got = append(got, strings.Join(o, "-"))
 	}
 	want := []string{"default-push-pull", "pull-default-push", "push-default-pull", "default-pull-push"}
@@ -21,7 +21,7 @@ func TestOrderingsV3(t *testing.T) {
 }
 
 func TestOrderingsV4(t *testing.T) {
-	os := Orderings(Version{4, 3, 0})
+	os := Orderings(Version{Major: 4, Minor: 3, Patch: 0})
 	if len(os) != 18 { // 4! = 24, less the 6 with default last
 		t.Fatalf("got %d orderings, want 18", len(os))
 	}
@@ -51,7 +51,7 @@ func TestOrderingsV4(t *testing.T) {
 }
 
 func TestRecogniseOwnLayouts(t *testing.T) {
-	for _, v := range []Version{{3, 2, 0}, {3, 4, 6}, {4, 3, 0}, {4, 4, 1}} {
+	for _, v := range []Version{{Major: 3, Minor: 2, Patch: 0}, {Major: 3, Minor: 4, Patch: 6}, {Major: 4, Minor: 3, Patch: 0}, {Major: 4, Minor: 4, Patch: 1}} {
 		for name, ps := range map[Strategy][]Process{
 			PerQueue: perQueueLayout(v),
 			Permuted: permutedLayout(v, 3),
@@ -73,7 +73,7 @@ func TestRecogniseOwnLayouts(t *testing.T) {
 		{Service: "sidekiq-scheduler", Queues: []Queue{{Name: "scheduler"}}},
 		{Service: "sidekiq-default-push-pull", Queues: []Queue{{Name: "default"}, {Name: "push"}, {Name: "pull"}}},
 	}
-	if s, ok := recognise(hand, Version{3, 4, 6}); ok {
+	if s, ok := recognise(hand, Version{Major: 3, Minor: 4, Patch: 6}); ok {
 		t.Errorf("a hand split was recognised as %s", s)
 	}
 }

@@ -13,6 +13,9 @@ type Input struct {
 	Strategy Strategy // "" means Auto
 	// Version overrides the Mastodon version read from the image tags.
 	Version *Version
+	// VarsSource names where interpolated values came from (".env and the
+	// environment"), for the report.
+	VarsSource string
 	// SourceVersion is the version of a build context's source
 	// (lib/mastodon/version.rb), used when no image tag says.
 	SourceVersion *Version
@@ -139,7 +142,7 @@ func Make(in Input) (*Plan, error) {
 		return nil, err
 	}
 
-	existing, err := parseSidekiq(sidekiq, p.Version)
+	existing, err := p.parseSidekiq(sidekiq)
 	if err != nil {
 		return nil, err
 	}
@@ -248,8 +251,11 @@ func (p *Plan) resolveVersion(in Input, sidekiq []Service, web *Service) error {
 		candidates = append(candidates, *web)
 	}
 	for _, s := range candidates {
-		if v, ok := VersionFromImage(s.Image); ok {
+		if v, ok := VersionFromImage(s.image()); ok {
 			p.Version, p.VersionSource = v, fmt.Sprintf("from %s's image %s", s.Name, s.Image)
+			if s.image() != s.Image {
+				p.VersionSource += " (interpolated with " + in.VarsSource + ")"
+			}
 			return nil
 		}
 	}
@@ -257,12 +263,18 @@ func (p *Plan) resolveVersion(in Input, sidekiq []Service, web *Service) error {
 		p.Version, p.VersionSource = *in.SourceVersion, "from lib/mastodon/version.rb in the build context"
 		return nil
 	}
+	// Nothing says: plan so that every version's rules hold.
 	img := sidekiq[0].Image
 	if img == "" {
-		img = "(none: built from source)"
+		img = "none: built from source"
 	}
-	return &ServiceError{Service: sidekiq[0].Name, Msg: fmt.Sprintf("cannot tell the Mastodon version from image %s: pass --mastodon-version, for example --mastodon-version v4.3", img)}
+	p.Version = UnknownVersion
+	p.VersionSource = fmt.Sprintf("no image tag or version.rb says it (%s's image: %s)", sidekiq[0].Name, img)
+	p.Warnings = append(p.Warnings, fmt.Sprintf("the Mastodon version is unknown: the plan is safe for every version from %s to %s (every queue any of them has, DB_POOL on every service, streaming with DB_POOL and STREAMING_CLUSTER_NUM=1, connections counted for the worst case, 4.2.0's two pools per process); to plan for yours, tag the image with its version or pass --mastodon-version, for example --mastodon-version v4.3", short(Oldest), short(Newest)))
+	return nil
 }
+
+func short(v Version) string { return fmt.Sprintf("v%d.%d", v.Major, v.Minor) }
 
 // existingProcess is a sidekiq service as found in the file.
 type existingProcess struct {
@@ -273,7 +285,8 @@ type existingProcess struct {
 	Image   string
 }
 
-func parseSidekiq(services []Service, v Version) ([]existingProcess, error) {
+func (p *Plan) parseSidekiq(services []Service) ([]existingProcess, error) {
+	v := p.Version
 	known := map[string]bool{}
 	for _, q := range QueuesFor(v) {
 		known[q.Name] = true
@@ -289,6 +302,11 @@ func parseSidekiq(services []Service, v Version) ([]existingProcess, error) {
 				return nil, &ServiceError{Service: s.Name, Msg: fmt.Sprintf("sidekiq queue %q does not exist in Mastodon %s (queues: %s): a misspelt queue stalls silently; fix the name", q.Name, v, strings.Join(queueNames(QueuesFor(v)), ", "))}
 			}
 		}
+		if !acceptsDuplicateQueues(v) {
+			if dropped := c.DedupeQueues(); len(dropped) > 0 {
+				p.Notes = append(p.Notes, fmt.Sprintf("%s: listed queue %s twice, which Sidekiq 6 and older refuse at boot (\"cannot be defined twice\"): kept the first listing", s.Name, strings.Join(dropped, ", ")))
+			}
+		}
 		out = append(out, existingProcess{Service: s.Name, Cmd: c, Queues: c.Queues, Build: s.Build, Image: s.Image})
 	}
 	return out, nil
@@ -300,7 +318,7 @@ func parseSidekiq(services []Service, v Version) ([]existingProcess, error) {
 // Layouts of earlier Mastodon versions count too, so that a file rewritten
 // before an upgrade is re-planned for the new queues rather than patched.
 func recognise(existing []existingProcess, current Version) (Strategy, bool) {
-	for _, v := range []Version{current, {3, 2, 0}, {3, 5, 0}, {4, 3, 0}, {4, 4, 0}} {
+	for _, v := range []Version{current, {Major: 3, Minor: 2}, {Major: 3, Minor: 5}, {Major: 4, Minor: 3}, {Major: 4, Minor: 4}, UnknownVersion} {
 		if s, ok := recogniseFor(existing, v); ok {
 			return s, true
 		}

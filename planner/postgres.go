@@ -17,7 +17,7 @@ func (p *Plan) tunePostgres(in Input, db *Service, sz sizing) error {
 	if pg.Type == "" {
 		pg.Type = OLTP
 	}
-	major, ok := PostgresMajorFromImage(db.Image)
+	major, ok := PostgresMajorFromImage(db.image())
 	if !ok {
 		major, pg.MajorAssumed = NewestPostgres, true
 		p.Notes = append(p.Notes, fmt.Sprintf("the image %q does not say which Postgres it runs: tuned for Postgres %d; pin a version tag (postgres:16-alpine) so settings match the server", db.Image, NewestPostgres))

@@ -11,8 +11,14 @@ type Queue struct {
 // QueuesFor returns Mastodon's queues for version v in config/sidekiq.yml
 // order (heaviest weight first). Listening on every one of these is required:
 // a queue nobody listens on stalls forever.
+//
+// An unknown version gets every queue any version has: a process listening
+// on a queue its version never fills costs nothing, a queue nobody listens
+// on stalls.
 func QueuesFor(v Version) []Queue {
 	switch {
+	case v.Unknown:
+		return []Queue{{"default", 8}, {"push", 6}, {"ingress", 4}, {"mailers", 2}, {"pull", 1}, {"scheduler", 1}, {"fasp", 1}}
 	case !v.AtLeast(3, 3):
 		// Before 3.3 there is no scheduler queue: every process runs the
 		// cron jobs itself.
@@ -28,7 +34,8 @@ func QueuesFor(v Version) []Queue {
 
 // HasScheduler reports whether version v has the scheduler queue, which
 // exactly one process must listen on.
-func HasScheduler(v Version) bool { return v.AtLeast(3, 3) }
+// An unknown version may have it, so it is planned with one listener.
+func HasScheduler(v Version) bool { return v.Unknown || v.AtLeast(3, 3) }
 
 // lowVolume queues carry a trickle of jobs: they get one small process (or
 // share one) rather than a full 25-thread worker.
@@ -37,7 +44,7 @@ var lowVolume = map[string]bool{"mailers": true, "scheduler": true, "fasp": true
 // hotQueues returns the high-volume queues of v, most important first: the
 // orderings the permuted strategy builds its workers from.
 func hotQueues(v Version) []string {
-	if v.AtLeast(4, 0) {
+	if v.Unknown || v.AtLeast(4, 0) {
 		return []string{"default", "ingress", "pull", "push"}
 	}
 	return []string{"default", "pull", "push"}

@@ -14,9 +14,11 @@ import (
 // or `-t 25` survives a rewrite.
 type SidekiqCommand struct {
 	Prefix      []string
-	Concurrency int // 0: not given (Sidekiq's default, or SIDEKIQ_CONCURRENCY from v4.1)
-	Queues      []Queue
-	Other       []string
+	Concurrency int // 0: not given (Sidekiq's default, or SIDEKIQ_CONCURRENCY from v4.1), or a variable
+	// ConcurrencyVar is -c's value when it is a variable (${SIDEKIQ_THREADS}).
+	ConcurrencyVar string
+	Queues         []Queue
+	Other          []string
 	// Shell is set when the command is `sh -c "... sidekiq ..."`: it holds
 	// the tokens before the script, so the rewrite keeps the wrapper.
 	Shell []string
@@ -112,23 +114,22 @@ func ParseSidekiqCommand(tokens []string) (SidekiqCommand, error) {
 			if err != nil {
 				return SidekiqCommand{}, err
 			}
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				return SidekiqCommand{}, fmt.Errorf("sidekiq concurrency %q is not a positive number", v)
-			}
-			c.Concurrency = n
-			c.order = append(c.order, slot{kind: slotConcurrency, tokens: args[from : i+1]})
-		case strings.HasPrefix(a, "-c") && len(a) > 2 && a[2] >= '0' && a[2] <= '9':
-			n, err := strconv.Atoi(a[2:])
-			if err != nil || n < 1 {
-				return SidekiqCommand{}, fmt.Errorf("sidekiq concurrency %q is not a positive number", a[2:])
-			}
-			c.Concurrency = n
-			c.order = append(c.order, slot{kind: slotConcurrency, tokens: args[from : i+1]})
-		case name == "-q" || name == "--queue":
-			v, err := takeValue()
-			if err != nil {
+			if err := c.setConcurrency(v); err != nil {
 				return SidekiqCommand{}, err
+			}
+			c.order = append(c.order, slot{kind: slotConcurrency, tokens: args[from : i+1]})
+		case strings.HasPrefix(a, "-c") && len(a) > 2 && (a[2] >= '0' && a[2] <= '9' || a[2] == '$'):
+			if err := c.setConcurrency(a[2:]); err != nil {
+				return SidekiqCommand{}, err
+			}
+			c.order = append(c.order, slot{kind: slotConcurrency, tokens: args[from : i+1]})
+		case name == "-q" || name == "--queue" || strings.HasPrefix(a, "-q") && len(a) > 2 && a[2] != '=':
+			v := a[2:] // -qpull: Ruby's OptionParser takes a short flag's value attached
+			if name == "-q" || name == "--queue" {
+				var err error
+				if v, err = takeValue(); err != nil {
+					return SidekiqCommand{}, err
+				}
 			}
 			q, err := parseQueueArg(v)
 			if err != nil {
@@ -147,6 +148,41 @@ func ParseSidekiqCommand(tokens []string) (SidekiqCommand, error) {
 	}
 	c.origConc, c.origQueues = c.Concurrency, append([]Queue(nil), c.Queues...)
 	return c, nil
+}
+
+// setConcurrency reads a -c value. A variable (-c ${SIDEKIQ_THREADS}) is
+// kept as written while the plan leaves -c alone; its value is the
+// environment's, which the planner never sees, so it counts as unknown.
+func (c *SidekiqCommand) setConcurrency(v string) error {
+	if strings.HasPrefix(v, "$") {
+		c.Concurrency, c.ConcurrencyVar = 0, v
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return fmt.Errorf("sidekiq concurrency %q is not a positive number", v)
+	}
+	c.Concurrency, c.ConcurrencyVar = n, ""
+	return nil
+}
+
+// DedupeQueues drops the second and later listings of a queue in one
+// process, keeping the first (its place in a strict order is where the
+// first listing put it). It returns the names dropped.
+func (c *SidekiqCommand) DedupeQueues() []string {
+	seen := map[string]bool{}
+	var kept []Queue
+	var dropped []string
+	for _, q := range c.Queues {
+		if seen[q.Name] {
+			dropped = append(dropped, q.Name)
+			continue
+		}
+		seen[q.Name] = true
+		kept = append(kept, q)
+	}
+	c.Queues = kept
+	return dropped
 }
 
 func parseQueueArg(v string) (Queue, error) {
@@ -170,9 +206,21 @@ func parseQueueArg(v string) (Queue, error) {
 // first -q was. A command that had neither gets `-c N -q ...` after the
 // sidekiq executable, before any other flags.
 func (c SidekiqCommand) Tokens() []string {
+	hasC, hasQ := false, false
+	cStyle, qStyle := []string{"-c"}, []string{"-q"}
+	for _, s := range c.order {
+		if s.kind == slotConcurrency && !hasC {
+			cStyle = flagStyle(s.tokens, "-c")
+		}
+		if s.kind == slotQueue && !hasQ {
+			qStyle = flagStyle(s.tokens, "-q")
+		}
+		hasC = hasC || s.kind == slotConcurrency
+		hasQ = hasQ || s.kind == slotQueue
+	}
 	concurrency := func() []string {
 		if c.Concurrency > 0 {
-			return []string{"-c", strconv.Itoa(c.Concurrency)}
+			return styled(cStyle, strconv.Itoa(c.Concurrency))
 		}
 		return nil
 	}
@@ -180,17 +228,12 @@ func (c SidekiqCommand) Tokens() []string {
 		var t []string
 		for _, q := range c.Queues {
 			if q.Weight > 0 {
-				t = append(t, "-q", q.Name+","+strconv.Itoa(q.Weight))
+				t = append(t, styled(qStyle, q.Name+","+strconv.Itoa(q.Weight))...)
 			} else {
-				t = append(t, "-q", q.Name)
+				t = append(t, styled(qStyle, q.Name)...)
 			}
 		}
 		return t
-	}
-	hasC, hasQ := false, false
-	for _, s := range c.order {
-		hasC = hasC || s.kind == slotConcurrency
-		hasQ = hasQ || s.kind == slotQueue
 	}
 	t := append([]string(nil), c.Prefix...)
 	if !hasC {
@@ -239,6 +282,31 @@ func (c SidekiqCommand) Tokens() []string {
 		return append(append([]string(nil), c.Shell...), shellwords.Join(t))
 	}
 	return t
+}
+
+// flagStyle is how a flag was written, so that a changed value is written
+// the same way: ["-c"] for `-c 25`, ["--concurrency="] for
+// `--concurrency=25`, ["-c", ""] for `-c25` (attached).
+func flagStyle(tokens []string, short string) []string {
+	if len(tokens) == 2 {
+		return []string{tokens[0]}
+	}
+	t := tokens[0]
+	if i := strings.Index(t, "="); i >= 0 {
+		return []string{t[:i+1], ""}
+	}
+	if strings.HasPrefix(t, short) && len(t) > len(short) {
+		return []string{short, ""}
+	}
+	return []string{short}
+}
+
+// styled writes a flag and its value in a style from flagStyle.
+func styled(style []string, value string) []string {
+	if len(style) == 2 {
+		return []string{style[0] + value}
+	}
+	return []string{style[0], value}
 }
 
 func isShell(s string) bool {

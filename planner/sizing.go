@@ -95,7 +95,13 @@ func size(in Input, m Machine, est Estimates, hasDB, hasRedis bool, v Version, s
 // streamingProcesses is how many node processes serve streaming. Before
 // 4.2 they are one service's cluster (STREAMING_CLUSTER_NUM); from 4.2 each
 // is a service of its own behind nginx, and one serves a small instance.
+//
+// An unknown version gets one process: STREAMING_CLUSTER_NUM=1 is one
+// process under both models.
 func streamingProcesses(v Version, m Machine) int {
+	if v.Unknown {
+		return 1
+	}
 	if !v.AtLeast(4, 2) {
 		if m.CPUs > 2 {
 			return min(m.CPUs/2, 4)

@@ -12,13 +12,46 @@ import (
 // minor releases.
 type Version struct {
 	Major, Minor, Patch int
+	// Unknown is a deployment whose version nothing says (a :latest tag,
+	// a fork, a build with no source beside the file). It is planned to be
+	// right under the rules of every version from Oldest to Newest.
+	Unknown bool
 }
 
-func (v Version) String() string { return fmt.Sprintf("v%d.%d.%d", v.Major, v.Minor, v.Patch) }
+// Oldest and Newest bound the versions compose-scale knows the rules of.
+var (
+	Oldest = Version{Major: 2, Minor: 9}
+	Newest = Version{Major: 4, Minor: 7}
+)
 
-// AtLeast reports whether v is major.minor or later.
+// UnknownVersion is the version of a file that does not say.
+var UnknownVersion = Version{Unknown: true}
+
+func (v Version) String() string {
+	if v.Unknown {
+		return "unknown"
+	}
+	return fmt.Sprintf("v%d.%d.%d", v.Major, v.Minor, v.Patch)
+}
+
+// AtLeast reports whether v is major.minor or later. An unknown version
+// is at least nothing: a rule that starts at a version does not hold for
+// it, so callers that want "every version" handle Unknown first.
 func (v Version) AtLeast(major, minor int) bool {
+	if v.Unknown {
+		return false
+	}
 	return v.Major > major || (v.Major == major && v.Minor >= minor)
+}
+
+func (v Version) atLeastPatch(major, minor, patch int) bool {
+	if v.Unknown {
+		return false
+	}
+	if v.Major != major || v.Minor != minor {
+		return v.AtLeast(major, minor)
+	}
+	return v.Patch >= patch
 }
 
 // ParseVersion reads "v4.3", "4.3.0", "v3.4.6-rc.1".
@@ -39,7 +72,7 @@ func ParseVersion(s string) (Version, error) {
 		}
 		n[i] = x
 	}
-	return Version{n[0], n[1], n[2]}, nil
+	return Version{Major: n[0], Minor: n[1], Patch: n[2]}, nil
 }
 
 // VersionFromImage reads the Mastodon version from an image reference such as

@@ -36,7 +36,24 @@ func Rewrite(path string, src []byte, in planner.Input) (*Result, error) {
 // Changes to services the other file defines are not made; edits the
 // override would mask are warnings.
 func RewriteWithOverride(base compose.File, override *compose.File, in planner.Input) (*Result, error) {
-	files := []compose.File{base}
+	return RewriteFiles(Files{Base: base, Override: override}, in)
+}
+
+// Files are what a rewrite reads: the compose file, the override docker
+// compose reads beside it, and what it interpolates them with.
+type Files struct {
+	Base     compose.File
+	Override *compose.File // nil for none
+	// Vars are .env's values and the environment's, for reading the
+	// version, comparing and validating; nil gives every variable a
+	// placeholder. Nothing interpolated is written.
+	Vars *compose.Vars
+}
+
+// RewriteFiles is RewriteWithOverride with variables.
+func RewriteFiles(f Files, in planner.Input) (*Result, error) {
+	files := []compose.File{f.Base}
+	override := f.Override
 	if override != nil {
 		files = append(files, *override)
 	}
@@ -44,24 +61,33 @@ func RewriteWithOverride(base compose.File, override *compose.File, in planner.I
 	// planned and edited (all pure work). Which error is shown: a YAML
 	// error from our own parse (it has the line), then compose-go's, then
 	// the plan's.
-	verdict := make(chan error, 1)
-	go func() { verdict <- compose.ValidateFiles(files...) }()
-	res, check, err := rewriteFiles(files, in)
+	type verdictOf struct {
+		warnings []string
+		err      error
+	}
+	verdict := make(chan verdictOf, 1)
+	go func() {
+		w, err := compose.ValidateWith(f.Vars, files...)
+		verdict <- verdictOf{w, err}
+	}()
+	res, check, err := rewriteFiles(files, f.Vars, in)
 	var yamlErr *compose.Error
 	if err != nil && errors.As(err, &yamlErr) && strings.Contains(yamlErr.Msg, "invalid YAML") {
 		return nil, err
 	}
-	if verr := <-verdict; verr != nil {
-		return nil, verr
+	v := <-verdict
+	if v.err != nil {
+		return nil, v.err
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := compose.ValidateFiles(check...); err != nil {
+	res.Plan.Warnings = append(v.warnings, res.Plan.Warnings...)
+	if _, err := compose.ValidateWith(f.Vars, check...); err != nil {
 		if override != nil && strings.Contains(err.Error(), "undefined service") {
 			// The other file names a service the rewrite renamed.
-			other := base.Path
-			if res.Path == base.Path {
+			other := f.Base.Path
+			if res.Path == f.Base.Path {
 				other = override.Path
 			}
 			return nil, fmt.Errorf("%s: it refers to a service the rewrite of %s renames or removes (%v): change the reference there, then run compose-scale again; nothing was written", other, res.Path, err)
@@ -73,7 +99,7 @@ func RewriteWithOverride(base compose.File, override *compose.File, in planner.I
 
 // rewriteFiles is the pipeline's own work: parse, plan, edit. It returns
 // the files as they will be, for the caller to load with compose-go.
-func rewriteFiles(files []compose.File, in planner.Input) (*Result, []compose.File, error) {
+func rewriteFiles(files []compose.File, vars *compose.Vars, in planner.Input) (*Result, []compose.File, error) {
 	base := files[0]
 	var override *compose.File
 	if len(files) > 1 {
@@ -96,8 +122,17 @@ func rewriteFiles(files []compose.File, in planner.Input) (*Result, []compose.Fi
 		merged = compose.Merge(services[0], services[1])
 	}
 	in.Services = nil
+	if vars != nil {
+		in.VarsSource = "the environment"
+		if vars.DotEnv != "" {
+			in.VarsSource = vars.DotEnv + " and the environment"
+		}
+	}
 	for _, s := range merged {
 		ps := planner.Service{Name: s.Name, Image: s.Image, Build: s.Build, Command: s.Command, Env: s.Env, ShmSizeBytes: s.ShmSize, Replicas: s.Replicas}
+		if img, ok := vars.Interpolate(s.Image); ok && img != s.Image {
+			ps.ImageResolved = img
+		}
 		for _, p := range s.Ports {
 			ps.Ports = append(ps.Ports, planner.Port(p))
 		}

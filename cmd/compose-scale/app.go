@@ -32,10 +32,22 @@ type Env struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
-	Dir            string // the directory relative paths and file discovery start from
-	Detect         func() (machine.Measured, error)
+	// LookupEnv tells an empty variable from an unset one, for
+	// interpolating the compose file as docker compose does; nil falls
+	// back to Getenv (set when not empty).
+	LookupEnv func(string) (string, bool)
+	Dir       string // the directory relative paths and file discovery start from
+	Detect    func() (machine.Measured, error)
 	// IsTerminal reports whether stdout is a terminal (for --color auto).
 	IsTerminal func() bool
+}
+
+func (e Env) lookupEnv(name string) (string, bool) {
+	if e.LookupEnv != nil {
+		return e.LookupEnv(name)
+	}
+	v := e.Getenv(name)
+	return v, v != ""
 }
 
 // Exit codes.

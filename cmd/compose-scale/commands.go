@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -201,6 +203,26 @@ func sourceVersion(composePath string, src []byte) *planner.Version {
 	return nil
 }
 
+// loadVars reads the variables docker compose would interpolate the file
+// with: --env-file, else .env beside the compose file (none is fine), with
+// the process environment over them.
+func loadVars(c *cli.Context, env Env, f composeFile) (*compose.Vars, error) {
+	display, path := filepath.Join(filepath.Dir(f.display), ".env"), filepath.Join(filepath.Dir(f.path), ".env")
+	named := c.String("env-file")
+	if named != "" {
+		display, path = named, resolve(env.Dir, named)
+	}
+	text, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+	case errors.Is(err, fs.ErrNotExist) && named == "":
+		display, text = "", nil
+	default:
+		return nil, fmt.Errorf("%s: cannot read it (%v): name a readable file with --env-file", display, unwrapPath(err))
+	}
+	return compose.NewVars(display, text, env.lookupEnv)
+}
+
 // composeFile is the file a command works on.
 type composeFile struct {
 	display, path string // as the user named it; as opened
@@ -250,7 +272,11 @@ func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile
 		of.mode = mode
 		over = &compose.File{Path: of.display, Text: text}
 	}
-	res, err := rewrite.RewriteWithOverride(compose.File{Path: f.display, Text: src}, over, in)
+	vars, err := loadVars(c, env, f)
+	if err != nil {
+		return nil, report.Context{}, f, err
+	}
+	res, err := rewrite.RewriteFiles(rewrite.Files{Base: compose.File{Path: f.display, Text: src}, Override: over, Vars: vars}, in)
 	if err != nil {
 		return nil, report.Context{}, f, err
 	}

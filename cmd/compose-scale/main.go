@@ -16,6 +16,7 @@ func main() {
 		Stdout:     os.Stdout,
 		Stderr:     os.Stderr,
 		Getenv:     os.Getenv,
+		LookupEnv:  os.LookupEnv,
 		Dir:        ".",
 		Detect:     machine.DetectHost,
 		IsTerminal: func() bool { return term.IsTerminal(int(os.Stdout.Fd())) },
