@@ -44,6 +44,16 @@ func Merge(base, over []Service) []Service {
 		if o.Has["scale"] || o.Has["deploy"] {
 			m.Replicas = o.Replicas
 		}
+		if o.Has["container_name"] {
+			m.ContainerName = o.ContainerName
+		}
+		if o.Has["hostname"] {
+			m.Hostname = o.Hostname
+		}
+		if o.Has["env_file"] {
+			m.EnvFiles = o.EnvFiles
+		}
+		m.DependsOn = append(append([]string(nil), m.DependsOn...), o.DependsOn...)
 		if len(o.Env) > 0 {
 			env := map[string]string{}
 			for k, v := range m.Env {

@@ -2,6 +2,7 @@ package compose
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/compose-scale/compose-scale/internal/shellwords"
@@ -28,6 +29,12 @@ type Service struct {
 	Ports         []Port
 	Replicas      int             // scale or deploy.replicas; 1 when unset
 	Has           map[string]bool // the keys the service sets (after merge keys)
+	// Topology, as written: who a service waits for and what other
+	// containers may call it.
+	DependsOn     []string // depends_on, list or map form, in file order
+	ContainerName string
+	Hostname      string
+	EnvFiles      []string // env_file paths, relative to the compose file's directory
 }
 
 // Services lists the services in file order, with merge keys (<<: *anchor)
@@ -88,9 +95,56 @@ func (d *Document) Services() ([]Service, error) {
 			return nil, &Error{Path: d.Path, Line: d.KeyLine(k.Value, "ports"), Msg: fmt.Sprintf("service %q: %v", k.Value, err)}
 		}
 		s.Replicas = replicasOf(raw)
+		s.DependsOn = dependsOn(raw["depends_on"])
+		s.ContainerName, _ = raw["container_name"].(string)
+		s.Hostname, _ = raw["hostname"].(string)
+		s.EnvFiles = envFiles(raw["env_file"])
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// dependsOn reads depends_on in either form: a list of names (in file
+// order), or a map of names to conditions (sorted).
+func dependsOn(v any) []string {
+	var out []string
+	switch d := v.(type) {
+	case []any:
+		for _, x := range d {
+			out = append(out, scalarString(x))
+		}
+	case map[string]any:
+		for name := range d {
+			out = append(out, name)
+		}
+		sort.Strings(out)
+	}
+	return out
+}
+
+// envFiles reads env_file: a path, a list of paths, or a list of
+// {path, required} entries.
+func envFiles(v any) []string {
+	var out []string
+	add := func(x any) {
+		switch e := x.(type) {
+		case string:
+			out = append(out, e)
+		case map[string]any:
+			if p, ok := e["path"].(string); ok {
+				out = append(out, p)
+			}
+		}
+	}
+	switch e := v.(type) {
+	case []any:
+		for _, x := range e {
+			add(x)
+		}
+	default:
+		add(e)
+	}
+	return out
 }
 
 // byteSize reads a compose byte value: a number of bytes or "256mb", "1g".

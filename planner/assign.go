@@ -17,6 +17,9 @@ const (
 	maxPlannedConnections = 250
 	looseConnections      = 15
 	superuserReserved     = 3
+	// postgresDefaultConnections is Postgres's own max_connections: the
+	// limit of a database nobody told compose-scale about.
+	postgresDefaultConnections = 100
 )
 
 // usable is the most connections the pools may hold under max_connections m.
@@ -30,7 +33,12 @@ type connectionBudget struct {
 
 func (p *Plan) connectionBudget(in Input, sz *sizing, hasWeb, hasStreaming bool) (connectionBudget, error) {
 	var b connectionBudget
-	if in.MaxConnections > 0 {
+	if via := p.throughBouncer(); via {
+		// The pools are PgBouncer's clients: its client limit bounds
+		// them, not Postgres's (budgeted on the server side).
+		b.limit = bouncerClientLimit(p.bouncer.maxClientConn)
+		p.wantedClients = sz.webProcs*webThreads*poolsPerProcess(p.Version) + sz.streamProcs*10 + sz.sidekiqProcs*sz.threadCap*poolsPerProcess(p.Version)
+	} else if in.MaxConnections > 0 {
 		if in.MaxConnections <= looseConnections+superuserReserved {
 			return b, fmt.Errorf("--max-connections %d is too low: Postgres keeps %d for superusers and the plan leaves %d loose for migrations and psql", in.MaxConnections, superuserReserved, looseConnections)
 		}
@@ -38,6 +46,10 @@ func (p *Plan) connectionBudget(in Input, sz *sizing, hasWeb, hasStreaming bool)
 		if in.MaxConnections > maxPlannedConnections {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("max_connections %d is above %d: each connection costs Postgres memory and contention; put PgBouncer (transaction mode) in front instead", in.MaxConnections, maxPlannedConnections))
 		}
+	} else if !p.hasDB {
+		// Nobody said what the server allows: plan within Postgres's
+		// own default, never past a limit nobody stated.
+		b.limit = usable(postgresDefaultConnections)
 	} else {
 		b.limit = min(usable(maxPlannedConnections), sz.connsByMemory)
 	}
@@ -57,7 +69,7 @@ func (p *Plan) connectionBudget(in Input, sz *sizing, hasWeb, hasStreaming bool)
 	if hasStreaming {
 		b.streaming = sz.streamProcs * b.streamPool
 	}
-	if in.MaxConnections == 0 {
+	if in.MaxConnections == 0 && p.hasDB && !p.throughBouncer() {
 		// Postgres's memory is a soft bound: below one small sidekiq
 		// process it only warns (see budget).
 		b.limit = max(b.limit, b.web+b.streaming+smallConcurrency*f)
@@ -298,7 +310,15 @@ func (p *Plan) assignConnections(in Input, sz sizing, cb connectionBudget, web, 
 		}
 	}
 	total := p.connectionsInUse()
+	if p.throughBouncer() {
+		// What Postgres sees is PgBouncer's server pool plus the pools
+		// that bypass it.
+		total = p.bouncer.poolSize + p.bouncer.reservePool + p.directConnections()
+	}
 	maxConns := in.MaxConnections
+	if maxConns == 0 && !p.hasDB {
+		maxConns = postgresDefaultConnections
+	}
 	if maxConns == 0 {
 		need := max((total*10+8)/9, total+looseConnections)
 		maxConns = max(100, (need+9)/10*10)

@@ -42,7 +42,7 @@ type Memory struct {
 	HeadroomBytes int64
 }
 
-func (p *Plan) budget(est Estimates, sz sizing) {
+func (p *Plan) budget(in Input, est Estimates, sz sizing) {
 	b := &p.Budget
 	f := poolsPerProcess(p.Version)
 	if w := p.Web; w != nil {
@@ -93,13 +93,17 @@ func (p *Plan) budget(est Estimates, sz sizing) {
 	if sz.shrunkDB {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("this machine is small: Postgres gets %s instead of half the memory so that one Puma and one Sidekiq process fit", FormatBytes(sz.dbMem)))
 	}
-	if b.Connections.Total > b.Connections.Limit {
+	servers := b.Connections.Total
+	if p.throughBouncer() {
+		p.bouncerBudget(in)
+		servers = p.PgBouncer.Servers
+	} else if b.Connections.Total > b.Connections.Limit {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("the pools hold %d connections, above the safe %d for max_connections %d (90%% and %d loose)", b.Connections.Total, b.Connections.Limit, mc, looseConnections))
 	}
 	if p.Postgres.Service != "" {
-		need := sz.dbMem/4 + int64(b.Connections.Total)*est.PostgresPerConn
+		need := sz.dbMem/4 + int64(servers)*est.PostgresPerConn
 		if need > sz.dbMem {
-			p.Warnings = append(p.Warnings, fmt.Sprintf("Postgres is planned with %s, but shared_buffers (%s) and %d connections at about %s each need %s: expect it to use more, or lower the pools with --max-connections", FormatBytes(sz.dbMem), FormatBytes(sz.dbMem/4), b.Connections.Total, FormatBytes(est.PostgresPerConn), FormatBytes(need)))
+			p.Warnings = append(p.Warnings, fmt.Sprintf("Postgres is planned with %s, but shared_buffers (%s) and %d connections at about %s each need %s: expect it to use more, or lower the pools with --max-connections", FormatBytes(sz.dbMem), FormatBytes(sz.dbMem/4), servers, FormatBytes(est.PostgresPerConn), FormatBytes(need)))
 		}
 	}
 	if !HasScheduler(p.Version) && !p.Version.Unknown {

@@ -23,6 +23,15 @@ type Service struct {
 	ShmSizeBytes int64
 	Ports        []Port
 	Replicas     int // scale or deploy.replicas; 0 or 1 for one container
+	// Topology, as the file shows it.
+	DependsOn     []string
+	ContainerName string
+	Hostname      string
+	// ConnEnv holds where the service connects (DB_HOST, REDIS_URL...,
+	// PREPARED_STATEMENTS: compose.ConnectionKeys only): its env_file's
+	// values under its own environment's, interpolated. For deciding
+	// which service is the database; never written, never printed.
+	ConnEnv map[string]string
 }
 
 // Port is one published port of a service (see compose.Port).
@@ -71,6 +80,7 @@ const (
 	RoleDB        Role = "db"
 	RoleRedis     Role = "redis"
 	RoleSearch    Role = "search" // elasticsearch / opensearch
+	RolePgBouncer Role = "pgbouncer"
 	RoleOther     Role = "other"
 )
 
@@ -91,7 +101,9 @@ func RoleOf(s Service) Role {
 		return RoleWeb
 	case base == "mastodon-streaming" || strings.Contains(cmd, "streaming"):
 		return RoleStreaming
-	case base == "postgres" || base == "postgis" || strings.HasPrefix(base, "postgres"):
+	case strings.Contains(base, "pgbouncer") || len(s.Command) > 0 && strings.HasSuffix(s.Command[0], "pgbouncer"):
+		return RolePgBouncer
+	case isPostgresImage(base):
 		return RoleDB
 	case base == "elasticsearch" || base == "elasticsearch-oss" || base == "opensearch":
 		return RoleSearch
@@ -103,12 +115,40 @@ func RoleOf(s Service) Role {
 		return RoleWeb
 	case "streaming":
 		return RoleStreaming
-	case "db":
-		return RoleDB
 	case "redis":
 		return RoleRedis
 	}
+	if dbNames[s.Name] && !notDatabase(base) {
+		return RoleDB // an admin's own image or Dockerfile, named for what it is
+	}
 	return RoleOther
+}
+
+// dbNames are what admins call their database service.
+var dbNames = map[string]bool{"db": true, "postgres": true, "postgresql": true, "database": true, "mastodon-db": true, "pg": true}
+
+// notTheDatabase are words in the image of a container that runs a
+// Postgres image (or a client built on one) without being the database:
+// backup jobs, exporters, admin UIs.
+var notTheDatabase = []string{"backup", "exporter", "dump", "restore", "pgadmin", "pgweb", "barman", "wal-g", "walg", "pgbackrest", "cron", "s3", "upgrade"}
+
+// isPostgresImage reports whether an image's base name (no registry, no
+// tag) runs a Postgres server: postgres, postgis, timescaledb, an admin's
+// postgres-pg_repack build; not postgres-backup-s3 or postgres_exporter.
+func isPostgresImage(base string) bool {
+	if !strings.Contains(base, "postgres") && !strings.Contains(base, "postgis") && !strings.HasPrefix(base, "timescaledb") {
+		return false
+	}
+	return !notDatabase(base)
+}
+
+func notDatabase(base string) bool {
+	for _, w := range notTheDatabase {
+		if strings.Contains(base, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // image is what the service runs: the interpolated image when known.

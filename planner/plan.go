@@ -27,6 +27,9 @@ type Input struct {
 	DBMemoryShare float64
 	// DBType is PGTune's workload type; "" means OLTP.
 	DBType DBType
+	// DBService names the database service (--db-service); "" finds it
+	// from DB_HOST, depends_on and names.
+	DBService string
 	// KeepDBPort keeps a published db/redis port, bound to loopback,
 	// for admins who connect from the host.
 	KeepDBPort bool
@@ -45,11 +48,22 @@ type Plan struct {
 	Web           *WebPlan
 	Streaming     *StreamingPlan
 	Postgres      *PostgresPlan
-	Budget        Budget
-	Changes       []Change
-	Estimates     Estimates // the memory figures the plan used
-	Notes         []string  // corrections made to the file, one line each
-	Warnings      []string  // things an admin should look at
+	// DBWhy says why Postgres.Service was taken for the database;
+	// ExternalDB names the host the app uses when it is not in the file.
+	DBWhy      string
+	ExternalDB string
+	// PgBouncer is the admin's PgBouncer the app connects through, if any.
+	PgBouncer *PgBouncerPlan
+	bouncer   *bouncerFacts
+	// wantedClients is what the machine's memory could run through a
+	// PgBouncer whose client limit binds.
+	wantedClients int
+	hasDB     bool
+	Budget    Budget
+	Changes   []Change
+	Estimates Estimates // the memory figures the plan used
+	Notes     []string  // corrections made to the file, one line each
+	Warnings  []string  // things an admin should look at
 }
 
 // WebPlan sizes Puma.
@@ -122,14 +136,6 @@ func Make(in Input) (*Plan, error) {
 			if streaming == nil || s.Name == "streaming" {
 				streaming = s
 			}
-		case RoleDB:
-			if db == nil {
-				db = s
-			}
-		case RoleRedis:
-			if redis == nil {
-				redis = s
-			}
 		case RoleSearch:
 			searchMem += est.searchFor(*s)
 		}
@@ -137,6 +143,14 @@ func Make(in Input) (*Plan, error) {
 	if len(sidekiq) == 0 {
 		return nil, fmt.Errorf("no sidekiq service found (services: %s): compose-scale looks for a service whose command runs sidekiq, such as `bundle exec sidekiq`", strings.Join(names, ", "))
 	}
+	topo, err := findTopology(in.Services, in.DBService)
+	if err != nil {
+		return nil, err
+	}
+	db, redis = topo.db, topo.redis
+	p.DBWhy, p.ExternalDB = topo.dbWhy, topo.external
+	p.bouncer = topo.bouncer
+	p.hasDB = db != nil
 
 	if err := p.resolveVersion(in, sidekiq, web); err != nil {
 		return nil, err
@@ -210,9 +224,11 @@ func Make(in Input) (*Plan, error) {
 			return nil, err
 		}
 	} else {
-		p.Warnings = append(p.Warnings, fmt.Sprintf("no Postgres service in this file: set max_connections = %d on the database server yourself", p.Postgres.MaxConnections))
+		p.Warnings = append(p.Warnings, p.noDatabaseLine(in))
 	}
-	p.checkCurrent(in, db)
+	if p.bouncer == nil {
+		p.checkCurrent(in, db)
+	}
 	policy := p.portPolicy(in)
 	p.Changes = append(policy, reconcile(existing, p.Sidekiq)...)
 	specs := plannedPorts(in.Services, policy)
@@ -236,7 +252,7 @@ func Make(in Input) (*Plan, error) {
 	if p.Web != nil && p.Web.Replicas > 1 {
 		p.Web.Upstream = webUpstream(p.Web.Service, specs, clash)
 	}
-	p.budget(est, sz)
+	p.budget(in, est, sz)
 	p.Changes = append(p.Changes, p.poolChanges()...)
 	return p, nil
 }

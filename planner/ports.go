@@ -32,7 +32,7 @@ func (p *Plan) portPolicy(in Input) []Change {
 			}
 			switch {
 			case role == RoleWeb || role == RoleStreaming,
-				(role == RoleDB || role == RoleRedis) && in.KeepDBPort:
+				(role == RoleDB || role == RoleRedis || role == RolePgBouncer) && in.KeepDBPort:
 				if isLoopback(port.HostIP) || strings.Contains(port.HostIP, "${") {
 					continue
 				}
@@ -40,11 +40,11 @@ func (p *Plan) portPolicy(in Input) []Change {
 				fixed.HostIP = loopback
 				changes = append(changes, Change{Kind: SetPort, Service: s.Name, Port: fixed})
 				why := "exposes it to the internet, past nginx"
-				if role == RoleDB || role == RoleRedis {
+				if role == RoleDB || role == RoleRedis || role == RolePgBouncer {
 					why = "exposes it to the internet (kept on loopback: --keep-db-port)"
 				}
 				p.Notes = append(p.Notes, fmt.Sprintf("%s: port %s %s: bound to %s", s.Name, port, why, loopback))
-			case role == RoleDB || role == RoleRedis || role == RoleSearch:
+			case role == RoleDB || role == RoleRedis || role == RoleSearch || role == RolePgBouncer:
 				removes = append(removes, Change{Kind: RemovePort, Service: s.Name, Port: port})
 				p.Notes = append(p.Notes, fmt.Sprintf("%s: port %s removed: the apps reach it on the internal network, and published it is open to the internet (--keep-db-port keeps it on loopback)", s.Name, port))
 			case role == RoleSidekiq:

@@ -43,6 +43,8 @@ type jsonMachine struct {
 
 type jsonPostgres struct {
 	Service        string            `json:"service"`
+	Why            string            `json:"why,omitempty"` // why that service is the database
+	External       bool              `json:"external,omitempty"`
 	MaxConnections int               `json:"max_connections"`
 	MemoryBytes    int64             `json:"memory_bytes"`
 	CPUs           int               `json:"cpus"`
@@ -54,11 +56,27 @@ type jsonPostgres struct {
 }
 
 type jsonConnections struct {
-	Total             int `json:"total"`
-	Limit             int `json:"limit"`
-	MaxConnections    int `json:"max_connections"`
-	SuperuserReserved int `json:"superuser_reserved"`
-	Free              int `json:"free"`
+	Total             int            `json:"total"`
+	Limit             int            `json:"limit"`
+	MaxConnections    int            `json:"max_connections"`
+	SuperuserReserved int            `json:"superuser_reserved"`
+	Free              int            `json:"free"`
+	PgBouncer         *jsonPgBouncer `json:"pgbouncer,omitempty"`
+}
+
+// jsonPgBouncer is the two layers behind an admin's PgBouncer: clients
+// (the pools) against its limit, servers against max_connections.
+type jsonPgBouncer struct {
+	Service       string   `json:"service"`
+	PoolMode      string   `json:"pool_mode"`
+	MaxClientConn int      `json:"max_client_conn"`
+	ClientLimit   int      `json:"client_limit"`
+	Clients       int      `json:"clients"`
+	ServerPool    int      `json:"server_pool"`
+	Direct        int      `json:"direct"`
+	Servers       int      `json:"servers"`
+	Via           []string `json:"via"`
+	Configured    []string `json:"configured"`
 }
 
 type jsonMemory struct {
@@ -95,7 +113,7 @@ func JSON(w io.Writer, p *planner.Plan, ctx Context) error {
 		Machine:  jsonMachine{MemoryBytes: p.Machine.MemoryBytes, CPUs: p.Machine.CPUs, Source: ctx.MachineSource, Notes: ctx.MachineNotes},
 		Strategy: string(p.Strategy),
 		Why:      p.Why,
-		Postgres: jsonPostgres{Service: p.Postgres.Service, MaxConnections: p.Postgres.MaxConnections, MemoryBytes: p.Postgres.MemoryBytes,
+		Postgres: jsonPostgres{Service: p.Postgres.Service, Why: p.DBWhy, External: p.Postgres.Service == "", MaxConnections: p.Postgres.MaxConnections, MemoryBytes: p.Postgres.MemoryBytes,
 			CPUs: p.Postgres.CPUs, Version: p.Postgres.Major, VersionAssumed: p.Postgres.MajorAssumed, Type: string(p.Postgres.Type),
 			Settings: map[string]string{}, ShmSizeBytes: p.Postgres.ShmSizeBytes},
 		Connections: jsonConnections{Total: c.Total, Limit: c.Limit, MaxConnections: c.MaxConnections,
@@ -114,6 +132,10 @@ func JSON(w io.Writer, p *planner.Plan, ctx Context) error {
 			r.Nginx = &jsonNginx{}
 		}
 		r.Nginx.WebUpstream = p.Web.Upstream
+	}
+	if b := p.PgBouncer; b != nil {
+		r.Connections.PgBouncer = &jsonPgBouncer{Service: b.Service, PoolMode: b.PoolMode, MaxClientConn: b.MaxClientConn, ClientLimit: b.ClientLimit,
+			Clients: b.Clients, ServerPool: b.ServerPool, Direct: b.Direct, Servers: b.Servers, Via: b.Via, Configured: append([]string{}, b.Configured...)}
 	}
 	for _, st := range p.Postgres.Settings {
 		r.Postgres.Settings[st.Name] = st.Value

@@ -24,6 +24,9 @@ func Markdown(w io.Writer, p *planner.Plan, ctx Context) error {
 	}
 	fmt.Fprintf(w, "| **total** | | | **%d** | **%s** | |\n\n", p.Budget.Connections.Total, mb(p.Budget.Memory.AppBytes))
 	fmt.Fprintf(w, "- **Postgres:** %s\n", postgresLine(p))
+	if l := pgbouncerLine(p); l != "" {
+		fmt.Fprintf(w, "- **PgBouncer:** %s\n", l)
+	}
 	fmt.Fprintf(w, "- **Memory (estimates: Puma %s, Sidekiq %s, streaming %s a process):** %s\n", mb(p.Estimates.PumaProcess), mb(p.Estimates.SidekiqProcess), mb(p.Estimates.StreamingProcess), memoryLine(p))
 	if pg := p.Postgres; len(pg.Settings) > 0 {
 		fmt.Fprintf(w, "\n**Postgres settings** (%s)\n\n", tuningLine(p))

@@ -64,11 +64,36 @@ func machineLine(p *planner.Plan, ctx Context) string {
 func postgresLine(p *planner.Plan) string {
 	c := p.Budget.Connections
 	name := p.Postgres.Service
-	if name == "" {
-		name = "external"
+	switch {
+	case name == "":
+		name = "the database outside this file"
+	case p.DBWhy != "":
+		name += " (" + p.DBWhy + ")"
+	}
+	if b := p.PgBouncer; b != nil {
+		return fmt.Sprintf("max_connections %d on %s: %s's server pool %d and %d direct use %d, the safe limit is %d (at most 90%% of max_connections, at least 15 left loose)",
+			c.MaxConnections, name, b.Service, b.ServerPool, b.Direct, b.Servers, usable(c.MaxConnections))
 	}
 	return fmt.Sprintf("max_connections %d on %s: the pools use %d, the safe limit is %d (at most 90%% of max_connections, at least 15 left loose), %d free",
 		c.MaxConnections, name, c.Total, c.Limit, c.Free)
+}
+
+// usable mirrors the planner's rule: the most the pools may hold under
+// max_connections m.
+func usable(m int) int { return min(m*9/10, m-15) }
+
+// pgbouncerLine is the client layer of a deployment behind PgBouncer.
+func pgbouncerLine(p *planner.Plan) string {
+	b := p.PgBouncer
+	if b == nil {
+		return ""
+	}
+	conf := "PgBouncer's defaults"
+	if len(b.Configured) > 0 {
+		conf = "its environment sets " + strings.Join(b.Configured, ", ") + "; the rest are PgBouncer's defaults"
+	}
+	return fmt.Sprintf("%s (pool_mode %s) takes the pools of %s as clients: %d of the %d planned within (90%% of max_client_conn %d; %s)",
+		b.Service, b.PoolMode, strings.Join(b.Via, ", "), b.Clients, b.ClientLimit, b.MaxClientConn, conf)
 }
 
 func tuningLine(p *planner.Plan) string {

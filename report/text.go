@@ -42,6 +42,9 @@ func Text(w io.Writer, p *planner.Plan, ctx Context) error {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "postgres:  %s\n", postgresLine(p))
+	if l := pgbouncerLine(p); l != "" {
+		fmt.Fprintf(w, "pgbouncer: %s\n", l)
+	}
 	if pg := p.Postgres; len(pg.Settings) > 0 {
 		fmt.Fprintf(w, "           %s\n", tuningLine(p))
 		width := 0

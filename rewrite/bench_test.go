@@ -78,7 +78,7 @@ func BenchmarkRewriteServices(b *testing.B) {
 func BenchmarkOwnWorkStock(b *testing.B) {
 	files := []compose.File{{Path: "bench.yml", Text: stockFixture(b)}}
 	for b.Loop() {
-		if _, _, err := rewriteFiles(files, nil, benchMachine); err != nil {
+		if _, _, err := rewriteFiles(files, nil, nil, benchMachine); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -48,6 +48,10 @@ type Files struct {
 	// version, comparing and validating; nil gives every variable a
 	// placeholder. Nothing interpolated is written.
 	Vars *compose.Vars
+	// ReadEnvFile reads a service's env_file (its path as the file
+	// writes it, relative to the compose file) for compose's
+	// ConnectionKeys alone; nil reads none.
+	ReadEnvFile func(path string) ([]byte, error)
 }
 
 // RewriteFiles is RewriteWithOverride with variables.
@@ -70,7 +74,7 @@ func RewriteFiles(f Files, in planner.Input) (*Result, error) {
 		w, err := compose.ValidateWith(f.Vars, files...)
 		verdict <- verdictOf{w, err}
 	}()
-	res, check, err := rewriteFiles(files, f.Vars, in)
+	res, check, err := rewriteFiles(files, f.Vars, f.ReadEnvFile, in)
 	var yamlErr *compose.Error
 	if err != nil && errors.As(err, &yamlErr) && strings.Contains(yamlErr.Msg, "invalid YAML") {
 		return nil, err
@@ -99,7 +103,7 @@ func RewriteFiles(f Files, in planner.Input) (*Result, error) {
 
 // rewriteFiles is the pipeline's own work: parse, plan, edit. It returns
 // the files as they will be, for the caller to load with compose-go.
-func rewriteFiles(files []compose.File, vars *compose.Vars, in planner.Input) (*Result, []compose.File, error) {
+func rewriteFiles(files []compose.File, vars *compose.Vars, readEnvFile func(string) ([]byte, error), in planner.Input) (*Result, []compose.File, error) {
 	base := files[0]
 	var override *compose.File
 	if len(files) > 1 {
@@ -133,6 +137,8 @@ func rewriteFiles(files []compose.File, vars *compose.Vars, in planner.Input) (*
 		if img, ok := vars.Interpolate(s.Image); ok && img != s.Image {
 			ps.ImageResolved = img
 		}
+		ps.DependsOn, ps.ContainerName, ps.Hostname = s.DependsOn, s.ContainerName, s.Hostname
+		ps.ConnEnv = connectionEnv(s, vars, readEnvFile)
 		for _, p := range s.Ports {
 			ps.Ports = append(ps.Ports, planner.Port(p))
 		}
@@ -182,6 +188,39 @@ func rewriteFiles(files []compose.File, vars *compose.Vars, in planner.Input) (*
 	check := append([]compose.File(nil), files...)
 	check[target].Text = out
 	return &Result{Plan: plan, Path: files[target].Path, Input: files[target].Text, Output: out}, check, nil
+}
+
+// connectionEnv is where a service connects: the connection keys of its
+// env_files (later files win, as in compose), under its own environment's,
+// interpolated. Only compose.ConnectionKeys are ever read.
+func connectionEnv(s compose.Service, vars *compose.Vars, readEnvFile func(string) ([]byte, error)) map[string]string {
+	env := map[string]string{}
+	if readEnvFile != nil {
+		for _, path := range s.EnvFiles {
+			p, ok := vars.Interpolate(path)
+			if !ok {
+				continue
+			}
+			text, err := readEnvFile(p)
+			if err != nil {
+				continue // docker compose will say; the plan goes on without it
+			}
+			for k, v := range compose.ReadConnectionKeys(text) {
+				env[k] = v
+			}
+		}
+	}
+	for _, k := range compose.ConnectionKeys {
+		if v, ok := s.Env[k]; ok {
+			if r, ok := vars.Interpolate(v); ok {
+				if strings.HasSuffix(k, "_URL") {
+					r = compose.HostOfURL(r)
+				}
+				env[k] = r
+			}
+		}
+	}
+	return env
 }
 
 // keepTargetChanges drops the changes to services the target file does not

@@ -276,7 +276,18 @@ func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile
 	if err != nil {
 		return nil, report.Context{}, f, err
 	}
-	res, err := rewrite.RewriteFiles(rewrite.Files{Base: compose.File{Path: f.display, Text: src}, Override: over, Vars: vars}, in)
+	// env_files are read for the connection keys alone (compose filters
+	// them before the planner sees them), from the compose file's folder.
+	readEnvFile := func(p string) ([]byte, error) {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(filepath.Dir(f.path), p)
+		}
+		if st, err := os.Stat(p); err != nil || st.Size() > maxFileSize {
+			return nil, fmt.Errorf("%s: not readable", p)
+		}
+		return os.ReadFile(p)
+	}
+	res, err := rewrite.RewriteFiles(rewrite.Files{Base: compose.File{Path: f.display, Text: src}, Override: over, Vars: vars, ReadEnvFile: readEnvFile}, in)
 	if err != nil {
 		return nil, report.Context{}, f, err
 	}

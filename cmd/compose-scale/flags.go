@@ -27,6 +27,7 @@ func planFlags() []cli.Flag {
 		&cli.StringFlag{Name: "estimate-streaming", Usage: "memory of one streaming process, like `150MB`", DefaultText: "100MB"},
 		&cli.StringFlag{Name: "estimate-redis", Usage: "memory of Redis, like `1GB`", DefaultText: "a 32nd of the machine, 64MB to 512MB"},
 		&cli.StringFlag{Name: "estimate-search", Usage: "memory of Elasticsearch/OpenSearch, like `2GB`", DefaultText: "twice its -Xmx heap, else 1GB"},
+		&cli.StringFlag{Name: "db-service", Usage: "the `SERVICE` that is the app's Postgres", DefaultText: "the one DB_HOST names, else the one the app depends on"},
 		&cli.StringFlag{Name: "env-file", Usage: "read variables for interpolation from `FILE`, as docker compose --env-file does", DefaultText: ".env beside the compose file"},
 		&cli.BoolFlag{Name: "keep-db-port", Usage: "keep a published db or redis port, bound to 127.0.0.1, for connecting from the host"},
 		&cli.StringFlag{Name: "report", Usage: "write the report to `FILE`"},
@@ -87,7 +88,7 @@ func machineFromFlags(c *cli.Context, env Env) (planner.Machine, string, []strin
 // plannerInput turns the flags into the planner's input (services are
 // filled in from the file later).
 func plannerInput(c *cli.Context, m planner.Machine) (planner.Input, error) {
-	in := planner.Input{Machine: m, KeepDBPort: c.Bool("keep-db-port")}
+	in := planner.Input{Machine: m, KeepDBPort: c.Bool("keep-db-port"), DBService: c.String("db-service")}
 	st, err := planner.ParseStrategy(c.String("strategy"))
 	if err != nil {
 		return in, usageError{err}
