@@ -58,12 +58,12 @@ type Plan struct {
 	// wantedClients is what the machine's memory could run through a
 	// PgBouncer whose client limit binds.
 	wantedClients int
-	hasDB     bool
-	Budget    Budget
-	Changes   []Change
-	Estimates Estimates // the memory figures the plan used
-	Notes     []string  // corrections made to the file, one line each
-	Warnings  []string  // things an admin should look at
+	hasDB         bool
+	Budget        Budget
+	Changes       []Change
+	Estimates     Estimates // the memory figures the plan used
+	Notes         []string  // corrections made to the file, one line each
+	Warnings      []string  // things an admin should look at
 }
 
 // WebPlan sizes Puma.
