@@ -60,7 +60,7 @@ func ValidateWith(vars *Vars, files ...File) (warnings []string, err error) {
 		ConfigFiles: configs,
 		Environment: types.Mapping{},
 	}
-	lookup, unset := lookupFor(vars, all)
+	lookup, unset, requiredVars := lookupFor(vars, all)
 	_, err = loader.LoadWithContext(context.Background(), details, func(o *loader.Options) {
 		o.SetProjectName("compose-scale-check", true)
 		o.SkipResolveEnvironment = true
@@ -71,9 +71,20 @@ func ValidateWith(vars *Vars, files ...File) (warnings []string, err error) {
 			o.Interpolate.LookupValue = lookup
 		}
 	})
-	if vars != nil {
-		for _, name := range unset() {
-			warnings = append(warnings, fmt.Sprintf("%s: variable %s is not set in %s or the environment: docker compose would use an empty string (or refuse, for ${%s:?}); compose-scale checked the file with a placeholder", path, name, orNoDotEnv(vars.DotEnv), name))
+	if names := unset(); vars != nil && len(names) > 0 {
+		var required, plain []string
+		for _, n := range names {
+			if requiredVars[n] {
+				required = append(required, n)
+			} else {
+				plain = append(plain, n)
+			}
+		}
+		if len(plain) > 0 {
+			warnings = append(warnings, fmt.Sprintf("%s: %s not set in %s or the environment: docker compose would use an empty string; compose-scale checked the file with a placeholder", path, nameList(plain), orNoDotEnv(vars.DotEnv)))
+		}
+		if len(required) > 0 {
+			warnings = append(warnings, fmt.Sprintf("%s: %s not set in %s or the environment, and the file requires it (${VAR:?}): docker compose refuses to start without it; compose-scale checked the file with a placeholder", path, nameList(required), orNoDotEnv(vars.DotEnv)))
 		}
 	}
 	if err != nil {
@@ -92,19 +103,44 @@ func orNoDotEnv(name string) string {
 	return name
 }
 
+var pathUse = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}/`)
+
 var varUse = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+])?`)
+
+// placeholder is a value that passes where a variable of that name is
+// used: an address for *_IP, *_BIND, *_ADDR (ports: ${HTTP_IP}:80:80),
+// else "1", which passes as a string, a number or a port.
+func placeholder(name string) string {
+	n := strings.ToUpper(name)
+	for _, w := range []string{"_IP", "IP_", "BIND", "ADDR", "LISTEN"} {
+		if strings.Contains(n, w) || n == "IP" {
+			return "127.0.0.1"
+		}
+	}
+	return "1"
+}
 
 // lookupFor answers compose-go's variable lookups: vars' value when it has
 // one; "unset" for a variable the file gives a default (${PORT:-3000}), so
 // compose uses the default; else "1", a value that passes wherever compose
 // expects a string, a number or a port. unset lists the variables that got
 // a placeholder although the file did not say what an unset one means.
-func lookupFor(vars *Vars, text []byte) (lookup func(string) (string, bool), unset func() []string) {
+func lookupFor(vars *Vars, text []byte) (lookup func(string) (string, bool), unset func() []string, requiredVars map[string]bool) {
+	requiredVars = map[string]bool{}
 	hasDefault := map[string]bool{}
 	for _, m := range varUse.FindAllSubmatch(text, -1) {
-		if op := string(m[2]); op == "-" || op == ":-" {
+		switch op := string(m[2]); op {
+		case "-", ":-":
 			hasDefault[string(m[1])] = true
+		case "?", ":?":
+			requiredVars[string(m[1])] = true
 		}
+	}
+	// A variable that starts a path (${BASE}/redis:/data) gets ".", so
+	// the path stays a path and is not taken for a named volume.
+	paths := map[string]bool{}
+	for _, m := range pathUse.FindAllSubmatch(text, -1) {
+		paths[string(m[1])] = true
 	}
 	missing := map[string]bool{}
 	lookup = func(name string) (string, bool) {
@@ -115,7 +151,10 @@ func lookupFor(vars *Vars, text []byte) (lookup func(string) (string, bool), uns
 			return "", false
 		}
 		missing[name] = true
-		return "1", true
+		if paths[name] {
+			return ".", true
+		}
+		return placeholder(name), true
 	}
 	unset = func() []string {
 		var out []string
@@ -125,5 +164,13 @@ func lookupFor(vars *Vars, text []byte) (lookup func(string) (string, bool), uns
 		sort.Strings(out)
 		return out
 	}
-	return lookup, unset
+	return lookup, unset, requiredVars
+}
+
+// nameList is "variable A is" or "variables A, B are".
+func nameList(names []string) string {
+	if len(names) == 1 {
+		return "variable " + names[0] + " is"
+	}
+	return "variables " + strings.Join(names, ", ") + " are"
 }

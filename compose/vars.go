@@ -90,10 +90,20 @@ func (v *Vars) Interpolate(s string) (out string, ok bool) {
 	if !strings.Contains(s, "$") {
 		return s, true
 	}
+	// ${VAR:-d} and ${VAR-d} say what an unset VAR means: only a
+	// variable used without such a fallback and unset leaves s unknown.
+	fallback := map[string]bool{}
+	for _, m := range varUse.FindAllStringSubmatch(s, -1) {
+		has := m[2] == "-" || m[2] == ":-"
+		if prev, seen := fallback[m[1]]; seen {
+			has = has && prev
+		}
+		fallback[m[1]] = has
+	}
 	ok = true
 	out, err := template.SubstituteWithOptions(s, func(name string) (string, bool) {
 		val, set := v.Lookup(name)
-		if !set {
+		if !set && !fallback[name] {
 			ok = false
 		}
 		return val, set
@@ -101,21 +111,7 @@ func (v *Vars) Interpolate(s string) (out string, ok bool) {
 	if err != nil {
 		return s, false
 	}
-	if !ok && !hasUnsetFallback(s) {
-		return out, false
-	}
-	return out, true
-}
-
-// hasUnsetFallback: ${VAR:-d} and ${VAR-d} say what an unset VAR means, so
-// their result is known even when VAR is unset.
-func hasUnsetFallback(s string) bool {
-	for _, m := range varUse.FindAllStringSubmatch(s, -1) {
-		if m[2] != "-" && m[2] != ":-" {
-			return false
-		}
-	}
-	return true
+	return out, ok
 }
 
 // Names lists the variables a text refers to, sorted.

@@ -37,7 +37,13 @@ func (p *Plan) connectionBudget(in Input, sz *sizing, hasWeb, hasStreaming bool)
 		// The pools are PgBouncer's clients: its client limit bounds
 		// them, not Postgres's (budgeted on the server side).
 		b.limit = bouncerClientLimit(p.bouncer.maxClientConn)
-		p.wantedClients = sz.webProcs*webThreads*poolsPerProcess(p.Version) + sz.streamProcs*10 + sz.sidekiqProcs*sz.threadCap*poolsPerProcess(p.Version)
+		// What the machine would run if the bouncer did not bound it:
+		// workers by memory and CPUs at the thread cap, plus the small
+		// processes, web and streaming.
+		f := poolsPerProcess(p.Version)
+		smalls := len(smallProcesses(p.Version))
+		workers := max(0, min(sz.sidekiqProcs-smalls, p.Machine.CPUs))
+		p.wantedClients = sz.webProcs*webThreads*f + sz.streamProcs*10 + (workers*sz.threadCap+smalls*smallConcurrency)*f
 	} else if in.MaxConnections > 0 {
 		if in.MaxConnections <= looseConnections+superuserReserved {
 			return b, fmt.Errorf("--max-connections %d is too low: Postgres keeps %d for superusers and the plan leaves %d loose for migrations and psql", in.MaxConnections, superuserReserved, looseConnections)
@@ -99,7 +105,7 @@ func (p *Plan) layout(strategy Strategy, existing []existingProcess, sz sizing, 
 	// uses weights there. An unknown version keeps them, and the plan says
 	// what they are on an old release.
 	oldOrder := !v.Unknown && !StrictOrder(v)
-	if v.Unknown && (strategy == Auto || strategy == Permuted) {
+	if !StrictOrder(v) && v.Unknown && (strategy == Auto || strategy == Permuted) {
 		p.Notes = append(p.Notes, "the -q orderings are a strict priority order from Mastodon 3.1.5 (Sidekiq 6.1); on an older release Sidekiq shuffles them, and every queue is still listened on")
 	}
 	if oldOrder && strategy == Permuted {
@@ -305,7 +311,7 @@ func (p *Plan) assignConnections(in Input, sz sizing, cb connectionBudget, web, 
 			SetsPool:    p.Version.Unknown || p.Version.AtLeast(4, 1),
 			SetsCluster: !p.Version.AtLeast(4, 2),
 		}
-		if !p.Streaming.SetsPool || p.Version.Unknown {
+		if !p.Streaming.SetsPool || p.Version.Unknown && !p.Version.AtLeast(4, 1) {
 			p.Streaming.Pool = 10 // fixed in the streaming server before 4.1
 		}
 	}

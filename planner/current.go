@@ -68,6 +68,20 @@ func currentConnections(v Version, services []Service, m Machine) (total int, pa
 	return total, parts
 }
 
+// ConnectionsUnder counts the connections a deployment's pools can open
+// under the rules of Mastodon v (pool defaults, the streaming model,
+// 4.2.0's two pools per process), from what its services' own
+// environments and commands say: what a plan made for an unknown version
+// is checked against, version by version.
+func ConnectionsUnder(v Version, services []Service, m Machine) int {
+	total, _ := currentConnections(v, services, m)
+	return total
+}
+
+// Usable is the most connections the pools may hold under max_connections
+// m: 90% of it, and at least 15 left loose.
+func Usable(m int) int { return usable(m) }
+
 // checkCurrent reports a file whose pools, as it stands, can open more
 // connections than its Postgres allows.
 func (p *Plan) checkCurrent(in Input, db *Service) {

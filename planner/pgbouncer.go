@@ -63,20 +63,21 @@ func (p *Plan) bouncerBudget(in Input) {
 	pb.Direct = p.directConnections()
 	pb.Clients = p.Budget.Connections.Total - pb.Direct
 	pb.Servers = pb.ServerPool + pb.Direct
-	for name := range b.via {
-		pb.Via = append(pb.Via, name)
-	}
-	if b.viaSidekiq {
-		for _, s := range p.Sidekiq {
-			if !b.via[s.Name] {
-				pb.Via = append(pb.Via, s.Name)
-			}
+	// The services as planned: the file's that connect through it, and
+	// the sidekiq and streaming copies, which connect where theirs did.
+	for _, r := range p.Budget.Rows {
+		via := b.via[r.Service] || r.Role == RoleSidekiq && b.viaSidekiq
+		if r.Role == RoleStreaming && p.Streaming != nil {
+			via = b.via[p.Streaming.Service]
+		}
+		if via {
+			pb.Via = append(pb.Via, r.Service)
 		}
 	}
-	sort.Strings(pb.Via)
 	p.PgBouncer = pb
 	c := &p.Budget.Connections
 	c.Limit = pb.ClientLimit
+	c.Free = c.MaxConnections - pb.Servers // what Postgres has left
 	if pb.Clients > pb.ClientLimit {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("the pools open %d connections to %s, above 90%% of its max_client_conn %d: raise MAX_CLIENT_CONN on %s", pb.Clients, b.service, b.maxClientConn, b.service))
 	}
@@ -92,14 +93,29 @@ func (p *Plan) bouncerBudget(in Input) {
 	}
 	var missing []string
 	for name := range b.via { // the file's services: copies inherit their settings
-		if in.preparedStatements(name) != "false" {
+		// Streaming is node: its queries are unnamed statements, which
+		// transaction pooling serves; only Rails prepares them.
+		if in.role(name) != RoleStreaming && in.preparedStatements(name) != "false" {
 			missing = append(missing, name)
 		}
 	}
 	sort.Strings(missing)
 	if len(missing) > 0 {
-		p.Warnings = append(p.Warnings, fmt.Sprintf("%s go through %s in transaction mode, but PREPARED_STATEMENTS is not false for them: Rails's prepared statements fail across pooled connections; set PREPARED_STATEMENTS=false in their env_file or environment", strings.Join(missing, ", "), b.service))
+		verb := "go"
+		if len(missing) == 1 {
+			verb = "goes"
+		}
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s %s through %s in transaction mode, but PREPARED_STATEMENTS is not false there: Rails's prepared statements fail across pooled connections; set PREPARED_STATEMENTS=false in the env_file or the service's environment", strings.Join(missing, ", "), verb, b.service))
 	}
+}
+
+func (in Input) role(service string) Role {
+	for _, s := range in.Services {
+		if s.Name == service {
+			return RoleOf(s)
+		}
+	}
+	return RoleOther
 }
 
 // preparedStatements is a service's PREPARED_STATEMENTS as the file or its

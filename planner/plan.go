@@ -152,7 +152,7 @@ func Make(in Input) (*Plan, error) {
 	p.bouncer = topo.bouncer
 	p.hasDB = db != nil
 
-	if err := p.resolveVersion(in, sidekiq, web); err != nil {
+	if err := p.resolveVersion(in, sidekiq, web, streamings); err != nil {
 		return nil, err
 	}
 
@@ -257,7 +257,7 @@ func Make(in Input) (*Plan, error) {
 	return p, nil
 }
 
-func (p *Plan) resolveVersion(in Input, sidekiq []Service, web *Service) error {
+func (p *Plan) resolveVersion(in Input, sidekiq []Service, web *Service, streamings []Service) error {
 	if in.Version != nil {
 		p.Version, p.VersionSource = *in.Version, "--mastodon-version"
 		return nil
@@ -270,7 +270,7 @@ func (p *Plan) resolveVersion(in Input, sidekiq []Service, web *Service) error {
 		if v, ok := VersionFromImage(s.image()); ok {
 			p.Version, p.VersionSource = v, fmt.Sprintf("from %s's image %s", s.Name, s.Image)
 			if s.image() != s.Image {
-				p.VersionSource += " (interpolated with " + in.VarsSource + ")"
+				p.VersionSource += ", interpolated with " + in.VarsSource
 			}
 			return nil
 		}
@@ -285,9 +285,32 @@ func (p *Plan) resolveVersion(in Input, sidekiq []Service, web *Service) error {
 		img = "none: built from source"
 	}
 	p.Version = UnknownVersion
-	p.VersionSource = fmt.Sprintf("no image tag or version.rb says it (%s's image: %s)", sidekiq[0].Name, img)
-	p.Warnings = append(p.Warnings, fmt.Sprintf("the Mastodon version is unknown: the plan is safe for every version from %s to %s (every queue any of them has, DB_POOL on every service, streaming with DB_POOL and STREAMING_CLUSTER_NUM=1, connections counted for the worst case, 4.2.0's two pools per process); to plan for yours, tag the image with its version or pass --mastodon-version, for example --mastodon-version v4.3", short(Oldest), short(Newest)))
+	p.VersionSource = fmt.Sprintf("%s's image %s has no version tag, and no lib/mastodon/version.rb is in its build context", sidekiq[0].Name, img)
+	safe := fmt.Sprintf("every version from %s to %s (every queue any of them has, DB_POOL on every service, streaming with DB_POOL and STREAMING_CLUSTER_NUM=1, connections counted for the worst case, 4.2.0's two pools per process)", short(Oldest), short(Newest))
+	for _, s := range streamings {
+		if base := imageBase(s.image()); base == "mastodon-streaming" {
+			// Upstream (and glitch-soc) publish a separate streaming
+			// image from 4.3.0: older rules cannot apply.
+			p.Version.FloorMajor, p.Version.FloorMinor = 4, 3
+			p.VersionSource += fmt.Sprintf("; %s runs %s, published from v4.3", s.Name, s.Image)
+			safe = fmt.Sprintf("every version from v4.3 to %s (every queue any of them has, DB_POOL on every service)", short(Newest))
+			break
+		}
+	}
+	p.Warnings = append(p.Warnings, fmt.Sprintf("the Mastodon version is unknown: the plan is safe for %s; to plan for yours, tag the image with its version or pass --mastodon-version, for example --mastodon-version v4.3", safe))
 	return nil
+}
+
+// imageBase is an image's name without registry, path or tag.
+func imageBase(image string) string {
+	repo := strings.ToLower(image)
+	if i := strings.Index(repo, "@"); i >= 0 {
+		repo = repo[:i]
+	}
+	if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
+		repo = repo[:i]
+	}
+	return repo[strings.LastIndex(repo, "/")+1:]
 }
 
 func short(v Version) string { return fmt.Sprintf("v%d.%d", v.Major, v.Minor) }
@@ -322,6 +345,9 @@ func (p *Plan) parseSidekiq(services []Service) ([]existingProcess, error) {
 			if dropped := c.DedupeQueues(); len(dropped) > 0 {
 				p.Notes = append(p.Notes, fmt.Sprintf("%s: listed queue %s twice, which Sidekiq 6 and older refuse at boot (\"cannot be defined twice\"): kept the first listing", s.Name, strings.Join(dropped, ", ")))
 			}
+		}
+		if c.ConcurrencyVar != "" {
+			p.Notes = append(p.Notes, fmt.Sprintf("%s: -c %s becomes the planned number: DB_POOL must equal it, and the plan sizes both against the connection budget", s.Name, c.ConcurrencyVar))
 		}
 		out = append(out, existingProcess{Service: s.Name, Cmd: c, Queues: c.Queues, Build: s.Build, Image: s.Image})
 	}

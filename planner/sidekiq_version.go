@@ -23,7 +23,7 @@ func SidekiqMajor(v Version) int {
 // order: from Sidekiq 6.1 (Mastodon 3.1.5). Before it, Sidekiq shuffles
 // the queues it was given, so an "ordering" is only a set. An unknown
 // version might be either.
-func StrictOrder(v Version) bool { return !v.Unknown && v.atLeastPatch(3, 1, 5) }
+func StrictOrder(v Version) bool { return v.atLeastPatch(3, 1, 5) }
 
 // acceptsDuplicateQueues reports whether Sidekiq starts with a queue
 // listed twice in one process: 7 and later do, 6 and earlier stop at boot
@@ -35,7 +35,7 @@ func acceptsDuplicateQueues(v Version) bool { return SidekiqMajor(v) >= 7 }
 // pool costs twice its size in connections there. An unknown version is
 // planned for that worst case.
 func poolsPerProcess(v Version) int {
-	if v.Unknown || v.Major == 4 && v.Minor == 2 && v.Patch == 0 {
+	if v.Unknown && !v.atLeastPatch(4, 2, 1) || v.Major == 4 && v.Minor == 2 && v.Patch == 0 && !v.Unknown {
 		return 2
 	}
 	return 1

@@ -99,7 +99,7 @@ func size(in Input, m Machine, est Estimates, hasDB, hasRedis bool, v Version, s
 // An unknown version gets one process: STREAMING_CLUSTER_NUM=1 is one
 // process under both models.
 func streamingProcesses(v Version, m Machine) int {
-	if v.Unknown {
+	if v.Unknown && !v.AtLeast(4, 2) {
 		return 1
 	}
 	if !v.AtLeast(4, 2) {

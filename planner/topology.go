@@ -168,7 +168,7 @@ func findTopology(services []Service, dbService string) (topology, error) {
 		if bestScore >= 4 {
 			why = "the app depends on it"
 		}
-		t.dbWhy = fmt.Sprintf("%s; %s also run%s Postgres (pass --db-service to choose another)", why, strings.Join(others, ", "), map[bool]string{true: "s", false: ""}[len(others) == 1])
+		t.dbWhy = fmt.Sprintf("%s; %s also run%s Postgres, --db-service picks another", why, strings.Join(others, ", "), map[bool]string{true: "s", false: ""}[len(others) == 1])
 	}
 	return t, nil
 }

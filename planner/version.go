@@ -14,8 +14,13 @@ type Version struct {
 	Major, Minor, Patch int
 	// Unknown is a deployment whose version nothing says (a :latest tag,
 	// a fork, a build with no source beside the file). It is planned to be
-	// right under the rules of every version from Oldest to Newest.
+	// right under the rules of every version from Oldest to Newest, or
+	// from its floor when the file shows one.
 	Unknown bool
+	// FloorMajor.FloorMinor is the oldest release an unknown version can
+	// be (a separate mastodon-streaming image exists from 4.3); 0.0 when
+	// nothing narrows it.
+	FloorMajor, FloorMinor int
 }
 
 // Oldest and Newest bound the versions compose-scale knows the rules of.
@@ -28,6 +33,9 @@ var (
 var UnknownVersion = Version{Unknown: true}
 
 func (v Version) String() string {
+	if v.Unknown && v.FloorMajor > 0 {
+		return fmt.Sprintf("unknown, v%d.%d or later", v.FloorMajor, v.FloorMinor)
+	}
 	if v.Unknown {
 		return "unknown"
 	}
@@ -35,18 +43,19 @@ func (v Version) String() string {
 }
 
 // AtLeast reports whether v is major.minor or later. An unknown version
-// is at least nothing: a rule that starts at a version does not hold for
-// it, so callers that want "every version" handle Unknown first.
+// is at least its floor and no more: a rule that starts later does not
+// hold for it, so callers that want "every version" handle Unknown first.
 func (v Version) AtLeast(major, minor int) bool {
 	if v.Unknown {
-		return false
+		return v.FloorMajor > major || v.FloorMajor == major && v.FloorMinor >= minor
 	}
 	return v.Major > major || (v.Major == major && v.Minor >= minor)
 }
 
 func (v Version) atLeastPatch(major, minor, patch int) bool {
 	if v.Unknown {
-		return false
+		// A floor is a minor release: x.y.0.
+		return v.AtLeast(major, minor) && (v.FloorMajor != major || v.FloorMinor != minor || patch == 0)
 	}
 	if v.Major != major || v.Minor != minor {
 		return v.AtLeast(major, minor)

@@ -93,7 +93,38 @@ func pgbouncerLine(p *planner.Plan) string {
 		conf = "its environment sets " + strings.Join(b.Configured, ", ") + "; the rest are PgBouncer's defaults"
 	}
 	return fmt.Sprintf("%s (pool_mode %s) takes the pools of %s as clients: %d of the %d planned within (90%% of max_client_conn %d; %s)",
-		b.Service, b.PoolMode, strings.Join(b.Via, ", "), b.Clients, b.ClientLimit, b.MaxClientConn, conf)
+		b.Service, b.PoolMode, servicesSummary(p, b.Via), b.Clients, b.ClientLimit, b.MaxClientConn, conf)
+}
+
+// servicesSummary names a few services, and counts the sidekiq and
+// streaming ones: "web, streaming (4 services) and sidekiq (18 services)".
+func servicesSummary(p *planner.Plan, names []string) string {
+	in := map[string]bool{}
+	for _, n := range names {
+		in[n] = true
+	}
+	count := map[planner.Role]int{}
+	var order []planner.Role
+	for _, r := range p.Budget.Rows {
+		if in[r.Service] {
+			if count[r.Role] == 0 {
+				order = append(order, r.Role)
+			}
+			count[r.Role]++
+		}
+	}
+	var parts []string
+	for _, role := range order {
+		if count[role] == 1 {
+			parts = append(parts, string(role))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s (%d services)", role, count[role]))
+		}
+	}
+	if len(parts) > 1 {
+		return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+	}
+	return strings.Join(parts, "")
 }
 
 func tuningLine(p *planner.Plan) string {

@@ -12,8 +12,11 @@ import (
 	"github.com/compose-scale/compose-scale/compose"
 	"github.com/compose-scale/compose-scale/machine"
 	"github.com/compose-scale/compose-scale/planner"
+	"github.com/compose-scale/compose-scale/report"
 	"github.com/google/go-cmp/cmp"
 )
+
+var markerRE = regexp.MustCompile(`MARKER[A-Za-z0-9.-]*`)
 
 var update = flag.Bool("update", false, "rewrite the golden files in ../fixtures")
 
@@ -23,6 +26,7 @@ type goldenCase struct {
 	fixture, droplet string
 	strategy         planner.Strategy
 	version          string // --mastodon-version, for files whose tags do not say
+	dotenv           string // the .env file beside it: fixtures/<dotenv>
 }
 
 func (c goldenCase) name() string {
@@ -33,25 +37,58 @@ func (c goldenCase) name() string {
 }
 
 var goldenCases = []goldenCase{
-	{"stock-v4.3", "s-1vcpu-1gb", "", ""},
-	{"stock-v4.3", "s-2vcpu-4gb", "", ""},
-	{"stock-v4.3", "s-4vcpu-8gb", "", ""},
-	{"stock-v4.3", "s-8vcpu-16gb", "", ""},
-	{"stock-v4.3", "s-8vcpu-16gb", planner.PerQueue, ""},
-	{"stock-v4.3", "s-4vcpu-8gb", planner.Weighted, ""},
-	{"stock-v3.4", "s-4vcpu-8gb", "", ""},
-	{"stock-v3.4", "s-4vcpu-8gb", planner.PerQueue, ""},
-	{"stock-v3.4", "s-8vcpu-16gb", "", ""},
-	{"handsplit-v3.4", "s-4vcpu-8gb", "", ""},
-	{"anchors-v4.4", "s-4vcpu-8gb", "", ""},
-	{"mapenv-v4.2", "s-2vcpu-2gb", "", ""},
-	{"mapenv-v4.2", "s-4vcpu-8gb", "", ""},
-	{"ports-v4.3", "s-4vcpu-8gb", "", ""},
-	{"clash-v4.3", "s-8vcpu-16gb", "", ""},
-	{"hometown-v4.2", "s-4vcpu-8gb", "", "v4.2.10"},
-	{"crlf-v4.3", "s-4vcpu-8gb", "", ""},
-	{"vars-v4.3", "s-4vcpu-8gb", "", ""},
+	{"stock-v4.3", "s-1vcpu-1gb", "", "", ""},
+	{"stock-v4.3", "s-2vcpu-4gb", "", "", ""},
+	{"stock-v4.3", "s-4vcpu-8gb", "", "", ""},
+	{"stock-v4.3", "s-8vcpu-16gb", "", "", ""},
+	{"stock-v4.3", "s-8vcpu-16gb", planner.PerQueue, "", ""},
+	{"stock-v4.3", "s-4vcpu-8gb", planner.Weighted, "", ""},
+	{"stock-v3.4", "s-4vcpu-8gb", "", "", ""},
+	{"stock-v3.4", "s-4vcpu-8gb", planner.PerQueue, "", ""},
+	{"stock-v3.4", "s-8vcpu-16gb", "", "", ""},
+	{"handsplit-v3.4", "s-4vcpu-8gb", "", "", ""},
+	{"anchors-v4.4", "s-4vcpu-8gb", "", "", ""},
+	{"mapenv-v4.2", "s-2vcpu-2gb", "", "", ""},
+	{"mapenv-v4.2", "s-4vcpu-8gb", "", "", ""},
+	{"ports-v4.3", "s-4vcpu-8gb", "", "", ""},
+	{"clash-v4.3", "s-8vcpu-16gb", "", "", ""},
+	{"hometown-v4.2", "s-4vcpu-8gb", "", "v4.2.10", ""},
+	{"crlf-v4.3", "s-4vcpu-8gb", "", "", ""},
+	{"vars-v4.3", "s-4vcpu-8gb", "", "", ""},
+	// Issue 10: the files admins really run.
+	{"latest", "s-4vcpu-8gb", "", "", ""},
+	{"latest", "s-8vcpu-16gb", "", "", ""},
+	{"envtag-v4.3", "s-4vcpu-8gb", "", "", "envtag-v4.3.env"},
+	{"multidb", "s-4vcpu-8gb", "", "", ""},
+	{"pgbouncer-v4.5", "g-16vcpu-64gb", "", "", ""},
+	{"nodb-v4.4", "s-4vcpu-8gb", "", "", ""},
+	{"forms-v4.3", "s-4vcpu-8gb", "", "", ""},
 }
+
+// rewrite runs the pipeline as the CLI does: with the fixture's .env (if
+// any) and no process environment, reading env_files from fixtures/.
+func (c goldenCase) rewrite(t *testing.T, path string, src []byte, in planner.Input) (*Result, error) {
+	t.Helper()
+	return RewriteFiles(Files{Base: compose.File{Path: path, Text: src}, Vars: dotenv(t, c.dotenv), ReadEnvFile: readFixture}, in)
+}
+
+func dotenv(t *testing.T, name string) *compose.Vars {
+	t.Helper()
+	var text []byte
+	if name != "" {
+		var err error
+		if text, err = os.ReadFile(filepath.Join("..", "fixtures", name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vars, err := compose.NewVars(name, text, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vars
+}
+
+func readFixture(p string) ([]byte, error) { return os.ReadFile(filepath.Join("..", "fixtures", p)) }
 
 func input(t *testing.T, droplet string, st planner.Strategy) planner.Input {
 	t.Helper()
@@ -95,7 +132,7 @@ func TestGolden(t *testing.T) {
 				}
 				in.Version = &v
 			}
-			res, err := Rewrite(path, src, in)
+			res, err := gc.rewrite(t, path, src, in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,7 +151,7 @@ func TestGolden(t *testing.T) {
 			}
 
 			// Idempotence: rewriting the output changes nothing.
-			again, err := Rewrite(path, res.Output, in)
+			again, err := gc.rewrite(t, path, res.Output, in)
 			if err != nil {
 				t.Fatalf("rewriting the output: %v", err)
 			}
@@ -196,20 +233,29 @@ func services(t *testing.T, src []byte) map[string]compose.Service {
 	return out
 }
 
-// Nothing of .env.production ever reaches an output.
+// Nothing of .env.production, another env_file or .env ever reaches an
+// output or a report: values are read to decide (the version behind
+// ${TAG}, which host DB_HOST names), never to write or print. Every
+// MARKER value in those files is a planted secret.
 func TestNoSecretsInOutput(t *testing.T) {
-	env, err := os.ReadFile(filepath.Join("..", "fixtures", ".env.production"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var markers []string
-	for _, l := range strings.Split(string(env), "\n") {
-		if _, v, ok := strings.Cut(l, "="); ok && strings.HasPrefix(v, "MARKER") {
-			markers = append(markers, v)
+	for _, name := range []string{".env.production", ".env.managed", "envtag-v4.3.env"} {
+		env, err := os.ReadFile(filepath.Join("..", "fixtures", name))
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if len(markers) < 3 {
-		t.Fatalf("the fixture .env.production has %d markers", len(markers))
+		found := 0
+		for _, l := range strings.Split(string(env), "\n") {
+			if _, v, ok := strings.Cut(l, "="); ok && strings.Contains(v, "MARKER") {
+				for _, m := range markerRE.FindAllString(v, -1) {
+					markers = append(markers, m)
+					found++
+				}
+			}
+		}
+		if found < 3 {
+			t.Fatalf("the fixture %s has %d markers", name, found)
+		}
 	}
 	for _, gc := range goldenCases {
 		path, src := fixture(t, gc.fixture)
@@ -218,13 +264,26 @@ func TestNoSecretsInOutput(t *testing.T) {
 			v, _ := planner.ParseVersion(gc.version)
 			in.Version = &v
 		}
-		res, err := Rewrite(path, src, in)
+		res, err := gc.rewrite(t, path, src, in)
 		if err != nil {
 			t.Fatal(err)
+		}
+		var reports []string
+		for _, format := range report.Formats {
+			var b strings.Builder
+			if err := report.Write(&b, format, res.Plan, report.Context{File: path}); err != nil {
+				t.Fatal(err)
+			}
+			reports = append(reports, b.String())
 		}
 		for _, m := range markers {
 			if strings.Contains(string(res.Output), m) {
 				t.Errorf("%s: output holds the secret %s", gc.fixture, m)
+			}
+			for _, r := range reports {
+				if strings.Contains(r, m) {
+					t.Errorf("%s: the report holds the secret %s", gc.fixture, m)
+				}
 			}
 			for _, c := range res.Plan.Changes {
 				if strings.Contains(c.Value, m) || strings.Contains(strings.Join(c.Command, " "), m) {

@@ -125,25 +125,13 @@ func rewriteFiles(files []compose.File, vars *compose.Vars, readEnvFile func(str
 	if override != nil {
 		merged = compose.Merge(services[0], services[1])
 	}
-	in.Services = nil
 	if vars != nil {
 		in.VarsSource = "the environment"
 		if vars.DotEnv != "" {
 			in.VarsSource = vars.DotEnv + " and the environment"
 		}
 	}
-	for _, s := range merged {
-		ps := planner.Service{Name: s.Name, Image: s.Image, Build: s.Build, Command: s.Command, Env: s.Env, ShmSizeBytes: s.ShmSize, Replicas: s.Replicas}
-		if img, ok := vars.Interpolate(s.Image); ok && img != s.Image {
-			ps.ImageResolved = img
-		}
-		ps.DependsOn, ps.ContainerName, ps.Hostname = s.DependsOn, s.ContainerName, s.Hostname
-		ps.ConnEnv = connectionEnv(s, vars, readEnvFile)
-		for _, p := range s.Ports {
-			ps.Ports = append(ps.Ports, planner.Port(p))
-		}
-		in.Services = append(in.Services, ps)
-	}
+	in.Services = PlannerServices(merged, vars, readEnvFile)
 	plan, err := planner.Make(in)
 	if err != nil {
 		return nil, nil, placeError(docs, err)
@@ -188,6 +176,28 @@ func rewriteFiles(files []compose.File, vars *compose.Vars, readEnvFile func(str
 	check := append([]compose.File(nil), files...)
 	check[target].Text = out
 	return &Result{Plan: plan, Path: files[target].Path, Input: files[target].Text, Output: out}, check, nil
+}
+
+// PlannerServices are the facts the planner takes from the compose
+// file's services: as written, plus what interpolation and the env_files'
+// connection keys tell (the image's version, who connects where).
+func PlannerServices(services []compose.Service, vars *compose.Vars, readEnvFile func(string) ([]byte, error)) []planner.Service {
+	var out []planner.Service
+	for _, s := range services {
+		ps := planner.Service{Name: s.Name, Image: s.Image, Build: s.Build, Command: s.Command, Env: s.Env, ShmSizeBytes: s.ShmSize, Replicas: s.Replicas}
+		if img, ok := vars.Interpolate(s.Image); ok && img != s.Image {
+			ps.ImageResolved = img
+		}
+		ps.DependsOn = s.DependsOn
+		ps.ContainerName, _ = vars.Interpolate(s.ContainerName)
+		ps.Hostname, _ = vars.Interpolate(s.Hostname)
+		ps.ConnEnv = connectionEnv(s, vars, readEnvFile)
+		for _, p := range s.Ports {
+			ps.Ports = append(ps.Ports, planner.Port(p))
+		}
+		out = append(out, ps)
+	}
+	return out
 }
 
 // connectionEnv is where a service connects: the connection keys of its
