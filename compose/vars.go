@@ -1,7 +1,6 @@
 package compose
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -148,11 +147,4 @@ func (v *Vars) scrub(msg string, names []string) string {
 		msg = strings.ReplaceAll(msg, x.val, "${"+x.name+"}")
 	}
 	return msg
-}
-
-// isMissingRequired reports compose-go's error for ${VAR:?message}.
-func isMissingRequired(err error) bool {
-	var m *template.MissingRequiredError
-	var mv template.MissingRequiredError
-	return errors.As(err, &m) || errors.As(err, &mv)
 }

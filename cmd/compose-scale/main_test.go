@@ -590,3 +590,52 @@ func TestVersionFromBuildContext(t *testing.T) {
 		t.Errorf("exit %d: %s %s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// .env beside the compose file is read as docker compose reads it: the
+// version behind ${REPO}:${TAG}; --env-file names another; the process
+// environment wins over both. Nothing of it is written or printed.
+func TestDotEnv(t *testing.T) {
+	dir := workdir(t, map[string]string{"docker-compose.yml": "envtag-v4.3.input.yml", ".env": "envtag-v4.3.env", "other.env": "envtag-v4.3.env", ".env.production": ".env.production"})
+	r := runCLI(t, dir, nil, "plan", "--droplet", "s-4vcpu-8gb")
+	if r.code != 0 || !strings.Contains(r.stdout, "mastodon:  v4.3.2 (from sidekiq's image ${REPO}:${TAG}, interpolated with .env and the environment)") {
+		t.Errorf("with .env: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stdout, "not set") {
+		t.Errorf("with .env, a variable was reported unset:\n%s", r.stdout)
+	}
+	// The environment wins over .env.
+	r = runCLI(t, dir, map[string]string{"TAG": "v4.4.1"}, "plan", "--droplet", "s-4vcpu-8gb")
+	if r.code != 0 || !strings.Contains(r.stdout, "mastodon:  v4.4.1") {
+		t.Errorf("TAG in the environment: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// Without .env: planned for every version, the unset variables named.
+	os.Rename(filepath.Join(dir, ".env"), filepath.Join(dir, "moved.env"))
+	r = runCLI(t, dir, nil, "rewrite", "--dry-run", "--droplet", "s-4vcpu-8gb")
+	if r.code != 0 || !strings.Contains(r.stderr, "mastodon:  unknown") || !strings.Contains(r.stderr, "variables BASE, DB_PASS, HTTP_IP") || !strings.Contains(r.stderr, "variable COMPOSE_PROJECT_NAME is not set") {
+		t.Errorf("without .env: exit %d\n%s", r.code, r.stderr)
+	}
+	r = runCLI(t, dir, nil, "plan", "--env-file", "other.env", "--droplet", "s-4vcpu-8gb")
+	if r.code != 0 || !strings.Contains(r.stdout, "mastodon:  v4.3.2") || !strings.Contains(r.stdout, "interpolated with other.env and the environment") {
+		t.Errorf("--env-file: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, dir, nil, "plan", "--env-file", "missing.env", "--droplet", "s-4vcpu-8gb")
+	if r.code != 1 || !strings.Contains(r.stderr, "missing.env: cannot read it") {
+		t.Errorf("--env-file missing: exit %d, %q", r.code, r.stderr)
+	}
+	// What docker compose would reject with these values is refused.
+	os.WriteFile(filepath.Join(dir, "bad.env"), []byte("COMPOSE_PROJECT_NAME=social\nHTTP_IP=MARKER-BAD-ADDRESS\n"), 0o600)
+	r = runCLI(t, dir, nil, "plan", "--env-file", "bad.env", "--droplet", "s-4vcpu-8gb")
+	if r.code != 1 || !strings.Contains(r.stderr, "docker compose would reject this file") || strings.Contains(r.stderr, "MARKER") {
+		t.Errorf("an address docker compose rejects: exit %d, %q", r.code, r.stderr)
+	}
+	// --db-service names the database; a name that is no service is refused.
+	os.Rename(filepath.Join(dir, "moved.env"), filepath.Join(dir, ".env"))
+	r = runCLI(t, dir, nil, "plan", "--db-service", "pg", "--droplet", "s-4vcpu-8gb")
+	if r.code != 1 || !strings.Contains(r.stderr, "--db-service pg: no such service") {
+		t.Errorf("--db-service pg: exit %d, %q", r.code, r.stderr)
+	}
+	r = runCLI(t, dir, nil, "plan", "--db-service", "postgresql", "--droplet", "s-4vcpu-8gb")
+	if r.code != 0 || !strings.Contains(r.stdout, "on postgresql (named with --db-service)") {
+		t.Errorf("--db-service postgresql: exit %d, %q", r.code, r.stdout)
+	}
+}
