@@ -22,7 +22,11 @@ type Service struct {
 	// default /dev/shm is 64 MB).
 	ShmSizeBytes int64
 	Ports        []Port
-	Replicas     int // scale or deploy.replicas; 0 or 1 for one container
+	// PortsResolved are Ports after interpolation (same indices), for
+	// comparing ${HTTP_IP}:${HTTP_PORT} bindings; nil when no port uses a
+	// variable that has a value. Never written.
+	PortsResolved []Port
+	Replicas      int // scale or deploy.replicas; 0 or 1 for one container
 	// Topology, as the file shows it.
 	DependsOn     []string
 	ContainerName string

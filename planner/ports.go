@@ -33,7 +33,17 @@ func (p *Plan) portPolicy(in Input) []Change {
 			switch {
 			case role == RoleWeb || role == RoleStreaming,
 				(role == RoleDB || role == RoleRedis || role == RolePgBouncer) && in.KeepDBPort:
-				if isLoopback(port.HostIP) || strings.Contains(port.HostIP, "${") {
+				if strings.Contains(port.HostIP, "${") {
+					// The address is the variable's: compose-scale does
+					// not write values, but says when it opens the port.
+					if s.PortsResolved != nil && port.Index < len(s.PortsResolved) && (role == RoleWeb || role == RoleStreaming) {
+						if ip := s.PortsResolved[port.Index].HostIP; isWildcard(ip) {
+							p.Warnings = append(p.Warnings, fmt.Sprintf("%s publishes %s: with the values of its variables it listens on every interface, reachable from the internet past nginx; set the address variable to 127.0.0.1", s.Name, port))
+						}
+					}
+					continue
+				}
+				if isLoopback(port.HostIP) {
 					continue
 				}
 				fixed := port
@@ -90,6 +100,7 @@ type portSpec struct {
 	service  string
 	replicas int
 	port     Port
+	resolved *Port // port after interpolation, when it uses variables that have values
 }
 
 // resolveClashes gives every binding its own host port. Services are taken
@@ -123,6 +134,24 @@ func (p *Plan) resolveClashes(specs []portSpec) []Change {
 			continue
 		}
 		lo, hi, ok := portRange(sp.port.Published)
+		if !ok && sp.resolved != nil {
+			// Variables with values: compare what docker compose will
+			// bind, and hold the port so that a later literal one moves.
+			// It cannot be moved itself (its value lives in .env).
+			r := *sp.resolved
+			if rlo, rhi, rok := portRange(r.Published); rok {
+				var clash bool
+				for port := rlo; port <= rhi; port++ {
+					b := binding{r.HostIP, proto(r.Protocol), port}
+					clash = clash || isTaken(b)
+					used[key(b)] = append(used[key(b)], b)
+				}
+				if clash {
+					p.Warnings = append(p.Warnings, fmt.Sprintf("%s publishes %s: with the values of its variables that host address and port is already taken by a service before it; change the variable", sp.service, sp.port))
+				}
+				continue
+			}
+		}
 		if !ok {
 			key := sp.port.HostIP + ":" + sp.port.Published + "/" + proto(sp.port.Protocol)
 			if other, dup := texts[key]; dup {
@@ -207,13 +236,18 @@ func plannedPorts(services []Service, policy []Change) []portSpec {
 			if removed[s.Name][port.Index] {
 				continue
 			}
+			var resolved *Port
+			if s.PortsResolved != nil && port.Index < len(s.PortsResolved) {
+				r := s.PortsResolved[port.Index]
+				resolved = &r
+			}
 			if fixed, ok := set[s.Name][port.Index]; ok {
 				port = fixed
 			}
 			// After removals the entry sits at a new index.
 			port.Index = idx
 			idx++
-			specs = append(specs, portSpec{service: s.Name, replicas: s.Replicas, port: port})
+			specs = append(specs, portSpec{service: s.Name, replicas: s.Replicas, port: port, resolved: resolved})
 		}
 	}
 	return specs

@@ -183,3 +183,40 @@ func TestWideRangeClash(t *testing.T) {
 		t.Errorf("warnings: %q", p.Warnings)
 	}
 }
+
+// Ports written with variables are compared by their values: a literal
+// port after them that takes the same host port moves; two variable ones
+// that resolve alike are a warning; an address variable that opens the
+// port to every interface is a warning. Nothing is rewritten in them.
+func TestResolvedPortsCompare(t *testing.T) {
+	s := stock("v4.3.0")
+	s[2].Ports = []Port{{Index: 0, HostIP: "${HTTP_IP}", Published: "${HTTP_PORT}", Target: "3000"}}
+	s[2].PortsResolved = []Port{{Index: 0, HostIP: "127.0.0.1", Published: "4000", Target: "3000"}}
+	s[3].Ports = []Port{{Index: 0, HostIP: "127.0.0.1", Published: "4000", Target: "4000"}}
+	p, err := Make(Input{Services: s, Machine: Machine{8 * GiB, 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := false
+	for _, c := range p.Changes {
+		if c.Kind == SetPort && c.Service == "web" {
+			t.Errorf("a port written with variables was rewritten: %+v", c.Port)
+		}
+		if c.Kind == SetPort && c.Service == "streaming" && c.Port.Published == "4001" {
+			moved = true
+		}
+	}
+	if !moved {
+		t.Errorf("streaming's 4000, taken by web's ${HTTP_PORT}=4000, did not move: %+v", p.Changes)
+	}
+	s[2].PortsResolved[0].HostIP = "0.0.0.0"
+	p, _ = Make(Input{Services: s, Machine: Machine{8 * GiB, 4}})
+	if !strings.Contains(strings.Join(p.Warnings, "\n"), "web publishes ${HTTP_IP}:${HTTP_PORT}:3000: with the values of its variables it listens on every interface") {
+		t.Errorf("no warning for a wildcard address from a variable: %q", p.Warnings)
+	}
+	for _, w := range p.Warnings {
+		if strings.Contains(w, "0.0.0.0") {
+			t.Errorf("a warning prints an interpolated value: %s", w)
+		}
+	}
+}

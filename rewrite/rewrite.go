@@ -195,7 +195,32 @@ func PlannerServices(services []compose.Service, vars *compose.Vars, readEnvFile
 		for _, p := range s.Ports {
 			ps.Ports = append(ps.Ports, planner.Port(p))
 		}
+		ps.PortsResolved = resolvedPorts(ps.Ports, vars)
 		out = append(out, ps)
+	}
+	return out
+}
+
+// resolvedPorts interpolates the ports that use variables; nil when
+// none does, or one cannot be resolved.
+func resolvedPorts(ports []planner.Port, vars *compose.Vars) []planner.Port {
+	any := false
+	out := make([]planner.Port, len(ports))
+	for i, p := range ports {
+		out[i] = p
+		for _, f := range []*string{&out[i].HostIP, &out[i].Published} {
+			if !strings.Contains(*f, "$") {
+				continue
+			}
+			v, ok := vars.Interpolate(*f)
+			if !ok {
+				return nil
+			}
+			*f, any = v, true
+		}
+	}
+	if !any {
+		return nil
 	}
 	return out
 }
