@@ -54,8 +54,29 @@ const maxConcurrency = 25
 
 func processName(queues []string) string { return "sidekiq-" + strings.Join(queues, "-") }
 
-// perQueueLayout is one process per queue, in config/sidekiq.yml order.
+// perQueueLayout is one process per queue, in config/sidekiq.yml order,
+// except fasp: its jobs exist only behind an experimental feature flag, so
+// it shares the mailers process rather than holding a process of its own.
 func perQueueLayout(v Version) []Process {
+	var ps []Process
+	for _, q := range QueuesFor(v) {
+		switch q.Name {
+		case "fasp":
+			continue
+		case "mailers":
+			if hasQueue(QueuesFor(v), "fasp") {
+				ps = append(ps, Process{Name: processName([]string{"mailers", "fasp"}), Queues: []Queue{{Name: "mailers"}, {Name: "fasp"}}, Small: true})
+				continue
+			}
+		}
+		ps = append(ps, Process{Name: processName([]string{q.Name}), Queues: []Queue{{Name: q.Name}}, Small: lowVolume[q.Name]})
+	}
+	return ps
+}
+
+// perQueueLayoutWithFasp is the per-queue layout as compose-scale wrote it
+// before fasp shared the mailers process: still recognised as per-queue.
+func perQueueLayoutWithFasp(v Version) []Process {
 	var ps []Process
 	for _, q := range QueuesFor(v) {
 		ps = append(ps, Process{Name: processName([]string{q.Name}), Queues: []Queue{{Name: q.Name}}, Small: lowVolume[q.Name]})

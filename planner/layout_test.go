@@ -77,3 +77,42 @@ func TestRecogniseOwnLayouts(t *testing.T) {
 		t.Errorf("a hand split was recognised as %s", s)
 	}
 }
+
+// fasp's jobs exist only behind an experimental flag: no strategy spends a
+// process on it; it shares the mailers process.
+func TestFaspNeverHasAProcess(t *testing.T) {
+	for _, st := range Strategies {
+		for _, v := range []string{"v4.4.0", "v4.7.0", "latest"} {
+			p, err := Make(Input{Services: stock(v), Machine: Machine{16 * GiB, 8}, Strategy: st})
+			if err != nil {
+				t.Fatalf("%s %s: %v", v, st, err)
+			}
+			found := false
+			for _, pr := range p.Sidekiq {
+				if hasQueue(pr.Queues, "fasp") {
+					found = true
+					if !hasQueue(pr.Queues, "mailers") && !hasQueue(pr.Queues, "default") {
+						t.Errorf("%s %s: %s holds fasp without mailers: %v", v, st, pr.Name, pr.Queues)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("%s %s: nothing listens on fasp", v, st)
+			}
+		}
+	}
+	// A per-queue file written before, with its own sidekiq-fasp, is
+	// still recognised as per-queue and re-planned without it.
+	old := perQueueLayoutWithFasp(Version{Major: 4, Minor: 4})
+	if s, ok := recognise(existingOf(old), Version{Major: 4, Minor: 4}); !ok || s != PerQueue {
+		t.Errorf("the older per-queue layout: %v %v", s, ok)
+	}
+}
+
+func existingOf(ps []Process) []existingProcess {
+	var out []existingProcess
+	for _, p := range ps {
+		out = append(out, existingProcess{Service: p.Name, Queues: p.Queues})
+	}
+	return out
+}

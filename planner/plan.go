@@ -370,7 +370,7 @@ func recognise(existing []existingProcess, current Version) (Strategy, bool) {
 
 func recogniseFor(existing []existingProcess, v Version) (Strategy, bool) {
 	have := layoutKey(existing)
-	if layoutKeyOf(perQueueLayout(v)) == have {
+	if layoutKeyOf(perQueueLayout(v)) == have || layoutKeyOf(perQueueLayoutWithFasp(v)) == have {
 		return PerQueue, true
 	}
 	for w := 1; w <= len(Orderings(v)); w++ {
