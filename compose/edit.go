@@ -138,6 +138,36 @@ func (d *Document) SetKey(service, key, value string) error {
 	return d.replaceEntryValue(k, " "+renderScalar(value, v.Style, ""))
 }
 
+// ReplaceInEntry replaces old with new inside one key's entry of a
+// service, byte-minimal: old and new are as the value reads, and where the
+// source writes a space as "\ " (an escape in a double-quoted string) the
+// replacement keeps the escape. It does nothing when new is already
+// there and old is not; it refuses when old is there more than once.
+func (d *Document) ReplaceInEntry(service, key, old, new string) error {
+	_, sv, err := d.service(service)
+	if err != nil {
+		return err
+	}
+	k, v := mapGet(sv, key)
+	if k == nil {
+		return nil
+	}
+	start, end := d.lineStart(k.Line), d.lineStart(d.entryEnd(k, v)+1)
+	span := string(d.src[start:end])
+	for _, form := range [][2]string{{old, new}, {strings.ReplaceAll(old, " ", "\\ "), strings.ReplaceAll(new, " ", "\\ ")}} {
+		switch strings.Count(span, form[0]) {
+		case 0:
+			continue
+		case 1:
+			i := strings.Index(span, form[0])
+			return d.replace(start+i, start+i+len(form[0]), form[1])
+		default:
+			return &Error{Path: d.Path, Line: k.Line, Msg: fmt.Sprintf("service %q: %s holds %q more than once: change it by hand", service, key, old)}
+		}
+	}
+	return nil
+}
+
 // RemoveService deletes a service, the comment lines directly above it, and
 // one blank line that separated it.
 func (d *Document) RemoveService(name string) error {

@@ -267,3 +267,28 @@ func TestRenameUpdatesReferences(t *testing.T) {
 		t.Errorf("network_mode reference: %v", err)
 	}
 }
+
+// ReplaceInEntry changes one token of a value in place, keeping the
+// source's own escapes, and nothing else.
+func TestReplaceInEntry(t *testing.T) {
+	src := "services:\n  s:\n    healthcheck:\n      test: ['CMD-SHELL', \"ps aux | grep '[s]idekiq\\ 6' || false\"]\n    image: x\n"
+	doc, err := Parse("x.yml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.ReplaceInEntry("s", "healthcheck", "[s]idekiq 6", "[s]idekiq 8"); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Replace(src, `idekiq\ 6`, `idekiq\ 8`, 1)
+	if got := string(doc.Bytes()); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	// Again: already done, nothing to do.
+	if err := doc.ReplaceInEntry("s", "healthcheck", "[s]idekiq 6", "[s]idekiq 8"); err != nil || string(doc.Bytes()) != want {
+		t.Errorf("a second replace: %v\n%s", err, doc.Bytes())
+	}
+	twice, _ := Parse("x.yml", []byte("services:\n  s:\n    healthcheck:\n      test: \"a 6; a 6\"\n"))
+	if err := twice.ReplaceInEntry("s", "healthcheck", "a 6", "a 8"); err == nil {
+		t.Error("an ambiguous replace was made")
+	}
+}

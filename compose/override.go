@@ -50,6 +50,12 @@ func Merge(base, over []Service) []Service {
 		if o.Has["hostname"] {
 			m.Hostname = o.Hostname
 		}
+		if o.Has["network_mode"] {
+			m.NetworkMode = o.NetworkMode
+		}
+		if o.Has["healthcheck"] {
+			m.Healthcheck = o.Healthcheck
+		}
 		if o.Has["env_file"] {
 			m.EnvFiles = o.EnvFiles
 		}

@@ -35,6 +35,9 @@ type Service struct {
 	ContainerName string
 	Hostname      string
 	EnvFiles      []string // env_file paths, relative to the compose file's directory
+	NetworkMode   string   // network_mode as written: "service:vpn", "host"...
+	// Healthcheck is healthcheck.test, its words joined by spaces.
+	Healthcheck string
 }
 
 // Services lists the services in file order, with merge keys (<<: *anchor)
@@ -99,6 +102,19 @@ func (d *Document) Services() ([]Service, error) {
 		s.ContainerName, _ = raw["container_name"].(string)
 		s.Hostname, _ = raw["hostname"].(string)
 		s.EnvFiles = envFiles(raw["env_file"])
+		s.NetworkMode, _ = raw["network_mode"].(string)
+		if hc, ok := raw["healthcheck"].(map[string]any); ok {
+			switch test := hc["test"].(type) {
+			case string:
+				s.Healthcheck = test
+			case []any:
+				words := make([]string, len(test))
+				for i, w := range test {
+					words[i] = scalarString(w)
+				}
+				s.Healthcheck = strings.Join(words, " ")
+			}
+		}
 		out = append(out, s)
 	}
 	return out, nil

@@ -15,6 +15,7 @@ const (
 	SetField                     // Service's scalar key Key becomes Value
 	SetPort                      // Service's ports entry Port.Index becomes Port
 	RemovePort                   // Service's ports entry Port.Index is deleted
+	ReplaceText                  // in Service's Key entry, the text Old becomes Value
 )
 
 // Change is one edit. Changes are applied in order; names refer to the
@@ -27,6 +28,7 @@ type Change struct {
 	Command []string
 	Key     string
 	Value   string
+	Old     string // ReplaceText: the text to replace, as the value reads
 	Port    Port
 }
 

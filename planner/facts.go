@@ -27,6 +27,8 @@ type Service struct {
 	// variable that has a value. Never written.
 	PortsResolved []Port
 	Replicas      int // scale or deploy.replicas; 0 or 1 for one container
+	NetworkMode string // as written
+	Healthcheck string // healthcheck.test, words joined
 	// Topology, as the file shows it.
 	DependsOn     []string
 	ContainerName string

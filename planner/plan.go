@@ -231,6 +231,7 @@ func Make(in Input) (*Plan, error) {
 	}
 	policy := p.portPolicy(in)
 	p.Changes = append(policy, reconcile(existing, p.Sidekiq)...)
+	p.Changes = append(p.Changes, p.healthcheckChanges(sidekiq)...)
 	specs := plannedPorts(in.Services, policy)
 	if streaming != nil && p.Version.AtLeast(4, 2) {
 		var extra []portSpec

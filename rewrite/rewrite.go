@@ -188,7 +188,7 @@ func PlannerServices(services []compose.Service, vars *compose.Vars, readEnvFile
 		if img, ok := vars.Interpolate(s.Image); ok && img != s.Image {
 			ps.ImageResolved = img
 		}
-		ps.DependsOn = s.DependsOn
+		ps.DependsOn, ps.NetworkMode, ps.Healthcheck = s.DependsOn, s.NetworkMode, s.Healthcheck
 		ps.ContainerName, _ = vars.Interpolate(s.ContainerName)
 		ps.Hostname, _ = vars.Interpolate(s.Hostname)
 		ps.ConnEnv = connectionEnv(s, vars, readEnvFile)
@@ -324,6 +324,8 @@ func describe(c planner.Change) string {
 		return c.Key + "=" + c.Value
 	case planner.SetField:
 		return c.Key + ": " + c.Value
+	case planner.ReplaceText:
+		return c.Key + ": " + c.Old + " -> " + c.Value
 	case planner.SetPort, planner.RemovePort:
 		return "ports: " + c.Port.String()
 	case planner.Rename:
@@ -464,6 +466,8 @@ func apply(doc *compose.Document, c planner.Change) error {
 		return doc.SetEnv(c.Service, c.Key, c.Value)
 	case planner.SetField:
 		return doc.SetKey(c.Service, c.Key, c.Value)
+	case planner.ReplaceText:
+		return doc.ReplaceInEntry(c.Service, c.Key, c.Old, c.Value)
 	case planner.SetPort:
 		return doc.SetPort(c.Service, compose.Port(c.Port))
 	case planner.RemovePort:
