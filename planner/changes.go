@@ -42,7 +42,7 @@ const sharedImage = "mastodon-sidekiq:local"
 // `sidekiq` becomes the first new service and the diff shows a rename, not
 // a delete and an add); what is still missing is cloned from the first
 // sidekiq service; what is still left over is removed.
-func reconcile(existing []existingProcess, planned []Process) []Change {
+func reconcile(existing []existingProcess, planned []Process, taken map[string]bool) []Change {
 	var changes []Change
 	current := map[string]existingProcess{} // by the name it has after renames
 	plannedNames := map[string]bool{}
@@ -94,10 +94,25 @@ func reconcile(existing []existingProcess, planned []Process) []Change {
 			after = templateName
 		}
 		changes = append(changes, Change{Kind: Clone, Service: templateName, To: p.Name, After: after})
+		changes = append(changes, copyIdentity(template.ID, p.Name, taken)...)
 		current[p.Name] = existingProcess{Service: p.Name, Cmd: template.Cmd}
 	}
 	for _, e := range leftover {
 		changes = append(changes, Change{Kind: Remove, Service: e.Service})
+	}
+	// Services of the file that already share a container_name or
+	// hostname (copied by hand, or by an older compose-scale): the first
+	// keeps it, the others get their own.
+	seen := map[identity]bool{}
+	for _, p := range planned {
+		e := current[p.Name] // the copies made above have no identity yet
+		if e.ID == (identity{}) {
+			continue
+		}
+		if seen[e.ID] {
+			changes = append(changes, copyIdentity(e.ID, p.Name, taken)...)
+		}
+		seen[e.ID] = true
 	}
 	for _, p := range planned {
 		cmd := current[p.Name].Cmd

@@ -31,8 +31,11 @@ type Service struct {
 	Healthcheck string // healthcheck.test, words joined
 	// Topology, as the file shows it.
 	DependsOn     []string
-	ContainerName string
-	Hostname      string
+	ContainerName string // as written: ${COMPOSE_PROJECT_NAME}-db stays so
+	Hostname      string // as written
+	// Aliases are the names other containers reach it by besides its
+	// service name: container_name and hostname, interpolated.
+	Aliases []string
 	// ConnEnv holds where the service connects (DB_HOST, REDIS_URL...,
 	// PREPARED_STATEMENTS: compose.ConnectionKeys only): its env_file's
 	// values under its own environment's, interpolated. For deciding

@@ -230,12 +230,16 @@ func Make(in Input) (*Plan, error) {
 		p.checkCurrent(in, db)
 	}
 	policy := p.portPolicy(in)
-	p.Changes = append(policy, reconcile(existing, p.Sidekiq)...)
+	taken := takenNames(in.Services)
+	p.Changes = append(policy, reconcile(existing, p.Sidekiq, taken)...)
+	if id := existing[0].ID; id != (identity{}) && hasClone(p.Changes) {
+		p.Notes = append(p.Notes, fmt.Sprintf("%s: new sidekiq services get a container_name and hostname of their own, derived from its own (docker compose creates one container per name)", existing[0].Service))
+	}
 	p.Changes = append(p.Changes, p.healthcheckChanges(sidekiq)...)
 	specs := plannedPorts(in.Services, policy)
 	if streaming != nil && p.Version.AtLeast(4, 2) {
 		var extra []portSpec
-		p.Changes, extra = p.scaleStreaming(p.Changes, *streaming, streamings, specs)
+		p.Changes, extra = p.scaleStreaming(p.Changes, *streaming, in.Services, specs, taken)
 		// The copies' ports are the plan's, not what the file has now.
 		kept := specs[:0]
 		for _, sp := range specs {
@@ -302,6 +306,15 @@ func (p *Plan) resolveVersion(in Input, sidekiq []Service, web *Service, streami
 	return nil
 }
 
+func hasClone(cs []Change) bool {
+	for _, c := range cs {
+		if c.Kind == Clone {
+			return true
+		}
+	}
+	return false
+}
+
 // imageBase is an image's name without registry, path or tag.
 func imageBase(image string) string {
 	repo := strings.ToLower(image)
@@ -323,6 +336,7 @@ type existingProcess struct {
 	Queues  []Queue
 	Build   bool
 	Image   string
+	ID      identity
 }
 
 func (p *Plan) parseSidekiq(services []Service) ([]existingProcess, error) {
@@ -350,7 +364,7 @@ func (p *Plan) parseSidekiq(services []Service) ([]existingProcess, error) {
 		if c.ConcurrencyVar != "" {
 			p.Notes = append(p.Notes, fmt.Sprintf("%s: -c %s becomes the planned number: DB_POOL must equal it, and the plan sizes both against the connection budget", s.Name, c.ConcurrencyVar))
 		}
-		out = append(out, existingProcess{Service: s.Name, Cmd: c, Queues: c.Queues, Build: s.Build, Image: s.Image})
+		out = append(out, existingProcess{Service: s.Name, Cmd: c, Queues: c.Queues, Build: s.Build, Image: s.Image, ID: identityOf(s)})
 	}
 	return out, nil
 }

@@ -9,55 +9,78 @@ import (
 var streamingCopy = regexp.MustCompile(`^(.+)-(\d+)$`)
 
 // scaleStreaming makes the streaming services from Mastodon 4.2 on: the
-// original plus copies named <name>-2, <name>-3 ..., each publishing the
-// original's port plus one on loopback (4001, 4002 ...). Copies beyond the
-// plan are removed. It returns the changes and the copies' ports, for the
-// clash check.
-func (p *Plan) scaleStreaming(changes []Change, primary Service, all []Service, specs []portSpec) ([]Change, []portSpec) {
+// original plus copies named <name>-2, <name>-3 ..., each publishing every
+// binding of the original on its port plus one (4001, 4002 ...; IPv4 and
+// IPv6 alike), with a container_name and hostname of its own. Copies
+// beyond the plan are removed. It returns the changes and the copies'
+// ports, for the clash check.
+//
+// A streaming service that cannot have copies keeps one process: one in
+// another container's (or the host's) network namespace, where every copy
+// would listen on the same port, or one whose port is a variable or a
+// range, which compose-scale cannot give each copy its own of.
+func (p *Plan) scaleStreaming(changes []Change, primary Service, services []Service, specs []portSpec, taken map[string]bool) ([]Change, []portSpec) {
 	st := p.Streaming
+	var bindings []portSpec // the primary's published ports, as the policy leaves them
+	for _, sp := range specs {
+		if sp.service == primary.Name && sp.port.Published != "" {
+			bindings = append(bindings, sp)
+		}
+	}
 	want := st.Processes
+	if want > 1 {
+		switch {
+		case listensInNamespace(primary.NetworkMode):
+			p.Notes = append(p.Notes, fmt.Sprintf("%s runs in network_mode %s: copies would all listen on its port in that one namespace, so it stays one streaming service (%d would serve this machine)", primary.Name, primary.NetworkMode, want))
+			want = 1
+		default:
+			for _, b := range bindings {
+				if lo, hi, ok := portRange(b.port.Published); !ok || lo != hi {
+					p.Notes = append(p.Notes, fmt.Sprintf("%s publishes %s: copies cannot each get their own port from a variable or a range, so it stays one streaming service (%d would serve this machine); write the port as a number to get them", primary.Name, b.port, want))
+					want = 1
+					break
+				}
+			}
+		}
+		if want == 1 {
+			st.Processes = 1
+		}
+	}
 	names := []string{primary.Name}
 	for i := 2; i <= want; i++ {
 		names = append(names, fmt.Sprintf("%s-%d", primary.Name, i))
 	}
 	st.Services = names
 	exists := map[string]bool{}
-	for _, s := range all {
+	for _, s := range services {
 		exists[s.Name] = true
-		if m := streamingCopy.FindStringSubmatch(s.Name); m != nil && m[1] == primary.Name {
+		// A copy that shares the primary's container_name or hostname
+		// (made by hand, or by an older compose-scale) gets its own.
+		if m := streamingCopy.FindStringSubmatch(s.Name); m != nil && m[1] == primary.Name && identityOf(s) == identityOf(primary) && identityOf(s) != (identity{}) {
+			if n, _ := strconv.Atoi(m[2]); n <= want {
+				changes = append(changes, copyIdentity(identityOf(primary), s.Name, taken)...)
+			}
+		}
+		if m := streamingCopy.FindStringSubmatch(s.Name); m != nil && m[1] == primary.Name && RoleOf(s) == RoleStreaming {
 			if n, _ := strconv.Atoi(m[2]); n > want {
 				changes = append(changes, Change{Kind: Remove, Service: s.Name})
 				p.Notes = append(p.Notes, fmt.Sprintf("%s: removed, this machine plans %d streaming processes (remove its server line from nginx's upstream streaming)", s.Name, want))
 			}
 		}
 	}
-	// The primary's published port, as the policy leaves it.
-	var base *Port
-	for _, sp := range specs {
-		if sp.service == primary.Name && sp.port.Published != "" {
-			port := sp.port
-			base = &port
-			break
-		}
-	}
 	var extra []portSpec
 	for i, name := range names[1:] {
 		if !exists[name] {
-			after := names[i]
-			changes = append(changes, Change{Kind: Clone, Service: primary.Name, To: name, After: after})
+			changes = append(changes, Change{Kind: Clone, Service: primary.Name, To: name, After: names[i]})
+			changes = append(changes, copyIdentity(identityOf(primary), name, taken)...)
 		}
-		if base == nil {
-			continue
+		for _, b := range bindings {
+			lo, _, _ := portRange(b.port.Published)
+			port := b.port
+			port.Published = strconv.Itoa(lo + i + 1)
+			changes = append(changes, Change{Kind: SetPort, Service: name, Port: port})
+			extra = append(extra, portSpec{service: name, replicas: 1, port: port})
 		}
-		lo, _, ok := portRange(base.Published)
-		if !ok {
-			p.Warnings = append(p.Warnings, fmt.Sprintf("%s publishes %s: give each streaming service its own port by hand", primary.Name, base.Published))
-			continue
-		}
-		port := *base
-		port.Published = strconv.Itoa(lo + i + 1)
-		changes = append(changes, Change{Kind: SetPort, Service: name, Port: port})
-		extra = append(extra, portSpec{service: name, replicas: 1, port: port})
 	}
 	return changes, extra
 }

@@ -61,7 +61,7 @@ func urlHost(u string) string {
 func byHost(services []Service, host string) *Service {
 	for i := range services {
 		s := &services[i]
-		if s.Name == host || s.ContainerName == host || s.Hostname == host {
+		if s.Name == host || s.ContainerName == host || s.Hostname == host || contains(s.Aliases, host) {
 			return s
 		}
 	}

@@ -65,6 +65,8 @@ var goldenCases = []goldenCase{
 	{"forms-v4.3", "s-4vcpu-8gb", "", "", ""},
 	// Issue 11: copies docker compose can start.
 	{"bumped-v4.5", "s-4vcpu-8gb", "", "", ""},
+	{"names-v4.3", "s-8vcpu-16gb", "", "", ""},
+	{"sidecar-v4.3", "s-8vcpu-16gb", "", "", ""},
 }
 
 // rewrite runs the pipeline as the CLI does: with the fixture's .env (if
@@ -121,6 +123,7 @@ var managedLine = regexp.MustCompile(`^\s*(` +
 	`|ports:.*|-?\s*["']?[0-9.:\[\]-]+:\d+["']?\s*(#.*)?|-?\s*(target|published|host_ip|protocol):.*` +
 	`|-?\s*["']?(DB_POOL|WEB_CONCURRENCY|MAX_THREADS|STREAMING_CLUSTER_NUM)\b.*` +
 	`|test:.*\[s\]idekiq.*` + // the healthcheck's Sidekiq major, on an upgrade
+	`|(container_name|hostname):.*` + // a copy's own names (the line diff may pair the original with a copy)
 	`)$`)
 
 func TestGolden(t *testing.T) {

@@ -189,8 +189,12 @@ func PlannerServices(services []compose.Service, vars *compose.Vars, readEnvFile
 			ps.ImageResolved = img
 		}
 		ps.DependsOn, ps.NetworkMode, ps.Healthcheck = s.DependsOn, s.NetworkMode, s.Healthcheck
-		ps.ContainerName, _ = vars.Interpolate(s.ContainerName)
-		ps.Hostname, _ = vars.Interpolate(s.Hostname)
+		ps.ContainerName, ps.Hostname = s.ContainerName, s.Hostname
+		for _, n := range []string{s.ContainerName, s.Hostname} {
+			if alias, ok := vars.Interpolate(n); ok && alias != "" {
+				ps.Aliases = append(ps.Aliases, alias)
+			}
+		}
 		ps.ConnEnv = connectionEnv(s, vars, readEnvFile)
 		for _, p := range s.Ports {
 			ps.Ports = append(ps.Ports, planner.Port(p))

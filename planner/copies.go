@@ -1,0 +1,74 @@
+package planner
+
+import (
+	"fmt"
+	"strings"
+)
+
+// identity is what a container is known by besides its service name. A
+// copy of a service must not share it: docker compose refuses to create a
+// second container with one container_name, and a shared hostname makes
+// two Sidekiq processes one in Sidekiq's process list.
+type identity struct {
+	ContainerName, Hostname string // as written
+}
+
+func identityOf(s Service) identity { return identity{s.ContainerName, s.Hostname} }
+
+// copyIdentity gives the copy dst of a service with identity id a
+// container_name and hostname of its own, derived in the file's style:
+// mastodon-sidekiq -> mastodon-sidekiq-mailers, ${PROJECT}-streaming ->
+// ${PROJECT}-streaming-2. taken holds the names in use and is updated.
+func copyIdentity(id identity, dst string, taken map[string]bool) []Change {
+	var changes []Change
+	for _, f := range []struct{ key, value string }{{"container_name", id.ContainerName}, {"hostname", id.Hostname}} {
+		if f.value == "" {
+			continue
+		}
+		name := derivedName(f.value, dst)
+		for n := 2; taken[f.key+"="+name]; n++ {
+			name = fmt.Sprintf("%s-%d", derivedName(f.value, dst), n)
+		}
+		taken[f.key+"="+name] = true
+		changes = append(changes, Change{Kind: SetField, Service: dst, Key: f.key, Value: name})
+	}
+	return changes
+}
+
+// derivedName puts copy into name where name ends with what copy starts
+// with (mastodon-sidekiq + sidekiq-mailers = mastodon-sidekiq-mailers),
+// else appends it. The result does not depend on which copy it came
+// from, so a re-run derives the same names.
+func derivedName(name, copy string) string {
+	for i := 0; i < len(name); i++ {
+		if i > 0 && !strings.ContainsRune("-_.", rune(name[i-1])) {
+			continue
+		}
+		tail := name[i:]
+		if strings.HasPrefix(copy, tail) && (len(copy) == len(tail) || copy[len(tail)] == '-') {
+			return name[:i] + copy
+		}
+	}
+	return name + "-" + copy
+}
+
+// takenNames are the container names and hostnames the file uses.
+func takenNames(services []Service) map[string]bool {
+	taken := map[string]bool{}
+	for _, s := range services {
+		if s.ContainerName != "" {
+			taken["container_name="+s.ContainerName] = true
+		}
+		if s.Hostname != "" {
+			taken["hostname="+s.Hostname] = true
+		}
+	}
+	return taken
+}
+
+// listensInNamespace reports a network_mode that puts the service in
+// another's network namespace (or the host's): copies of a service that
+// listens would all bind its port there.
+func listensInNamespace(mode string) bool {
+	return mode == "host" || strings.HasPrefix(mode, "service:") || strings.HasPrefix(mode, "container:")
+}
