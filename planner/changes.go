@@ -7,15 +7,15 @@ import "strconv"
 type ChangeKind int
 
 const (
-	Rename     ChangeKind = iota // Service is renamed To
-	Clone                        // Service is copied as To, placed after After
-	Remove                       // Service is deleted
-	SetCommand                   // Service's command becomes Command
-	SetEnv                       // Service's own environment gets Key=Value
-	SetField                     // Service's scalar key Key becomes Value
-	SetPort                      // Service's ports entry Port.Index becomes Port
-	RemovePort                   // Service's ports entry Port.Index is deleted
-	ReplaceText                  // in Service's Key entry, the text Old becomes Value
+	Rename      ChangeKind = iota // Service is renamed To
+	Clone                         // Service is copied as To, placed after After
+	Remove                        // Service is deleted
+	SetCommand                    // Service's command becomes Command
+	SetEnv                        // Service's own environment gets Key=Value
+	SetField                      // Service's scalar key Key becomes Value
+	SetPort                       // Service's ports entry Port.Index becomes Port
+	RemovePort                    // Service's ports entry Port.Index is deleted
+	ReplaceText                   // in Service's Key entry, the text Old becomes Value
 )
 
 // Change is one edit. Changes are applied in order; names refer to the
