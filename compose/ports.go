@@ -350,3 +350,31 @@ func (d *Document) editPortsOneByOne(service string, set []Port, remove []int) e
 	}
 	return nil
 }
+
+// SetReplicas sets how many containers a service runs: its scale, or its
+// deploy.replicas, whichever it has. One drops a scale entry (one is the
+// default). A service with neither and n == 1 is left alone.
+func (d *Document) SetReplicas(service string, n int) error {
+	_, sv, err := d.service(service)
+	if err != nil {
+		return err
+	}
+	if k, v := mapGet(sv, "scale"); k != nil {
+		if n == 1 {
+			return d.removeEntry(k)
+		}
+		if v.Value == strconv.Itoa(n) {
+			return nil
+		}
+		return d.SetKey(service, "scale", strconv.Itoa(n))
+	}
+	if _, dv := mapGet(sv, "deploy"); dv != nil && dv.Kind == yaml.MappingNode && dv.Style&yaml.FlowStyle == 0 {
+		if k, _ := mapGet(dv, "replicas"); k != nil {
+			return d.setMapEntry(dv, "replicas", strconv.Itoa(n))
+		}
+	}
+	if n == 1 {
+		return nil
+	}
+	return d.SetKey(service, "scale", strconv.Itoa(n))
+}

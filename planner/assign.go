@@ -144,12 +144,22 @@ func (p *Plan) layout(strategy Strategy, existing []existingProcess, sz sizing, 
 		p.Strategy = Weighted
 		return weightedLayout(v, afford(1, smallConcurrency)), nil
 	case HandSplit:
-		p.Strategy = HandSplit
 		ps := p.correct(existing)
-		if len(ps) > sz.sidekiqProcs {
-			return nil, fmt.Errorf("the file runs %d sidekiq services but this machine's memory fits %d (about %s each, estimated): remove some, or pass --strategy auto to replace them with a layout that fits", len(ps), sz.sidekiqProcs, FormatBytes(p.Estimates.SidekiqProcess))
+		smalls := 0
+		for _, pr := range ps {
+			if pr.Small {
+				smalls += pr.processes()
+			}
 		}
-		return ps, nil
+		if afford(smalls, smalls*smallConcurrency) < 2 {
+			// Fewer than two workers fit beside the small processes:
+			// no split keeps its shape here, and auto's small-server
+			// layout is what every file, split or not, comes to.
+			p.Notes = append(p.Notes, fmt.Sprintf("the file's own split (%d sidekiq processes) does not fit this machine with two workers: replaced by the small-server layout", totalProcesses(ps)))
+			return p.layout(Auto, existing, sz, cb)
+		}
+		p.Strategy = HandSplit
+		return p.fit(ps, afford), nil
 	}
 	return nil, fmt.Errorf("unknown strategy %q", strategy)
 }
@@ -174,7 +184,7 @@ func (p *Plan) correct(existing []existingProcess) []Process {
 			// No -q: config/sidekiq.yml's queues, every one of them.
 			qs = append(qs, QueuesFor(v)...)
 		}
-		ps = append(ps, Process{Name: e.Service, Queues: qs})
+		ps = append(ps, Process{Name: e.Service, Queues: qs, Replicas: e.Replicas})
 	}
 	if HasScheduler(v) {
 		keep := -1
@@ -198,6 +208,20 @@ func (p *Plan) correct(existing []existingProcess) []Process {
 			if i != keep && hasQueue(ps[i].Queues, "scheduler") {
 				ps[i].Queues = dropQueue(ps[i].Queues, "scheduler")
 				p.Notes = append(p.Notes, fmt.Sprintf("%s: removed queue scheduler, which %s already listens on (two schedulers enqueue every cron job twice)", ps[i].Name, ps[keep].Name))
+			}
+		}
+		// Replicas of the one listener are as many schedulers: it
+		// becomes one process, or scheduler moves to a service of its own.
+		if keep >= 0 && ps[keep].processes() > 1 {
+			k := &ps[keep]
+			if len(k.Queues) == 1 {
+				p.Notes = append(p.Notes, fmt.Sprintf("%s: %d replicas listened on scheduler, %d schedulers: now one", k.Name, k.processes(), k.processes()))
+				k.Replicas = 1
+			} else {
+				k.Queues = dropQueue(k.Queues, "scheduler")
+				name := uniqueName(processName([]string{"scheduler"}), ps)
+				p.Notes = append(p.Notes, fmt.Sprintf("%s: its %d replicas listened on scheduler, %d schedulers: scheduler moves to %s, one process", k.Name, k.processes(), k.processes(), name))
+				ps = append(ps, Process{Name: name, Queues: []Queue{{Name: "scheduler"}}})
 			}
 		}
 	}
@@ -253,16 +277,16 @@ func dropQueue(qs []Queue, name string) []Queue {
 // share of what is left, at most the machine's thread cap. When the budget
 // is too tight for that, everyone gets an equal share.
 func assignThreads(ps []Process, budget, threadCap int) error {
-	var small, workers int
+	var small, workers int // processes: a replica is one
 	for _, p := range ps {
 		if p.Small {
-			small++
+			small += p.processes()
 		} else {
-			workers++
+			workers += p.processes()
 		}
 	}
-	if budget < len(ps) {
-		return fmt.Errorf("%d connections cannot serve %d sidekiq processes", budget, len(ps))
+	if budget < small+workers {
+		return fmt.Errorf("%d connections cannot serve %d sidekiq processes", budget, small+workers)
 	}
 	smallC := smallConcurrency
 	workerC := 0
@@ -270,7 +294,7 @@ func assignThreads(ps []Process, budget, threadCap int) error {
 		workerC = (budget - small*smallC) / workers
 	}
 	if workers > 0 && workerC < smallC || workers == 0 && budget < small*smallC {
-		smallC = budget / len(ps)
+		smallC = budget / (small + workers)
 		workerC = smallC
 	}
 	workerC = min(workerC, threadCap)
@@ -346,7 +370,7 @@ func (p *Plan) connectionsInUse() int {
 		total += p.Streaming.Processes * p.Streaming.Pool
 	}
 	for _, s := range p.Sidekiq {
-		total += s.Concurrency * f
+		total += s.Concurrency * s.processes() * f
 	}
 	return total
 }

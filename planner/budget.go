@@ -62,8 +62,9 @@ func (p *Plan) budget(in Input, est Estimates, sz sizing) {
 		}
 	}
 	for _, s := range p.Sidekiq {
-		b.Rows = append(b.Rows, Row{Service: s.Name, Role: RoleSidekiq, Processes: 1, Threads: s.Concurrency,
-			Connections: s.Concurrency * f, Queues: s.Queues, MemoryBytes: est.SidekiqProcess})
+		n := s.processes()
+		b.Rows = append(b.Rows, Row{Service: s.Name, Role: RoleSidekiq, Processes: n, Threads: s.Concurrency,
+			Connections: n * s.Concurrency * f, Queues: s.Queues, MemoryBytes: int64(n) * est.SidekiqProcess})
 	}
 	if f > 1 {
 		which := "Mastodon 4.2.0 opens"

@@ -16,6 +16,7 @@ const (
 	SetPort                       // Service's ports entry Port.Index becomes Port
 	RemovePort                    // Service's ports entry Port.Index is deleted
 	ReplaceText                   // in Service's Key entry, the text Old becomes Value
+	SetReplicas                   // Service's scale (or deploy.replicas) becomes Value; "1" drops scale
 )
 
 // Change is one edit. Changes are applied in order; names refer to the
@@ -95,6 +96,9 @@ func reconcile(existing []existingProcess, planned []Process, taken map[string]b
 		}
 		changes = append(changes, Change{Kind: Clone, Service: templateName, To: p.Name, After: after})
 		changes = append(changes, copyIdentity(template.ID, p.Name, taken)...)
+		if template.Replicas > 1 && p.processes() == 1 {
+			changes = append(changes, Change{Kind: SetReplicas, Service: p.Name, Value: "1"})
+		}
 		current[p.Name] = existingProcess{Service: p.Name, Cmd: template.Cmd}
 	}
 	for _, e := range leftover {

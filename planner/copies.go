@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -71,4 +72,40 @@ func takenNames(services []Service) map[string]bool {
 // listens would all bind its port there.
 func listensInNamespace(mode string) bool {
 	return mode == "host" || strings.HasPrefix(mode, "service:") || strings.HasPrefix(mode, "container:")
+}
+
+// replicaChanges handles sidekiq services that run replicas. A layout
+// compose-scale plans replaces them: each of its services is one process,
+// so the replicas go (before any copy is made, which would inherit them).
+// An admin's split keeps them, each replica a process in the budget;
+// correct has already split a scheduler listener off a replicated service.
+func (p *Plan) replicaChanges(existing []existingProcess) []Change {
+	var changes []Change
+	for _, e := range existing {
+		if e.Replicas <= 1 {
+			continue
+		}
+		keep := 1
+		for _, pr := range p.Sidekiq {
+			if pr.Name == e.Service {
+				keep = pr.processes()
+			}
+		}
+		if keep == e.Replicas {
+			continue
+		}
+		changes = append(changes, Change{Kind: SetReplicas, Service: e.Service, Value: strconv.Itoa(keep)})
+		p.Notes = append(p.Notes, fmt.Sprintf("%s: %d replicas become %d: %s", e.Service, e.Replicas, keep, replicaWhy(p.Strategy, keep)))
+	}
+	return changes
+}
+
+func replicaWhy(s Strategy, keep int) string {
+	if s != HandSplit {
+		return "the plan's services replace them, one process each"
+	}
+	if keep == 1 {
+		return "this machine's budget holds one"
+	}
+	return "what this machine's budget holds"
 }

@@ -42,7 +42,13 @@ type Process struct {
 	// Small marks a process that only serves low-volume queues (mailers,
 	// scheduler, fasp): it keeps a fixed small thread count.
 	Small bool
+	// Replicas of an admin's service (scale, deploy.replicas): each is a
+	// process with Concurrency threads. 0 means one.
+	Replicas int
 }
+
+// processes is how many Sidekiq processes p runs.
+func (p Process) processes() int { return max(p.Replicas, 1) }
 
 // smallConcurrency is the thread count of the mailers/scheduler processes:
 // enough for bursts of mail, and no more connections than they use.

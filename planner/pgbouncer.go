@@ -48,7 +48,7 @@ func (p *Plan) directConnections() int {
 	}
 	if !p.bouncer.viaSidekiq {
 		for _, s := range p.Sidekiq {
-			n += s.Concurrency * f
+			n += s.Concurrency * s.processes() * f
 		}
 	}
 	return n

@@ -160,17 +160,6 @@ func Make(in Input) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range sidekiq {
-		if s.Replicas <= 1 {
-			continue
-		}
-		c, _ := ParseSidekiqCommand(s.Command)
-		if HasScheduler(p.Version) && (len(c.Queues) == 0 || hasQueue(c.Queues, "scheduler")) {
-			p.Warnings = append(p.Warnings, fmt.Sprintf("%s runs %d replicas and listens on scheduler: that is %d schedulers, each enqueuing every cron job; set its scale (or deploy.replicas) to 1", s.Name, s.Replicas, s.Replicas))
-		} else {
-			p.Warnings = append(p.Warnings, fmt.Sprintf("%s runs %d replicas: the budget counts one process per sidekiq service; remove the replicas, the plan adds processes as services", s.Name, s.Replicas))
-		}
-	}
 
 	strategy := in.Strategy
 	if strategy == "" {
@@ -187,6 +176,12 @@ func Make(in Input) (*Plan, error) {
 			if s == PerQueue { // auto never picks per-queue: keep the admin's choice
 				strategy = PerQueue
 				p.Why = "the file is already split per queue"
+			}
+			if s == PerQueue && len(perQueueLayout(p.Version)) > sidekiqFit(in, m, est, db != nil, redis != nil, p.Version, searchMem) {
+				// Too many for this machine: kept and shrunk like any
+				// split of the admin's.
+				strategy = HandSplit
+				p.Why = "the file is split per queue, more processes than this machine holds: its services are kept and merged to fit"
 			}
 		} else {
 			strategy = HandSplit
@@ -231,7 +226,8 @@ func Make(in Input) (*Plan, error) {
 	}
 	policy := p.portPolicy(in)
 	taken := takenNames(in.Services)
-	p.Changes = append(policy, reconcile(existing, p.Sidekiq, taken)...)
+	p.Changes = append(policy, p.replicaChanges(existing)...)
+	p.Changes = append(p.Changes, reconcile(existing, p.Sidekiq, taken)...)
 	if id := existing[0].ID; id != (identity{}) && hasClone(p.Changes) {
 		p.Notes = append(p.Notes, fmt.Sprintf("%s: new sidekiq services get a container_name and hostname of their own, derived from its own (docker compose creates one container per name)", existing[0].Service))
 	}
@@ -315,6 +311,16 @@ func hasClone(cs []Change) bool {
 	return false
 }
 
+// sidekiqFit is how many sidekiq processes the machine's memory holds
+// (0 when it cannot be sized: the plan will say why).
+func sidekiqFit(in Input, m Machine, est Estimates, hasDB, hasRedis bool, v Version, searchMem int64) int {
+	sz, err := size(in, m, est, hasDB, hasRedis, v, searchMem)
+	if err != nil {
+		return 1 << 30
+	}
+	return sz.sidekiqProcs
+}
+
 // imageBase is an image's name without registry, path or tag.
 func imageBase(image string) string {
 	repo := strings.ToLower(image)
@@ -337,6 +343,8 @@ type existingProcess struct {
 	Build   bool
 	Image   string
 	ID      identity
+	// Replicas is scale or deploy.replicas: each replica is a process.
+	Replicas int
 }
 
 func (p *Plan) parseSidekiq(services []Service) ([]existingProcess, error) {
@@ -364,7 +372,7 @@ func (p *Plan) parseSidekiq(services []Service) ([]existingProcess, error) {
 		if c.ConcurrencyVar != "" {
 			p.Notes = append(p.Notes, fmt.Sprintf("%s: -c %s becomes the planned number: DB_POOL must equal it, and the plan sizes both against the connection budget", s.Name, c.ConcurrencyVar))
 		}
-		out = append(out, existingProcess{Service: s.Name, Cmd: c, Queues: c.Queues, Build: s.Build, Image: s.Image, ID: identityOf(s)})
+		out = append(out, existingProcess{Service: s.Name, Cmd: c, Queues: c.Queues, Build: s.Build, Image: s.Image, ID: identityOf(s), Replicas: max(s.Replicas, 1)})
 	}
 	return out, nil
 }
@@ -388,7 +396,9 @@ func recogniseFor(existing []existingProcess, v Version) (Strategy, bool) {
 	if layoutKeyOf(perQueueLayout(v)) == have || layoutKeyOf(perQueueLayoutWithFasp(v)) == have {
 		return PerQueue, true
 	}
-	for w := 1; w <= len(Orderings(v)); w++ {
+	// From two workers: auto never plans permuted with one, so a split
+	// with one worker (an admin's, or one shrunk to fit) stays theirs.
+	for w := 2; w <= len(Orderings(v)); w++ {
 		if layoutKeyOf(permutedLayout(v, w)) == have {
 			return Permuted, true
 		}

@@ -53,7 +53,7 @@ func checkInvariants(t *testing.T, p *Plan, planned bool) {
 				t.Errorf("%s listens on %s twice", s.Name, q.Name)
 			}
 			seen[q.Name] = true
-			listeners[q.Name]++
+			listeners[q.Name] += s.processes() // a replica is a listener
 		}
 	}
 	known := map[string]bool{}
@@ -260,7 +260,8 @@ func TestPlanCorrectsHandSplit(t *testing.T) {
 	add("sidekiq-scheduler", "-q scheduler -c 5")
 	add("sidekiq-default-push-pull", "-q default -q push -q pull -c 25")
 	add("sidekiq-default-pull-push", "-q default -q pull -q push -c 25")
-	p, err := Make(Input{Services: svc, Machine: Machine{8 * GiB, 4}})
+	// Two CPUs: two workers is what fits, so the split is kept as it is.
+	p, err := Make(Input{Services: svc, Machine: Machine{8 * GiB, 2}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,6 +286,23 @@ func TestPlanCorrectsHandSplit(t *testing.T) {
 		}
 	}
 
+	// Four CPUs hold four workers: the split grows, in the admin's
+	// naming style, by the orderings that lead with pull and push, which
+	// no worker led.
+	p, err = Make(Input{Services: svc, Machine: Machine{8 * GiB, 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInvariants(t, p, true)
+	got = nil
+	for _, s := range p.Sidekiq {
+		got = append(got, s.Name+"="+queueSpec(s.Queues))
+	}
+	want = "sidekiq-mailers=mailers sidekiq-scheduler=scheduler sidekiq-default-push-pull=default push pull sidekiq-default-pull-push=default pull push sidekiq-pull-default-push=pull default push sidekiq-push-default-pull=push default pull"
+	if strings.Join(got, " ") != want {
+		t.Errorf("grown:\ngot  %s\nwant %s", strings.Join(got, " "), want)
+	}
+
 	// After an upgrade to 4.0 the same split misses ingress: it gets a
 	// service of its own rather than stalling.
 	for i := range svc {
@@ -295,8 +313,12 @@ func TestPlanCorrectsHandSplit(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkInvariants(t, p, true)
-	if last := p.Sidekiq[len(p.Sidekiq)-1]; last.Name != "sidekiq-ingress" {
-		t.Errorf("want a sidekiq-ingress service added, got %s", last.Name)
+	found := false
+	for _, s := range p.Sidekiq {
+		found = found || s.Name == "sidekiq-ingress" && queueSpec(s.Queues) == "ingress"
+	}
+	if !found {
+		t.Errorf("want a sidekiq-ingress service added: %v", p.Sidekiq)
 	}
 }
 
@@ -407,15 +429,27 @@ func TestPostgresCommandInPlan(t *testing.T) {
 	}
 }
 
-func TestSidekiqReplicasWarned(t *testing.T) {
+// The stock sidekiq scaled by replicas: the plan's services replace the
+// replicas, which go before any copy is made (a copy would inherit them).
+func TestStockSidekiqReplicasReplaced(t *testing.T) {
 	svc := stock("v4.3.0")
-	svc[4].Replicas = 2
+	svc[4].Replicas = 4
 	p, err := Make(Input{Services: svc, Machine: Machine{8 * GiB, 4}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(strings.Join(p.Warnings, "\n"), "sidekiq runs 2 replicas and listens on scheduler: that is 2 schedulers") {
-		t.Errorf("two schedulers by replicas not warned: %q", p.Warnings)
+	checkInvariants(t, p, true)
+	first := -1
+	for i, c := range p.Changes {
+		if c.Kind == SetReplicas && c.Service == "sidekiq" && c.Value == "1" && first < 0 {
+			first = i
+		}
+		if c.Kind == Clone && (first < 0 || i < first) {
+			t.Fatalf("a copy was made before the replicas went: %+v", c)
+		}
+	}
+	if first < 0 || !strings.Contains(strings.Join(p.Notes, "\n"), "sidekiq: 4 replicas become 1") {
+		t.Errorf("replicas not replaced: %q", p.Notes)
 	}
 }
 
@@ -472,13 +506,22 @@ func TestSearchMemoryInTheBudget(t *testing.T) {
 // kept, with the scheduler on one of them only.
 func TestTwoUnsplitSidekiqServices(t *testing.T) {
 	svc := append(stock("v4.3.0"), Service{Name: "sidekiq-2", Image: "ghcr.io/mastodon/mastodon:v4.3.0", Command: strings.Fields("bundle exec sidekiq")})
-	p, err := Make(Input{Services: svc, Machine: Machine{8 * GiB, 4}})
+	p, err := Make(Input{Services: svc, Machine: Machine{8 * GiB, 2}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkInvariants(t, p, true)
 	if len(p.Sidekiq) != 2 || p.Strategy != HandSplit {
 		t.Fatalf("got %d services, strategy %s", len(p.Sidekiq), p.Strategy)
+	}
+	// Four CPUs: grown by the admin's numbering, scheduler still once.
+	grown, err := Make(Input{Services: svc, Machine: Machine{8 * GiB, 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInvariants(t, grown, true)
+	if names := layoutKey(existingOf(grown.Sidekiq)); !strings.Contains(names, "sidekiq-3=") || !strings.Contains(names, "sidekiq-4=") {
+		t.Errorf("grown: %s", names)
 	}
 	if hasQueue(p.Sidekiq[0].Queues, "scheduler") == hasQueue(p.Sidekiq[1].Queues, "scheduler") {
 		t.Errorf("scheduler on both or neither: %v / %v", queueSpec(p.Sidekiq[0].Queues), queueSpec(p.Sidekiq[1].Queues))

@@ -6,6 +6,7 @@ package rewrite
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/compose-scale/compose-scale/compose"
@@ -330,6 +331,8 @@ func describe(c planner.Change) string {
 		return c.Key + ": " + c.Value
 	case planner.ReplaceText:
 		return c.Key + ": " + c.Old + " -> " + c.Value
+	case planner.SetReplicas:
+		return "scale: " + c.Value
 	case planner.SetPort, planner.RemovePort:
 		return "ports: " + c.Port.String()
 	case planner.Rename:
@@ -472,6 +475,12 @@ func apply(doc *compose.Document, c planner.Change) error {
 		return doc.SetKey(c.Service, c.Key, c.Value)
 	case planner.ReplaceText:
 		return doc.ReplaceInEntry(c.Service, c.Key, c.Old, c.Value)
+	case planner.SetReplicas:
+		n, err := strconv.Atoi(c.Value)
+		if err != nil {
+			return fmt.Errorf("internal error: replicas %q", c.Value)
+		}
+		return doc.SetReplicas(c.Service, n)
 	case planner.SetPort:
 		return doc.SetPort(c.Service, compose.Port(c.Port))
 	case planner.RemovePort:

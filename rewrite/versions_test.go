@@ -60,7 +60,8 @@ func TestUnknownVersionIsRightForEveryRelease(t *testing.T) {
 							continue
 						}
 						judged++
-						holdsUnder(t.Errorf, v, out, in.Machine, maxConns, floor.AtLeast(4, 2))
+						holdsUnder(t.Errorf, v, out, in.Machine, maxConns)
+					poolsSetEverywhere(t.Errorf, v, out, floor.AtLeast(4, 2))
 					}
 					if judged < 5 {
 						t.Errorf("judged under %d releases only", judged)
@@ -72,10 +73,7 @@ func TestUnknownVersionIsRightForEveryRelease(t *testing.T) {
 }
 
 // holdsUnder checks a rewritten file under the rules of release v.
-//
-// streamingFrom42 is set for a plan known to run 4.2 or later, whose
-// streaming services need no STREAMING_CLUSTER_NUM.
-func holdsUnder(errorf func(string, ...any), v planner.Version, services []planner.Service, m planner.Machine, maxConns int, streamingFrom42 bool) {
+func holdsUnder(errorf func(string, ...any), v planner.Version, services []planner.Service, m planner.Machine, maxConns int) {
 	listeners := map[string]int{}
 	for _, s := range services {
 		if planner.RoleOf(s) != planner.RoleSidekiq {
@@ -109,6 +107,16 @@ func holdsUnder(errorf func(string, ...any), v planner.Version, services []plann
 	if planner.HasScheduler(v) && listeners["scheduler"] != 1 {
 		errorf("%s: %d processes listen on scheduler, want 1", v, listeners["scheduler"])
 	}
+	if n := planner.ConnectionsUnder(v, services, m); n > planner.Usable(maxConns) {
+		errorf("%s: the pools can open %d connections, above the safe %d for max_connections %d", v, n, planner.Usable(maxConns), maxConns)
+	}
+}
+
+// poolsSetEverywhere checks what a plan for an unknown version must write
+// so that no pool follows a release's default: DB_POOL on web and
+// streaming, and STREAMING_CLUSTER_NUM=1 unless the plan is known to run
+// 4.2 or later (streamingFrom42), where streaming has no cluster.
+func poolsSetEverywhere(errorf func(string, ...any), v planner.Version, services []planner.Service, streamingFrom42 bool) {
 	for _, s := range services {
 		switch planner.RoleOf(s) {
 		case planner.RoleWeb:
@@ -120,9 +128,6 @@ func holdsUnder(errorf func(string, ...any), v planner.Version, services []plann
 				errorf("%s: %s has DB_POOL %q and STREAMING_CLUSTER_NUM %q: want both, the cluster at 1", v, s.Name, s.Env["DB_POOL"], s.Env["STREAMING_CLUSTER_NUM"])
 			}
 		}
-	}
-	if n := planner.ConnectionsUnder(v, services, m); n > planner.Usable(maxConns) {
-		errorf("%s: the pools can open %d connections, above the safe %d for max_connections %d", v, n, planner.Usable(maxConns), maxConns)
 	}
 }
 
@@ -182,7 +187,9 @@ func TestHoldsUnderCatchesAKnownVersionPlan(t *testing.T) {
 	} {
 		v, _ := planner.ParseVersion(tc.release)
 		var found []string
-		holdsUnder(func(f string, a ...any) { found = append(found, fmt.Sprintf(f, a...)) }, v, out, planner.Machine{MemoryBytes: 8 * planner.GiB, CPUs: 4}, maxConns, false)
+		report := func(f string, a ...any) { found = append(found, fmt.Sprintf(f, a...)) }
+		holdsUnder(report, v, out, planner.Machine{MemoryBytes: 8 * planner.GiB, CPUs: 4}, maxConns)
+		poolsSetEverywhere(report, v, out, false)
 		if len(found) == 0 {
 			t.Errorf("a v4.3 plan judged under %s passed: it should fail (%s)", tc.release, tc.why)
 		}

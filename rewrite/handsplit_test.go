@@ -1,0 +1,101 @@
+package rewrite
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/aymanbagabas/go-udiff"
+	"github.com/compose-scale/compose-scale/compose"
+	"github.com/compose-scale/compose-scale/planner"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// Admins' own splits, and files with replicas, at every size and strategy:
+// the output loads, would start, holds every invariant; its rewrite is
+// byte-identical; and shrinking a rewritten file gives what rewriting the
+// original at the smaller size gives. Growing after a shrink cannot bring
+// back services it merged, so that direction is not compared.
+var handSplits = []string{"handsplit-v3.4", "seeds4-v4.3", "forms-v4.3", "replicas-v4.3", "scale-v4.3"}
+
+var sizes = []string{"s-1vcpu-1gb", "s-1vcpu-2gb", "s-2vcpu-4gb", "s-4vcpu-8gb", "s-8vcpu-16gb", "g-16vcpu-64gb"}
+
+func TestHandSplitsAtEverySize(t *testing.T) {
+	for _, fx := range handSplits {
+		for _, st := range []planner.Strategy{planner.Auto, planner.PerQueue, planner.Permuted, planner.Weighted} {
+			outputs := map[string][]byte{}
+			for _, droplet := range sizes {
+				name := fx + "/" + string(st) + "/" + droplet
+				path, src := fixture(t, fx)
+				in := input(t, droplet, st)
+				res, err := Rewrite(path, src, in)
+				if err != nil {
+					if st == planner.Auto {
+						t.Errorf("%s: auto refused: %v", name, err)
+					}
+					continue // a forced strategy may not fit, and says so
+				}
+				outputs[droplet] = res.Output
+				for _, p := range startProblems(res.Output) {
+					t.Errorf("%s: %s", name, p)
+				}
+				holdsUnder(func(f string, a ...any) { t.Errorf(name+": "+f, a...) }, res.Plan.Version, parsed(t, res.Output), in.Machine, maxConnections(t, parsed(t, res.Output)))
+				again, err := Rewrite(path, res.Output, in)
+				if err != nil {
+					t.Errorf("%s: rewriting the output: %v", name, err)
+					continue
+				}
+				if again.Changed() {
+					t.Errorf("%s: the second rewrite is not a no-op:\n%s", name, udiff.Unified("first", "second", string(res.Output), string(again.Output)))
+				}
+			}
+			// Shrinking: every bigger size's output, rewritten for each
+			// smaller size, equals the original rewritten for it.
+			for i, small := range sizes {
+				for _, big := range sizes[i+1:] {
+					if outputs[small] == nil || outputs[big] == nil {
+						continue
+					}
+					path, _ := fixture(t, fx)
+					resized, err := Rewrite(path, outputs[big], input(t, small, st))
+					if err != nil {
+						t.Errorf("%s/%s: %s then %s: %v", fx, st, big, small, err)
+						continue
+					}
+					// shm_size is raised, never lowered (README): a shrink
+					// keeps what a bigger machine set.
+					// A forced strategy makes the admin's services its own:
+					// which of them a planned one was renamed from (and so
+					// how its command is spelt) may differ; its queues and
+					// threads may not.
+					if diff := cmp.Diff(meaning(t, outputs[small]), meaning(t, resized.Output), cmpopts.IgnoreFields(compose.Service{}, "ShmSize", "Has")); diff != "" {
+						t.Errorf("%s/%s: %s then %s differs from %s directly (-direct +resized):\n%s", fx, st, big, small, small, diff)
+					}
+				}
+			}
+		}
+	}
+}
+
+// meaning is services with each sidekiq command reduced to its -c and
+// queues: what it runs, not how it is spelt.
+func meaning(t *testing.T, src []byte) map[string]compose.Service {
+	t.Helper()
+	out := services(t, src)
+	for name, s := range out {
+		if !planner.IsSidekiq(s.Command) {
+			continue
+		}
+		c, err := planner.ParseSidekiqCommand(s.Command)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Command = []string{"sidekiq", "-c", strconv.Itoa(c.Concurrency)}
+		for _, q := range c.Queues {
+			s.Command = append(s.Command, "-q", q.Name+","+strconv.Itoa(q.Weight))
+		}
+		s.CommandIsList = false
+		out[name] = s
+	}
+	return out
+}
