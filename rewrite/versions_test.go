@@ -61,7 +61,7 @@ func TestUnknownVersionIsRightForEveryRelease(t *testing.T) {
 						}
 						judged++
 						holdsUnder(t.Errorf, v, out, in.Machine, maxConns)
-					poolsSetEverywhere(t.Errorf, v, out, floor.AtLeast(4, 2))
+						poolsSetEverywhere(t.Errorf, v, out, floor.AtLeast(4, 2))
 					}
 					if judged < 5 {
 						t.Errorf("judged under %d releases only", judged)
