@@ -253,16 +253,18 @@ func (p *Plan) grow(ps []Process, n int) []Process {
 		}
 		orderings := Orderings(p.Version)
 		room := max(0, len(orderings)-len(workers))
-		// Orderings whose leader nobody leads yet, then the rest.
+		// First one ordering for each queue nobody leads yet, then the
+		// rest in order: as permuted interleaves its leaders.
 		for pass := 0; pass < 2; pass++ {
 			for _, o := range orderings {
 				qs := make([]Queue, len(o))
 				for i, name := range o {
 					qs[i] = Queue{Name: name}
 				}
-				if have[queueSpec(qs)] || (pass == 0) == led[o[0]] {
+				if have[queueSpec(qs)] || pass == 0 && led[o[0]] {
 					continue
 				}
+				have[queueSpec(qs)], led[o[0]] = true, true
 				candidates = append(candidates, qs)
 			}
 		}

@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -67,6 +68,8 @@ var goldenCases = []goldenCase{
 	{"bumped-v4.5", "s-4vcpu-8gb", "", "", ""},
 	{"names-v4.3", "s-8vcpu-16gb", "", "", ""},
 	{"sidecar-v4.3", "s-8vcpu-16gb", "", "", ""},
+	{"scale-v4.3", "s-4vcpu-8gb", "", "", ""},
+	{"seeds4-v4.3", "s-4vcpu-8gb", "", "", ""},
 }
 
 // rewrite runs the pipeline as the CLI does: with the fixture's .env (if
@@ -124,6 +127,7 @@ var managedLine = regexp.MustCompile(`^\s*(` +
 	`|-?\s*["']?(DB_POOL|WEB_CONCURRENCY|MAX_THREADS|STREAMING_CLUSTER_NUM)\b.*` +
 	`|test:.*\[s\]idekiq.*` + // the healthcheck's Sidekiq major, on an upgrade
 	`|(container_name|hostname):.*` + // a copy's own names (the line diff may pair the original with a copy)
+	`|(scale|replicas):.*` + // sidekiq replicas, replaced by the plan's services
 	`)$`)
 
 func TestGolden(t *testing.T) {
@@ -341,4 +345,38 @@ func settings(t *testing.T, r *Result) map[string]string {
 		m[s.Name] = s.Value
 	}
 	return m
+}
+
+// The seeds' small-server story: a hand split, rewritten at 16 GB, then
+// 8 GB, then 4 GB, then 16 GB again, each step from the one before. Every
+// step is golden and every step re-run is a no-op.
+func TestResizeSequenceGolden(t *testing.T) {
+	for _, fx := range []string{"seeds4-v4.3", "replicas-v4.3"} {
+		path, src := fixture(t, fx)
+		for i, droplet := range []string{"s-8vcpu-16gb", "s-4vcpu-8gb", "s-2vcpu-4gb", "s-8vcpu-16gb"} {
+			in := input(t, droplet, "")
+			res, err := Rewrite(path, src, in)
+			if err != nil {
+				t.Fatalf("%s step %d (%s): %v", fx, i+1, droplet, err)
+			}
+			golden := filepath.Join("..", "fixtures", fmt.Sprintf("%s.step%d-%s.golden.yml", fx, i+1, droplet))
+			if *update {
+				if err := os.WriteFile(golden, res.Output, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./rewrite -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), string(res.Output)); diff != "" {
+				t.Errorf("%s step %d differs from %s (-want +got):\n%s", fx, i+1, golden, diff)
+			}
+			again, err := Rewrite(path, res.Output, in)
+			if err != nil || again.Changed() {
+				t.Errorf("%s step %d: re-run changed the file (%v)", fx, i+1, err)
+			}
+			src = res.Output
+		}
+	}
 }
