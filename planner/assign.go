@@ -239,6 +239,20 @@ func (p *Plan) correct(existing []existingProcess) []Process {
 		for _, pr := range ps {
 			listened = listened || hasQueue(pr.Queues, q.Name)
 		}
+		if !listened && q.Name == "fasp" {
+			// Behind an experimental flag: never a process of its own,
+			// a listener on the mailers process (else the last one).
+			at := len(ps) - 1
+			for i, pr := range ps {
+				if hasQueue(pr.Queues, "mailers") {
+					at = i
+					break
+				}
+			}
+			ps[at].Queues = append(ps[at].Queues, queueLike(ps[at].Queues, Queue{Name: "fasp"}))
+			p.Notes = append(p.Notes, fmt.Sprintf("%s: now also listens on fasp, which nothing listened on (its jobs run only behind an experimental flag, so no process of its own)", ps[at].Name))
+			continue
+		}
 		if !listened {
 			ps = append(ps, Process{Name: processName([]string{q.Name}), Queues: []Queue{{Name: q.Name}}})
 			p.Notes = append(p.Notes, fmt.Sprintf("%s: added, nothing listened on queue %s and its jobs would stall forever", processName([]string{q.Name}), q.Name))

@@ -95,7 +95,7 @@ func reconcile(existing []existingProcess, planned []Process, taken map[string]b
 			after = templateName
 		}
 		changes = append(changes, Change{Kind: Clone, Service: templateName, To: p.Name, After: after})
-		changes = append(changes, copyIdentity(template.ID, p.Name, taken)...)
+		changes = append(changes, copyIdentity(template.ID, template.Service, p.Name, taken)...)
 		if template.Replicas > 1 && p.processes() == 1 {
 			changes = append(changes, Change{Kind: SetReplicas, Service: p.Name, Value: "1"})
 		}
@@ -114,7 +114,7 @@ func reconcile(existing []existingProcess, planned []Process, taken map[string]b
 			continue
 		}
 		if seen[e.ID] {
-			changes = append(changes, copyIdentity(e.ID, p.Name, taken)...)
+			changes = append(changes, copyIdentity(e.ID, e.Service, p.Name, taken)...)
 		}
 		seen[e.ID] = true
 	}

@@ -20,15 +20,16 @@ func identityOf(s Service) identity { return identity{s.ContainerName, s.Hostnam
 // container_name and hostname of its own, derived in the file's style:
 // mastodon-sidekiq -> mastodon-sidekiq-mailers, ${PROJECT}-streaming ->
 // ${PROJECT}-streaming-2. taken holds the names in use and is updated.
-func copyIdentity(id identity, dst string, taken map[string]bool) []Change {
+func copyIdentity(id identity, src, dst string, taken map[string]bool) []Change {
 	var changes []Change
 	for _, f := range []struct{ key, value string }{{"container_name", id.ContainerName}, {"hostname", id.Hostname}} {
 		if f.value == "" {
 			continue
 		}
-		name := derivedName(f.value, dst)
+		base := derivedName(f.value, src, dst)
+		name := base
 		for n := 2; taken[f.key+"="+name]; n++ {
-			name = fmt.Sprintf("%s-%d", derivedName(f.value, dst), n)
+			name = fmt.Sprintf("%s-%d", base, n)
 		}
 		taken[f.key+"="+name] = true
 		changes = append(changes, Change{Kind: SetField, Service: dst, Key: f.key, Value: name})
@@ -36,11 +37,15 @@ func copyIdentity(id identity, dst string, taken map[string]bool) []Change {
 	return changes
 }
 
-// derivedName puts copy into name where name ends with what copy starts
-// with (mastodon-sidekiq + sidekiq-mailers = mastodon-sidekiq-mailers),
-// else appends it. The result does not depend on which copy it came
-// from, so a re-run derives the same names.
-func derivedName(name, copy string) string {
+// derivedName puts copy where name holds the service it was copied from
+// (social-worker-default, copied as worker-pull: social-worker-pull), or
+// where name ends with what copy starts with (mastodon-sidekiq +
+// sidekiq-mailers = mastodon-sidekiq-mailers), else appends it. A re-run,
+// copying from the same service, derives the same names.
+func derivedName(name, src, copy string) string {
+	if cut, ok := strings.CutSuffix(name, src); ok && (cut == "" || strings.ContainsRune("-_.", rune(cut[len(cut)-1]))) {
+		return cut + copy
+	}
 	for i := 0; i < len(name); i++ {
 		if i > 0 && !strings.ContainsRune("-_.", rune(name[i-1])) {
 			continue

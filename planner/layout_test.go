@@ -116,3 +116,25 @@ func existingOf(ps []Process) []existingProcess {
 	}
 	return out
 }
+
+func TestDerivedName(t *testing.T) {
+	for _, tc := range []struct{ name, src, copy, want string }{
+		{"mastodon-sidekiq", "sidekiq", "sidekiq-mailers", "mastodon-sidekiq-mailers"},
+		// The template renamed on an earlier run: the same name again.
+		{"mastodon-sidekiq", "sidekiq-default-push-pull", "sidekiq-mailers", "mastodon-sidekiq-mailers"},
+		{"${COMPOSE_PROJECT_NAME}-streaming", "streaming", "streaming-2", "${COMPOSE_PROJECT_NAME}-streaming-2"},
+		{"social-worker-default", "worker-default", "worker-pull", "social-worker-pull"},
+		{"sidekiq", "sidekiq", "sidekiq-scheduler", "sidekiq-scheduler"},
+		{"jobs", "sidekiq", "sidekiq-mailers", "jobs-sidekiq-mailers"},
+		{"mastodonsidekiq", "worker", "sidekiq-pull", "mastodonsidekiq-sidekiq-pull"}, // no boundary: appended
+	} {
+		if got := derivedName(tc.name, tc.src, tc.copy); got != tc.want {
+			t.Errorf("derivedName(%q, %q, %q) = %q, want %q", tc.name, tc.src, tc.copy, got, tc.want)
+		}
+	}
+	taken := map[string]bool{"container_name=mastodon-sidekiq-mailers": true}
+	cs := copyIdentity(identity{ContainerName: "mastodon-sidekiq"}, "sidekiq", "sidekiq-mailers", taken)
+	if len(cs) != 1 || cs[0].Value != "mastodon-sidekiq-mailers-2" {
+		t.Errorf("a taken name: %+v", cs)
+	}
+}

@@ -58,7 +58,7 @@ func (p *Plan) scaleStreaming(changes []Change, primary Service, services []Serv
 		// (made by hand, or by an older compose-scale) gets its own.
 		if m := streamingCopy.FindStringSubmatch(s.Name); m != nil && m[1] == primary.Name && identityOf(s) == identityOf(primary) && identityOf(s) != (identity{}) {
 			if n, _ := strconv.Atoi(m[2]); n <= want {
-				changes = append(changes, copyIdentity(identityOf(primary), s.Name, taken)...)
+				changes = append(changes, copyIdentity(identityOf(primary), primary.Name, s.Name, taken)...)
 			}
 		}
 		if m := streamingCopy.FindStringSubmatch(s.Name); m != nil && m[1] == primary.Name && RoleOf(s) == RoleStreaming {
@@ -72,7 +72,7 @@ func (p *Plan) scaleStreaming(changes []Change, primary Service, services []Serv
 	for i, name := range names[1:] {
 		if !exists[name] {
 			changes = append(changes, Change{Kind: Clone, Service: primary.Name, To: name, After: names[i]})
-			changes = append(changes, copyIdentity(identityOf(primary), name, taken)...)
+			changes = append(changes, copyIdentity(identityOf(primary), primary.Name, name, taken)...)
 		}
 		for _, b := range bindings {
 			lo, _, _ := portRange(b.port.Published)
