@@ -41,15 +41,21 @@ type Service struct {
 }
 
 // Services lists the services in file order, with merge keys (<<: *anchor)
-// resolved the way compose resolves them.
+// and extends: within the file resolved the way compose resolves them.
 func (d *Document) Services() ([]Service, error) {
 	var out []Service
+	raws := map[string]map[string]any{}
 	for i := 0; i+1 < len(d.services.Content); i += 2 {
 		k, v := d.services.Content[i], d.services.Content[i+1]
 		var raw map[string]any
 		if err := v.Decode(&raw); err != nil {
 			return nil, &Error{Path: d.Path, Line: k.Line, Msg: fmt.Sprintf("service %q: %v", k.Value, strings.TrimPrefix(err.Error(), "yaml: "))}
 		}
+		raws[k.Value] = raw
+	}
+	for i := 0; i+1 < len(d.services.Content); i += 2 {
+		k := d.services.Content[i]
+		raw := extended(raws, k.Value, 0)
 		s := Service{Name: k.Value, Line: k.Line, Has: map[string]bool{}}
 		for key := range raw {
 			s.Has[key] = true
@@ -118,6 +124,73 @@ func (d *Document) Services() ([]Service, error) {
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// extended is a service's mapping with what it extends within the file
+// under it (extends: {service: base}, or extends: base), as compose merges
+// them: the service's own keys win, environment and labels merge key by
+// key. An extends of another file is left to compose (its keys are not
+// seen here); a loop stops at a depth no real file reaches.
+func extended(raws map[string]map[string]any, name string, depth int) map[string]any {
+	raw := raws[name]
+	var base string
+	switch e := raw["extends"].(type) {
+	case string:
+		base = e
+	case map[string]any:
+		if _, other := e["file"]; !other {
+			base, _ = e["service"].(string)
+		}
+	}
+	if base == "" || raws[base] == nil || depth > 10 {
+		return raw
+	}
+	merged := map[string]any{}
+	for k, v := range extended(raws, base, depth+1) {
+		merged[k] = v
+	}
+	for k, v := range raw {
+		if k == "environment" || k == "labels" {
+			if m := mergeMaps(merged[k], v); m != nil {
+				merged[k] = m
+				continue
+			}
+		}
+		merged[k] = v
+	}
+	delete(merged, "extends")
+	return merged
+}
+
+// mergeMaps merges two environment (or labels) values, in list or map
+// form, later entries winning; nil when either is neither.
+func mergeMaps(a, b any) map[string]any {
+	toMap := func(v any) map[string]any {
+		switch x := v.(type) {
+		case map[string]any:
+			return x
+		case []any:
+			m := map[string]any{}
+			for _, item := range x {
+				k, val, _ := strings.Cut(scalarString(item), "=")
+				m[k] = val
+			}
+			return m
+		}
+		return nil
+	}
+	ma, mb := toMap(a), toMap(b)
+	if ma == nil || mb == nil {
+		return nil
+	}
+	out := map[string]any{}
+	for k, v := range ma {
+		out[k] = v
+	}
+	for k, v := range mb {
+		out[k] = v
+	}
+	return out
 }
 
 // dependsOn reads depends_on in either form: a list of names (in file

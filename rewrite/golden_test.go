@@ -70,6 +70,7 @@ var goldenCases = []goldenCase{
 	{"sidecar-v4.3", "s-8vcpu-16gb", "", "", ""},
 	{"scale-v4.3", "s-4vcpu-8gb", "", "", ""},
 	{"seeds4-v4.3", "s-4vcpu-8gb", "", "", ""},
+	{"extends-v4.4", "s-4vcpu-8gb", "", "", ""},
 }
 
 // rewrite runs the pipeline as the CLI does: with the fixture's .env (if
