@@ -27,7 +27,11 @@ func Differences(a, b []Service) []string {
 	for _, t := range b {
 		s, ok := am[t.Name]
 		if !ok {
-			out = append(out, fmt.Sprintf("service %s: missing (command: %s)", t.Name, strings.Join(t.Command, " ")))
+			cmd := strings.Join(t.Command, " ")
+			if first, _, multi := strings.Cut(cmd, "\n"); multi {
+				cmd = first + " ..." // a script: its first line says what it is
+			}
+			out = append(out, fmt.Sprintf("service %s: missing (command: %s)", t.Name, cmd))
 			continue
 		}
 		if strings.Join(s.Command, "\x00") != strings.Join(t.Command, "\x00") {

@@ -36,6 +36,7 @@ type Service struct {
 	Hostname      string
 	EnvFiles      []string // env_file paths, relative to the compose file's directory
 	NetworkMode   string   // network_mode as written: "service:vpn", "host"...
+	Networks      []string // the networks it joins, list or map form; nil for the default
 	// Healthcheck is healthcheck.test, its words joined by spaces.
 	Healthcheck string
 }
@@ -109,6 +110,7 @@ func (d *Document) Services() ([]Service, error) {
 		s.Hostname, _ = raw["hostname"].(string)
 		s.EnvFiles = envFiles(raw["env_file"])
 		s.NetworkMode, _ = raw["network_mode"].(string)
+		s.Networks = dependsOn(raw["networks"]) // the same two forms
 		if hc, ok := raw["healthcheck"].(map[string]any); ok {
 			switch test := hc["test"].(type) {
 			case string:

@@ -37,6 +37,9 @@ func (p *Plan) connectionBudget(in Input, sz *sizing, hasWeb, hasStreaming bool)
 		// The pools are PgBouncer's clients: its client limit bounds
 		// them, not Postgres's (budgeted on the server side).
 		b.limit = bouncerClientLimit(p.bouncer.maxClientConn)
+		if p.bouncer.generated {
+			b.limit = max(p.wantedClients, 60) // its client limit follows the plan
+		}
 		// What the machine would run if the bouncer did not bound it:
 		// workers by memory and CPUs at the thread cap, plus the small
 		// processes, web and streaming.
@@ -355,6 +358,10 @@ func (p *Plan) assignConnections(in Input, sz sizing, cb connectionBudget, web, 
 	}
 	total := p.connectionsInUse()
 	if p.throughBouncer() {
+		if p.bouncer.generated {
+			// A tenth more clients than the pools, rounded up to 50.
+			p.bouncer.maxClientConn = (total*10/9 + 50) / 50 * 50
+		}
 		// What Postgres sees is PgBouncer's server pool plus the pools
 		// that bypass it.
 		total = p.bouncer.poolSize + p.bouncer.reservePool + p.directConnections()

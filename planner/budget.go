@@ -37,6 +37,7 @@ type Memory struct {
 	PostgresBytes int64 // the memory Postgres is tuned for
 	RedisBytes    int64
 	SearchBytes   int64 // Elasticsearch/OpenSearch
+	CacheBytes    int64 // the cache Redis
 	AppBytes      int64 // sum of the rows
 	TotalBytes    int64
 	HeadroomBytes int64
@@ -88,7 +89,8 @@ func (p *Plan) budget(in Input, est Estimates, sz sizing) {
 	b.Memory.RedisBytes = sz.redisMem
 	p.Estimates.Redis = sz.redisMem
 	b.Memory.SearchBytes = sz.searchMem
-	b.Memory.TotalBytes = b.Memory.AppBytes + sz.dbMem + sz.redisMem + sz.searchMem
+	b.Memory.CacheBytes = sz.cacheMem
+	b.Memory.TotalBytes = b.Memory.AppBytes + sz.dbMem + sz.redisMem + sz.searchMem + sz.cacheMem
 	b.Memory.HeadroomBytes = b.Memory.MachineBytes - b.Memory.TotalBytes
 
 	if sz.shrunkDB {

@@ -17,6 +17,8 @@ const (
 	RemovePort                    // Service's ports entry Port.Index is deleted
 	ReplaceText                   // in Service's Key entry, the text Old becomes Value
 	SetReplicas                   // Service's scale (or deploy.replicas) becomes Value; "1" drops scale
+	AddService                    // Service is added after After, as New describes it
+	RemoveEnv                     // Service's own environment loses Key, when it is Value
 )
 
 // Change is one edit. Changes are applied in order; names refer to the
@@ -29,8 +31,25 @@ type Change struct {
 	Command []string
 	Key     string
 	Value   string
-	Old     string // ReplaceText: the text to replace, as the value reads
+	Old     string      // ReplaceText: the text to replace, as the value reads
+	New     *NewService // AddService
 	Port    Port
+}
+
+// NewService is a service the plan adds, in compose terms.
+type NewService struct {
+	Comment     string
+	Image       string
+	Restart     string
+	EnvFile     string
+	Env         [][2]string
+	Entrypoint  []string
+	Command     []string // an item with newlines is a script
+	CommandFlow bool     // write the command as a one-line list
+	Ports       []string
+	Networks    []string
+	DependsOn   []string
+	Healthcheck []string
 }
 
 // sharedImage names the image a build-only sidekiq service and its copies

@@ -26,9 +26,11 @@ type Service struct {
 	// comparing ${HTTP_IP}:${HTTP_PORT} bindings; nil when no port uses a
 	// variable that has a value. Never written.
 	PortsResolved []Port
-	Replicas      int    // scale or deploy.replicas; 0 or 1 for one container
-	NetworkMode   string // as written
-	Healthcheck   string // healthcheck.test, words joined
+	Replicas      int      // scale or deploy.replicas; 0 or 1 for one container
+	NetworkMode   string   // as written
+	Networks      []string // as written; nil for the default network
+	EnvFiles      []string // env_file paths as written
+	Healthcheck   string   // healthcheck.test, words joined
 	// Topology, as the file shows it.
 	DependsOn     []string
 	ContainerName string // as written: ${COMPOSE_PROJECT_NAME}-db stays so

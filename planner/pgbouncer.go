@@ -16,6 +16,7 @@ type PgBouncerPlan struct {
 	ClientLimit   int // what the pools are planned within
 	Clients       int // the pools through it
 	ServerPool    int // default_pool_size + reserve_pool_size: its connections to Postgres
+	Reserve       int // reserve_pool_size
 	Direct        int // pools that connect to Postgres directly
 	Servers       int // ServerPool + Direct: what Postgres must hold
 	Via           []string
@@ -59,7 +60,7 @@ func (p *Plan) directConnections() int {
 func (p *Plan) bouncerBudget(in Input) {
 	b := p.bouncer
 	pb := &PgBouncerPlan{Service: b.service, PoolMode: b.poolMode, MaxClientConn: b.maxClientConn,
-		ClientLimit: bouncerClientLimit(b.maxClientConn), ServerPool: b.poolSize + b.reservePool, Configured: b.said}
+		ClientLimit: bouncerClientLimit(b.maxClientConn), ServerPool: b.poolSize + b.reservePool, Reserve: b.reservePool, Configured: b.said}
 	pb.Direct = p.directConnections()
 	pb.Clients = p.Budget.Connections.Total - pb.Direct
 	pb.Servers = pb.ServerPool + pb.Direct
@@ -84,8 +85,11 @@ func (p *Plan) bouncerBudget(in Input) {
 	if pb.Servers > usable(c.MaxConnections) {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("%s's server pool (%d) and the pools that bypass it (%d) need %d connections, above the safe %d for max_connections %d", b.service, pb.ServerPool, pb.Direct, pb.Servers, usable(c.MaxConnections), c.MaxConnections))
 	}
-	if pb.ClientLimit < p.wantedClients {
+	if pb.ClientLimit < p.wantedClients && !b.generated {
 		p.Notes = append(p.Notes, fmt.Sprintf("%s accepts %d clients (max_client_conn): the pools are planned within %d; this machine could run %d, so raise MAX_CLIENT_CONN on %s and run compose-scale again", b.service, b.maxClientConn, pb.ClientLimit, p.wantedClients, b.service))
+	}
+	if b.generated {
+		return // it sets PREPARED_STATEMENTS=false on every service it serves
 	}
 	if b.poolMode != "transaction" {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("%s pools in %s mode: a client holds a server connection for its whole session, so it does not multiplex the pools onto fewer Postgres connections; transaction mode does (with PREPARED_STATEMENTS=false)", b.service, b.poolMode))

@@ -27,6 +27,9 @@ type Input struct {
 	DBMemoryShare float64
 	// DBType is PGTune's workload type; "" means OLTP.
 	DBType DBType
+	// PgBouncer and CacheRedis are --pgbouncer and --cache-redis; ""
+	// is auto.
+	PgBouncer, CacheRedis Toggle
 	// DBService names the database service (--db-service); "" finds it
 	// from DB_HOST, depends_on and names.
 	DBService string
@@ -55,6 +58,15 @@ type Plan struct {
 	// PgBouncer is the admin's PgBouncer the app connects through, if any.
 	PgBouncer *PgBouncerPlan
 	bouncer   *bouncerFacts
+	// GenBouncer is the PgBouncer compose-scale writes (or keeps up to
+	// date); removeBouncer names its own to remove (--pgbouncer off).
+	GenBouncer    *GeneratedBouncer
+	removeBouncer string
+	// CacheRedis is Rails's cache Redis, when it has one of its own.
+	CacheRedis              *CacheRedisPlan
+	removeCache, cacheImage string
+	cacheAfter              string
+	cacheNetworks           []string
 	// wantedClients is what the machine's memory could run through a
 	// PgBouncer whose client limit binds.
 	wantedClients int
@@ -189,19 +201,28 @@ func Make(in Input) (*Plan, error) {
 		}
 	}
 
-	sz, err := size(in, m, est, db != nil, redis != nil, p.Version, searchMem)
+	p.decideCache(in, redis)
+	var cacheMem int64
+	if p.CacheRedis != nil {
+		cacheMem = p.CacheRedis.MemoryBytes
+	}
+	sz, err := size(in, m, est, db != nil, redis != nil, p.Version, searchMem+cacheMem)
 	if err != nil {
 		return nil, err
 	}
+	sz.searchMem, sz.cacheMem = searchMem, cacheMem
 	if in.DBMemory > 0 || in.DBMemoryShare > 0 {
 		// Say what a bigger Postgres share costs the app side.
 		def := in
 		def.DBMemory, def.DBMemoryShare = 0, 0
-		if dsz, err := size(def, m, est, db != nil, redis != nil, p.Version, searchMem); err == nil && dsz.sidekiqProcs > sz.sidekiqProcs {
+		if dsz, err := size(def, m, est, db != nil, redis != nil, p.Version, searchMem+cacheMem); err == nil && dsz.sidekiqProcs > sz.sidekiqProcs {
 			p.Notes = append(p.Notes, fmt.Sprintf("Postgres gets %s: that leaves room for %d sidekiq processes (%d with half the machine) and %d Puma processes (%d)", FormatBytes(sz.dbMem), sz.sidekiqProcs, dsz.sidekiqProcs, sz.webProcs, dsz.webProcs))
 		}
 	}
 
+	if err := p.decideBouncer(in, topo, sz, db); err != nil {
+		return nil, err
+	}
 	cb, err := p.connectionBudget(in, &sz, web != nil, streaming != nil)
 	if err != nil {
 		return nil, err
@@ -255,6 +276,8 @@ func Make(in Input) (*Plan, error) {
 	}
 	p.budget(in, est, sz)
 	p.Changes = append(p.Changes, p.poolChanges()...)
+	p.Changes = append(p.Changes, p.bouncerChanges(in, web, db)...)
+	p.Changes = append(p.Changes, p.cacheChanges("")...)
 	return p, nil
 }
 

@@ -106,11 +106,21 @@ func checkInvariants(t *testing.T, p *Plan, planned bool) {
 	if sum != c.Total {
 		t.Errorf("connection total %d is not the sum of the rows %d", c.Total, sum)
 	}
-	if c.Total*10 > c.MaxConnections*9 {
-		t.Errorf("pools %d above 90%% of max_connections %d", c.Total, c.MaxConnections)
+	// Behind PgBouncer two layers: the pools within its client limit,
+	// and what Postgres sees (its server pool and the direct pools) within
+	// max_connections; else the pools themselves within max_connections.
+	servers := c.Total
+	if b := p.PgBouncer; b != nil {
+		if c.Total != b.Clients+b.Direct || b.Clients > b.ClientLimit || b.ClientLimit > b.MaxClientConn*9/10 {
+			t.Errorf("pgbouncer clients %d (+%d direct) of limit %d (max_client_conn %d), total %d", b.Clients, b.Direct, b.ClientLimit, b.MaxClientConn, c.Total)
+		}
+		servers = b.Servers
 	}
-	if c.MaxConnections-c.Total < 15 {
-		t.Errorf("only %d connections free of %d", c.MaxConnections-c.Total, c.MaxConnections)
+	if servers*10 > c.MaxConnections*9 {
+		t.Errorf("Postgres connections %d above 90%% of max_connections %d", servers, c.MaxConnections)
+	}
+	if c.MaxConnections-servers < 15 {
+		t.Errorf("only %d connections free of %d", c.MaxConnections-servers, c.MaxConnections)
 	}
 	if planned && c.MaxConnections > 250 {
 		t.Errorf("planned max_connections %d above 250", c.MaxConnections)
@@ -127,7 +137,7 @@ func checkInvariants(t *testing.T, p *Plan, planned bool) {
 	for _, r := range p.Budget.Rows {
 		app += r.MemoryBytes
 	}
-	if app != m.AppBytes || m.TotalBytes != app+m.PostgresBytes+m.RedisBytes+m.SearchBytes {
+	if app != m.AppBytes || m.TotalBytes != app+m.PostgresBytes+m.RedisBytes+m.SearchBytes+m.CacheBytes {
 		t.Errorf("memory rows do not add up: %+v (rows %d)", m, app)
 	}
 	if m.TotalBytes > p.Machine.MemoryBytes {
@@ -202,11 +212,11 @@ func TestPlanWithinMaxConnections(t *testing.T) {
 		}
 		checkInvariants(t, p, true)
 	}
-	_, err := Make(Input{Services: stock("v4.3.0"), Machine: Machine{16 * GiB, 8}, MaxConnections: 20})
+	_, err := Make(Input{Services: stock("v4.3.0"), Machine: Machine{16 * GiB, 8}, MaxConnections: 20, PgBouncer: ToggleOff})
 	if err == nil || !strings.Contains(err.Error(), "at least") {
 		t.Errorf("max_connections 20: want a refusal naming the minimum, got %v", err)
 	}
-	p, err := Make(Input{Services: stock("v4.3.0"), Machine: Machine{64 * GiB, 16}, MaxConnections: 400})
+	p, err := Make(Input{Services: stock("v4.3.0"), Machine: Machine{64 * GiB, 16}, MaxConnections: 400, PgBouncer: ToggleOff})
 	if err != nil {
 		t.Fatal(err)
 	}

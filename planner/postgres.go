@@ -24,6 +24,13 @@ func (p *Plan) tunePostgres(in Input, db *Service, sz sizing) error {
 	}
 	pg.Major = major
 	pg.Settings = Tune(TuneInput{MemoryKB: sz.dbMem / KiB, CPUs: pg.CPUs, MaxConnections: pg.MaxConnections, Major: major, Type: pg.Type})
+	if p.throughBouncer() {
+		for i := range pg.Settings {
+			if pg.Settings[i].Name == "max_connections" {
+				pg.Settings[i].Why = fmt.Sprintf("%s's server pool and the pools that bypass it, plus 15 loose (migrations, psql)", p.bouncer.service)
+			}
+		}
+	}
 
 	cmd, err := ParsePostgresCommand(db.Command)
 	if err != nil {

@@ -9,6 +9,7 @@ type sizing struct {
 	dbMem         int64
 	redisMem      int64
 	searchMem     int64 // Elasticsearch/OpenSearch, when the file runs one
+	cacheMem      int64 // the cache Redis, when Rails's cache has its own
 	webProcs      int
 	streamProcs   int
 	sidekiqProcs  int // how many sidekiq processes fit

@@ -30,6 +30,7 @@ type bouncerFacts struct {
 	said          []string        // settings its environment gave
 	via           map[string]bool // the file's services that connect through it
 	viaSidekiq    bool            // a sidekiq service does: so will its copies
+	generated     bool            // compose-scale's own: its limits follow the plan
 }
 
 // dbHost is the database host a service connects to, from DB_HOST or
@@ -59,6 +60,9 @@ func urlHost(u string) string {
 // byHost finds the service other containers reach as host: by its name,
 // container_name or hostname.
 func byHost(services []Service, host string) *Service {
+	if host == "" {
+		return nil
+	}
 	for i := range services {
 		s := &services[i]
 		if s.Name == host || s.ContainerName == host || s.Hostname == host || contains(s.Aliases, host) {
@@ -198,7 +202,7 @@ func findRedis(services []Service, rails []Service) *Service {
 // bouncerUpstream is the database a PgBouncer forwards to: the host its
 // environment names, else the Postgres it depends on, else the only one.
 func bouncerUpstream(services []Service, b Service, dbs []Service) *Service {
-	for _, key := range []string{"DB_HOST", "POSTGRESQL_HOST", "DATABASES_HOST", "PGBOUNCER_DATABASE_HOST"} {
+	for _, key := range []string{bouncerMarker, "DB_HOST", "POSTGRESQL_HOST", "DATABASES_HOST", "PGBOUNCER_DATABASE_HOST"} {
 		if h := b.Env[key]; h != "" && !strings.Contains(h, "$") {
 			return byHost(services, h)
 		}

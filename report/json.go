@@ -20,6 +20,7 @@ type jsonReport struct {
 	Memory      jsonMemory      `json:"memory"`
 	Services    []jsonService   `json:"services"`
 	Nginx       *jsonNginx      `json:"nginx,omitempty"`
+	CacheRedis  *jsonCache      `json:"cache_redis,omitempty"`
 	Notes       []string        `json:"notes"`
 	Warnings    []string        `json:"warnings"`
 }
@@ -77,6 +78,18 @@ type jsonPgBouncer struct {
 	Servers       int      `json:"servers"`
 	Via           []string `json:"via"`
 	Configured    []string `json:"configured"`
+	// Generated is set for the PgBouncer compose-scale writes.
+	Generated      bool   `json:"generated,omitempty"`
+	Why            string `json:"why,omitempty"`
+	MigrateCommand string `json:"migrate_command,omitempty"`
+}
+
+type jsonCache struct {
+	Service        string `json:"service"`
+	Generated      bool   `json:"generated"`
+	MaxMemoryBytes int64  `json:"maxmemory_bytes,omitempty"`
+	MemoryBytes    int64  `json:"memory_bytes"`
+	Why            string `json:"why"`
 }
 
 type jsonMemory struct {
@@ -88,6 +101,7 @@ type jsonMemory struct {
 	PostgresBytes int64 `json:"postgres_bytes"`
 	RedisBytes    int64 `json:"redis_bytes"`
 	SearchBytes   int64 `json:"search_bytes,omitempty"`
+	CacheBytes    int64 `json:"cache_redis_bytes,omitempty"`
 	ProcessBytes  int64 `json:"process_bytes"`
 	TotalBytes    int64 `json:"total_bytes"`
 	HeadroomBytes int64 `json:"headroom_bytes"`
@@ -118,7 +132,7 @@ func JSON(w io.Writer, p *planner.Plan, ctx Context) error {
 			Settings: map[string]string{}, ShmSizeBytes: p.Postgres.ShmSizeBytes},
 		Connections: jsonConnections{Total: c.Total, Limit: c.Limit, MaxConnections: c.MaxConnections,
 			SuperuserReserved: c.SuperuserReserved, Free: c.Free},
-		Memory: jsonMemory{Estimated: true, PumaProcess: p.Estimates.PumaProcess, SidekiqProc: p.Estimates.SidekiqProcess, StreamingProc: p.Estimates.StreamingProcess, MachineBytes: m.MachineBytes, PostgresBytes: m.PostgresBytes, RedisBytes: m.RedisBytes, SearchBytes: m.SearchBytes,
+		Memory: jsonMemory{Estimated: true, PumaProcess: p.Estimates.PumaProcess, SidekiqProc: p.Estimates.SidekiqProcess, StreamingProc: p.Estimates.StreamingProcess, MachineBytes: m.MachineBytes, PostgresBytes: m.PostgresBytes, RedisBytes: m.RedisBytes, SearchBytes: m.SearchBytes, CacheBytes: m.CacheBytes,
 			ProcessBytes: m.AppBytes, TotalBytes: m.TotalBytes, HeadroomBytes: m.HeadroomBytes},
 		Services: []jsonService{},
 		Notes:    append([]string{}, p.Notes...),
@@ -136,6 +150,12 @@ func JSON(w io.Writer, p *planner.Plan, ctx Context) error {
 	if b := p.PgBouncer; b != nil {
 		r.Connections.PgBouncer = &jsonPgBouncer{Service: b.Service, PoolMode: b.PoolMode, MaxClientConn: b.MaxClientConn, ClientLimit: b.ClientLimit,
 			Clients: b.Clients, ServerPool: b.ServerPool, Direct: b.Direct, Servers: b.Servers, Via: b.Via, Configured: append([]string{}, b.Configured...)}
+		if g := p.GenBouncer; g != nil {
+			r.Connections.PgBouncer.Generated, r.Connections.PgBouncer.Why, r.Connections.PgBouncer.MigrateCommand = true, g.Why, g.MigrateCommand
+		}
+	}
+	if c := p.CacheRedis; c != nil {
+		r.CacheRedis = &jsonCache{Service: c.Service, Generated: c.Generated, MaxMemoryBytes: c.MaxMemory, MemoryBytes: c.MemoryBytes, Why: c.Why}
 	}
 	for _, st := range p.Postgres.Settings {
 		r.Postgres.Settings[st.Name] = st.Value

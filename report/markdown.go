@@ -27,6 +27,12 @@ func Markdown(w io.Writer, p *planner.Plan, ctx Context) error {
 	if l := pgbouncerLine(p); l != "" {
 		fmt.Fprintf(w, "- **PgBouncer:** %s\n", l)
 	}
+	for _, l := range bouncerLines(p) {
+		fmt.Fprintf(w, "  - %s\n", l)
+	}
+	if l := cacheLine(p); l != "" {
+		fmt.Fprintf(w, "- **Cache:** %s\n", l)
+	}
 	fmt.Fprintf(w, "- **Memory (estimates: Puma %s, Sidekiq %s, streaming %s a process):** %s\n", mb(p.Estimates.PumaProcess), mb(p.Estimates.SidekiqProcess), mb(p.Estimates.StreamingProcess), memoryLine(p))
 	if pg := p.Postgres; len(pg.Settings) > 0 {
 		fmt.Fprintf(w, "\n**Postgres settings** (%s)\n\n", tuningLine(p))

@@ -92,8 +92,43 @@ func pgbouncerLine(p *planner.Plan) string {
 	if len(b.Configured) > 0 {
 		conf = "its environment sets " + strings.Join(b.Configured, ", ") + "; the rest are PgBouncer's defaults"
 	}
+	if g := p.GenBouncer; g != nil {
+		conf = fmt.Sprintf("written by compose-scale, pool %d + reserve %d", b.ServerPool-reserveOf(p), reserveOf(p))
+	}
 	return fmt.Sprintf("%s (pool_mode %s) takes the pools of %s as clients: %d of the %d planned within (90%% of max_client_conn %d; %s)",
 		b.Service, b.PoolMode, servicesSummary(p, b.Via), b.Clients, b.ClientLimit, b.MaxClientConn, conf)
+}
+
+func reserveOf(p *planner.Plan) int {
+	if p.PgBouncer == nil {
+		return 0
+	}
+	return p.PgBouncer.Reserve
+}
+
+// bouncerLines say why compose-scale wrote (or did not write) its
+// PgBouncer and how migrations run past it.
+func bouncerLines(p *planner.Plan) []string {
+	g := p.GenBouncer
+	if g == nil {
+		return nil
+	}
+	return []string{
+		g.Why,
+		"run migrations on the direct port (they take session locks that transaction pooling drops): " + g.MigrateCommand,
+	}
+}
+
+// cacheLine says what holds Rails's cache.
+func cacheLine(p *planner.Plan) string {
+	c := p.CacheRedis
+	if c == nil {
+		return ""
+	}
+	if !c.Generated {
+		return fmt.Sprintf("%s (%s)", c.Service, c.Why)
+	}
+	return fmt.Sprintf("%s, maxmemory %s, allkeys-lru, no persistence (%s)", c.Service, mb(c.MaxMemory), c.Why)
 }
 
 // servicesSummary names a few services, and counts the sidekiq and
@@ -164,6 +199,9 @@ func memoryGroups(p *planner.Plan) []memoryGroup {
 	if m.SearchBytes > 0 {
 		groups = append(groups, memoryGroup{"search", "heap x 2", m.SearchBytes})
 	}
+	if m.CacheBytes > 0 {
+		groups = append(groups, memoryGroup{"cache", "redis-cache", m.CacheBytes})
+	}
 	if m.PostgresBytes > 0 {
 		share := fmt.Sprintf("%d%% share", m.PostgresBytes*100/m.MachineBytes)
 		groups = append(groups, memoryGroup{"postgres", share, m.PostgresBytes})
@@ -176,6 +214,9 @@ func memoryLine(p *planner.Plan) string {
 	search := ""
 	if m.SearchBytes > 0 {
 		search = " + search " + mb(m.SearchBytes)
+	}
+	if m.CacheBytes > 0 {
+		search += " + cache redis " + mb(m.CacheBytes)
 	}
 	return fmt.Sprintf("processes %s + redis %s%s + postgres %s = %s of %s, %s headroom",
 		mb(m.AppBytes), mb(m.RedisBytes), search, mb(m.PostgresBytes), mb(m.TotalBytes), mb(m.MachineBytes), mb(m.HeadroomBytes))

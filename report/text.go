@@ -42,9 +42,6 @@ func Text(w io.Writer, p *planner.Plan, ctx Context) error {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "postgres:  %s\n", postgresLine(p))
-	if l := pgbouncerLine(p); l != "" {
-		fmt.Fprintf(w, "pgbouncer: %s\n", l)
-	}
 	if pg := p.Postgres; len(pg.Settings) > 0 {
 		fmt.Fprintf(w, "           %s\n", tuningLine(p))
 		width := 0
@@ -54,6 +51,15 @@ func Text(w io.Writer, p *planner.Plan, ctx Context) error {
 		for _, s := range pg.Settings {
 			fmt.Fprintf(w, "  %-*s  %s\n", width, s.Name+"="+s.Value, s.Why)
 		}
+	}
+	if l := pgbouncerLine(p); l != "" {
+		fmt.Fprintf(w, "\npgbouncer: %s\n", l)
+		for _, l := range bouncerLines(p) {
+			fmt.Fprintf(w, "           %s\n", l)
+		}
+	}
+	if l := cacheLine(p); l != "" {
+		fmt.Fprintf(w, "\ncache:     %s\n", l)
 	}
 	fmt.Fprintln(w)
 	e := p.Estimates

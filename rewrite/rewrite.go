@@ -190,6 +190,7 @@ func PlannerServices(services []compose.Service, vars *compose.Vars, readEnvFile
 			ps.ImageResolved = img
 		}
 		ps.DependsOn, ps.NetworkMode, ps.Healthcheck = s.DependsOn, s.NetworkMode, s.Healthcheck
+		ps.Networks, ps.EnvFiles = s.Networks, s.EnvFiles
 		ps.ContainerName, ps.Hostname = s.ContainerName, s.Hostname
 		for _, n := range []string{s.ContainerName, s.Hostname} {
 			if alias, ok := vars.Interpolate(n); ok && alias != "" {
@@ -333,6 +334,10 @@ func describe(c planner.Change) string {
 		return c.Key + ": " + c.Old + " -> " + c.Value
 	case planner.SetReplicas:
 		return "scale: " + c.Value
+	case planner.AddService:
+		return "add service " + c.Service
+	case planner.RemoveEnv:
+		return "remove " + c.Key + " from environment"
 	case planner.SetPort, planner.RemovePort:
 		return "ports: " + c.Port.String()
 	case planner.Rename:
@@ -375,6 +380,13 @@ func applyAll(doc *compose.Document, changes []planner.Change) error {
 		case planner.Remove:
 			delete(pending, c.Service)
 			if err := doc.RemoveService(c.Service); err != nil {
+				return err
+			}
+		case planner.AddService:
+			if err := flush(c.After); err != nil {
+				return err
+			}
+			if err := doc.AddService(c.Service, c.After, compose.NewService(*c.New)); err != nil {
 				return err
 			}
 		case planner.Clone:
@@ -475,6 +487,10 @@ func apply(doc *compose.Document, c planner.Change) error {
 		return doc.SetKey(c.Service, c.Key, c.Value)
 	case planner.ReplaceText:
 		return doc.ReplaceInEntry(c.Service, c.Key, c.Old, c.Value)
+	case planner.AddService:
+		return doc.AddService(c.Service, c.After, compose.NewService(*c.New))
+	case planner.RemoveEnv:
+		return doc.RemoveEnv(c.Service, c.Key, c.Value)
 	case planner.SetReplicas:
 		n, err := strconv.Atoi(c.Value)
 		if err != nil {

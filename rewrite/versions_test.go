@@ -107,7 +107,25 @@ func holdsUnder(errorf func(string, ...any), v planner.Version, services []plann
 	if planner.HasScheduler(v) && listeners["scheduler"] != 1 {
 		errorf("%s: %d processes listen on scheduler, want 1", v, listeners["scheduler"])
 	}
-	if n := planner.ConnectionsUnder(v, services, m); n > planner.Usable(maxConns) {
+	n := planner.ConnectionsUnder(v, services, m)
+	for _, s := range services {
+		if planner.RoleOf(s) != planner.RolePgBouncer {
+			continue
+		}
+		// Behind compose-scale's PgBouncer the pools are its clients, and
+		// Postgres holds its server pool.
+		clients, _ := strconv.Atoi(s.Env["PGBOUNCER_MAX_CLIENT_CONN"])
+		pool, _ := strconv.Atoi(s.Env["PGBOUNCER_DEFAULT_POOL_SIZE"])
+		reserve, _ := strconv.Atoi(s.Env["PGBOUNCER_RESERVE_POOL_SIZE"])
+		if n > clients*9/10 {
+			errorf("%s: the pools can open %d connections to %s, above 90%% of its max_client_conn %d", v, n, s.Name, clients)
+		}
+		if pool+reserve > planner.Usable(maxConns) {
+			errorf("%s: %s's server pool %d is above the safe %d for max_connections %d", v, s.Name, pool+reserve, planner.Usable(maxConns), maxConns)
+		}
+		return
+	}
+	if n > planner.Usable(maxConns) {
 		errorf("%s: the pools can open %d connections, above the safe %d for max_connections %d", v, n, planner.Usable(maxConns), maxConns)
 	}
 }

@@ -27,6 +27,8 @@ func planFlags() []cli.Flag {
 		&cli.StringFlag{Name: "estimate-streaming", Usage: "memory of one streaming process, like `150MB`", DefaultText: "100MB"},
 		&cli.StringFlag{Name: "estimate-redis", Usage: "memory of Redis, like `1GB`", DefaultText: "a 32nd of the machine, 64MB to 512MB"},
 		&cli.StringFlag{Name: "estimate-search", Usage: "memory of Elasticsearch/OpenSearch, like `2GB`", DefaultText: "twice its -Xmx heap, else 1GB"},
+		&cli.StringFlag{Name: "pgbouncer", Value: "auto", Usage: "PgBouncer in transaction mode in front of Postgres: auto (when the pools would not fit under 250 connections), on or off"},
+		&cli.StringFlag{Name: "cache-redis", Value: "auto", Usage: "a Redis of its own for Rails's cache: auto (from 16 GB), on or off"},
 		&cli.StringFlag{Name: "db-service", Usage: "the `SERVICE` that is the app's Postgres", DefaultText: "the one DB_HOST names, else the one the app depends on"},
 		&cli.StringFlag{Name: "env-file", Usage: "read variables for interpolation from `FILE`, as docker compose --env-file does", DefaultText: ".env beside the compose file"},
 		&cli.BoolFlag{Name: "keep-db-port", Usage: "keep a published db or redis port, bound to 127.0.0.1, for connecting from the host"},
@@ -94,6 +96,16 @@ func plannerInput(c *cli.Context, m planner.Machine) (planner.Input, error) {
 		return in, usageError{err}
 	}
 	in.Strategy = st
+	for _, f := range []struct {
+		name string
+		into *planner.Toggle
+	}{{"pgbouncer", &in.PgBouncer}, {"cache-redis", &in.CacheRedis}} {
+		t, err := planner.ParseToggle(f.name, c.String(f.name))
+		if err != nil {
+			return in, usageError{err}
+		}
+		*f.into = t
+	}
 	if c.IsSet("max-connections") {
 		n := c.Int("max-connections")
 		if n < 1 {

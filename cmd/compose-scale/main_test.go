@@ -189,6 +189,12 @@ func TestPlanReports(t *testing.T) {
 		} `json:"postgres"`
 		Connections struct {
 			Total, Limit int
+			PgBouncer    *struct {
+				Generated      bool
+				Clients        int
+				Servers        int
+				MigrateCommand string `json:"migrate_command"`
+			} `json:"pgbouncer"`
 		} `json:"connections"`
 		Services []struct {
 			Service                         string
@@ -215,8 +221,14 @@ func TestPlanReports(t *testing.T) {
 			}
 		}
 	}
-	if sum != rep.Connections.Total || rep.Connections.Total > rep.Connections.Limit || rep.Postgres.MaxConnections < rep.Connections.Limit {
+	if sum != rep.Connections.Total || rep.Connections.Total > rep.Connections.Limit {
 		t.Errorf("connections do not add up: rows %d, %+v, max %d", sum, rep.Connections, rep.Postgres.MaxConnections)
+	}
+	// 16 GB / 8 CPUs: the pools this machine can run need PgBouncer, and
+	// the report holds both layers.
+	b := rep.Connections.PgBouncer
+	if b == nil || !b.Generated || b.Clients != sum || b.Servers > rep.Postgres.MaxConnections*9/10 || !strings.Contains(b.MigrateCommand, "DB_HOST=db -e DB_PORT=5432 web bundle exec rails db:migrate") {
+		t.Errorf("pgbouncer layer: %+v", b)
 	}
 }
 
@@ -402,7 +414,7 @@ func TestCheck(t *testing.T) {
 		t.Errorf("stock: exit %d, %q %q", r.code, r.stdout, r.stderr)
 	}
 	r = runCLI(t, dir, nil, "check", "--droplet", "s-8vcpu-16gb", "--diff", "done.yml")
-	if r.code != 1 || !strings.Contains(r.stdout, "WEB_CONCURRENCY=4, planned 8") || !strings.Contains(r.stdout, "+      -c shared_buffers=2GB") {
+	if r.code != 1 || !strings.Contains(r.stdout, "WEB_CONCURRENCY=4, planned 7") || !strings.Contains(r.stdout, "+      -c shared_buffers=2GB") || !strings.Contains(r.stdout, "service pgbouncer: missing (command: umask 077 ...)") {
 		t.Errorf("bigger droplet: exit %d, %q", r.code, r.stdout)
 	}
 	if readFile(t, filepath.Join(dir, "stock.yml")) != stock || readFile(t, filepath.Join(dir, "done.yml")) != done {

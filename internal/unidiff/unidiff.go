@@ -12,12 +12,13 @@ import (
 	"strings"
 
 	udiff "github.com/aymanbagabas/go-udiff"
+	"github.com/aymanbagabas/go-udiff/myers"
 )
 
 // Unified returns the unified diff from a (named from) to b (named to), with
 // three lines of context; "" when they are equal.
 func Unified(from, to, a, b string) string {
-	d, err := udiff.ToUnifiedDiff(from, to, a, udiff.Lines(a, b), udiff.DefaultContextLines)
+	d, err := udiff.ToUnifiedDiff(from, to, a, Edits(a, b), udiff.DefaultContextLines)
 	if err != nil {
 		// Lines' edits always fit a; fall back to the library's own output.
 		return udiff.Unified(from, to, a, b)
@@ -38,6 +39,29 @@ func Unified(from, to, a, b string) string {
 		}
 	}
 	return d.String()
+}
+
+// maxMyersLines bounds the changed lines for which Edits runs Myers's
+// algorithm: its memory grows with their square.
+const maxMyersLines = 1500
+
+// Edits is the line diff of a to b. go-udiff's default (an LCS heuristic
+// in linear space) is not minimal: a service inserted next to one that
+// shares lines such as "restart: always" comes out as half the neighbour
+// deleted and added again. Myers's algorithm gives the shortest diff, the
+// one a reviewer expects (what diff -u prints); it is used whenever the
+// change is small enough, which a compose rewrite always is.
+func Edits(a, b string) []udiff.Edit {
+	edits := udiff.Lines(a, b)
+	changed := 0
+	for _, e := range edits {
+		changed += strings.Count(a[e.Start:e.End], "\n") + strings.Count(e.New, "\n")
+	}
+	if changed > maxMyersLines {
+		return edits
+	}
+	//lint:ignore SA1019 deprecated for x/tools' marker tests, not for its minimal diffs, which are what is wanted here
+	return myers.ComputeEdits(a, b)
 }
 
 // ANSI colours for a diff on a terminal, as git colours them.

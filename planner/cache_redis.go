@@ -1,0 +1,183 @@
+package planner
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// The cache Redis compose-scale writes: Rails's cache in a Redis of its
+// own, so that a burst of cache writes evicts cache, never Sidekiq's
+// queues or the home feeds ("using a separate redis for cache and
+// persistent data is not optional", seed 000).
+const (
+	cacheService = "redis-cache"
+	cachePort    = "6379"
+	// cacheAutoFrom is the machine size from which auto writes one: an
+	// instance that needs 16 GB has a cache worth keeping apart.
+	cacheAutoFrom = 16 * GiB
+)
+
+// CacheRedisPlan is the cache Redis: compose-scale's or the admin's.
+type CacheRedisPlan struct {
+	Service     string
+	Generated   bool  // written (or kept up to date) by compose-scale
+	Exists      bool  // in the file already
+	MaxMemory   int64 // its maxmemory, 0 when the admin's does not say
+	MemoryBytes int64 // what the budget counts: maxmemory and Redis's overhead
+	Why         string
+}
+
+var maxmemoryRE = regexp.MustCompile(`--maxmemory\s+(\S+)`)
+
+// cacheMaxMemory is the cache's size: a thirty-second of the machine,
+// between 256 MB and 2 GB. Redis uses about a fifth more than maxmemory
+// (its own structures, fragmentation): the budget counts that too.
+func cacheMaxMemory(m Machine) int64 {
+	return min(max(m.MemoryBytes/32, 256*MiB), 2*GiB)
+}
+
+// decideCache settles --cache-redis before the memory is split: an
+// admin's own cache Redis (the one the app's CACHE_REDIS_HOST or
+// CACHE_REDIS_URL names) is kept and counted; auto writes one from 16 GB.
+func (p *Plan) decideCache(in Input, redis *Service) {
+	var ours, theirs *Service
+	for i := range in.Services {
+		s := &in.Services[i]
+		if s.Name == cacheService && strings.Contains(strings.Join(s.Command, " "), "allkeys-lru") {
+			ours = s
+		}
+	}
+	for _, s := range in.Services {
+		if r := RoleOf(s); r != RoleWeb && r != RoleSidekiq {
+			continue
+		}
+		host := s.ConnEnv["CACHE_REDIS_HOST"]
+		if host == "" {
+			host = urlHost(s.ConnEnv["CACHE_REDIS_URL"])
+		}
+		if t := byHost(in.Services, host); t != nil && t != ours && (ours == nil || t.Name != ours.Name) {
+			theirs = t
+			break
+		}
+	}
+	if theirs != nil {
+		mem := int64(0)
+		if m := maxmemoryRE.FindStringSubmatch(strings.Join(theirs.Command, " ")); m != nil {
+			mem = parseRedisBytes(m[1])
+		}
+		budget := mem + mem/5
+		if mem == 0 {
+			budget = cacheMaxMemory(p.Machine) + cacheMaxMemory(p.Machine)/5
+		}
+		p.CacheRedis = &CacheRedisPlan{Service: theirs.Name, Exists: true, MaxMemory: mem, MemoryBytes: budget, Why: "the app's CACHE_REDIS_HOST names the file's own cache Redis: kept, and counted in the memory budget"}
+		return
+	}
+	want, why := false, ""
+	switch in.CacheRedis {
+	case ToggleOff:
+		why = "--cache-redis off"
+	case ToggleOn:
+		want, why = true, "--cache-redis on"
+	default:
+		want = p.Machine.MemoryBytes >= cacheAutoFrom && redis != nil
+		if want {
+			why = fmt.Sprintf("auto: from %s, Rails's cache gets a Redis of its own, so its evictions never touch Sidekiq's queues and the feeds", FormatBytes(cacheAutoFrom))
+		} else {
+			why = fmt.Sprintf("auto: below %s the cache shares the one Redis", FormatBytes(cacheAutoFrom))
+		}
+	}
+	if !want {
+		if ours != nil {
+			p.removeCache = ours.Name
+			p.Notes = append(p.Notes, fmt.Sprintf("%s: removed (%s), and the app's CACHE_REDIS_HOST and CACHE_REDIS_PORT that pointed at it", ours.Name, why))
+		}
+		return
+	}
+	mem := cacheMaxMemory(p.Machine)
+	p.CacheRedis = &CacheRedisPlan{Service: cacheService, Generated: true, Exists: ours != nil, MaxMemory: mem, MemoryBytes: mem + mem/5, Why: why}
+	p.cacheImage = "redis:7-alpine"
+	if redis != nil && redis.Image != "" {
+		p.cacheImage = redis.Image
+	}
+	p.cacheAfter, p.cacheNetworks = "", nil
+	if redis != nil {
+		p.cacheAfter, p.cacheNetworks = redis.Name, redis.Networks
+	}
+}
+
+// CacheRedisCommand is the generated service's command: an LRU cache that
+// never persists (no RDB snapshots, no AOF) and never refuses a write.
+func CacheRedisCommand(maxMemory int64) []string {
+	return []string{"redis-server", "--maxmemory", fmt.Sprintf("%dmb", maxMemory/MiB), "--maxmemory-policy", "allkeys-lru", "--save", "", "--appendonly", "no"}
+}
+
+// cacheChanges writes, updates or removes compose-scale's cache Redis and
+// points web and sidekiq at it (streaming reads only REDIS_*).
+func (p *Plan) cacheChanges(after string) []Change {
+	var app []string
+	if p.Web != nil {
+		app = append(app, p.Web.Service)
+	}
+	for _, s := range p.Sidekiq {
+		app = append(app, s.Name)
+	}
+	pointers := [][2]string{{"CACHE_REDIS_HOST", cacheService}, {"CACHE_REDIS_PORT", cachePort}}
+	var c []Change
+	if p.removeCache != "" {
+		c = append(c, Change{Kind: Remove, Service: p.removeCache})
+		for _, name := range app {
+			for _, kv := range pointers {
+				c = append(c, Change{Kind: RemoveEnv, Service: name, Key: kv[0], Value: kv[1]})
+			}
+		}
+		return c
+	}
+	cr := p.CacheRedis
+	if cr == nil || !cr.Generated {
+		return nil
+	}
+	cmd := CacheRedisCommand(cr.MaxMemory)
+	if cr.Exists {
+		c = append(c, Change{Kind: SetCommand, Service: cacheService, Command: cmd})
+	} else {
+		if after == "" {
+			after = p.cacheAfter
+		}
+		c = append(c, Change{Kind: AddService, Service: cacheService, After: after, New: &NewService{
+			Comment:     "Rails's cache, written by compose-scale: LRU, never persisted",
+			Image:       p.cacheImage,
+			Restart:     "always",
+			Command:     cmd,
+			CommandFlow: true,
+			Networks:    p.cacheNetworks,
+			Healthcheck: []string{"CMD", "redis-cli", "ping"},
+		}})
+	}
+	for _, name := range app {
+		for _, kv := range pointers {
+			c = append(c, Change{Kind: SetEnv, Service: name, Key: kv[0], Value: kv[1]})
+		}
+	}
+	return c
+}
+
+// parseRedisBytes reads Redis's memory units: 512mb, 1gb, 100000.
+func parseRedisBytes(s string) int64 {
+	s = strings.ToLower(strings.Trim(s, `"'`))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		n      int64
+	}{{"gb", GiB}, {"mb", MiB}, {"kb", KiB}, {"g", 1000 * 1000 * 1000}, {"m", 1000 * 1000}, {"k", 1000}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.n
+			break
+		}
+	}
+	var n int64
+	if _, err := fmt.Sscan(s, &n); err != nil {
+		return 0
+	}
+	return n * mult
+}
