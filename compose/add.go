@@ -10,7 +10,7 @@ import (
 // NewService is a service to add to a file, in compose terms; AddService
 // writes it in the file's style (indentation, environment as list or map).
 type NewService struct {
-	Comment     string      // one comment line above its keys
+	Comment     string // one comment line above its keys
 	Image       string
 	Restart     string
 	EnvFile     string
