@@ -46,7 +46,10 @@ const (
 // Postgres with it; without it (the stock POSTGRES_HOST_AUTH_METHOD=trust),
 // trust on the internal network. The PGBOUNCER_LISTEN_* and
 // PGBOUNCER_CONF_DIR variables exist for tests that run the same script
-// on loopback; the compose file does not set them.
+// on loopback; the compose file does not set them. Prepared statements
+// are off: before 1.21 PgBouncer cannot track them; from 1.21 it is told
+// not to (max_prepared_statements = 0), since Rails frees them with SQL
+// DEALLOCATE, which PgBouncer does not follow (DOMAIN.md).
 //
 // It is written as the container sees it; in the compose file every $ is
 // $$ (compose's escape).
@@ -66,12 +69,14 @@ unix_socket_dir =
 auth_type = $auth
 auth_file = $dir/userlist.txt
 pool_mode = transaction
-max_prepared_statements = 0
 ignore_startup_parameters = extra_float_digits
 max_client_conn = $PGBOUNCER_MAX_CLIENT_CONN
 default_pool_size = $PGBOUNCER_DEFAULT_POOL_SIZE
 reserve_pool_size = $PGBOUNCER_RESERVE_POOL_SIZE
 EOF
+if pgbouncer --version | grep -Eq '^PgBouncer (1\.(2[1-9]|[3-9][0-9])|[2-9])'; then
+  echo "max_prepared_statements = 0" >> "$dir/pgbouncer.ini"
+fi
 exec pgbouncer "$dir/pgbouncer.ini"
 `
 
