@@ -38,7 +38,9 @@ func (p *Plan) connectionBudget(in Input, sz *sizing, hasWeb, hasStreaming bool)
 		// them, not Postgres's (budgeted on the server side).
 		b.limit = bouncerClientLimit(p.bouncer.maxClientConn)
 		if p.bouncer.generated {
-			b.limit = max(p.wantedClients, 60) // its client limit follows the plan
+			// Its client limit follows the plan: memory, CPUs and the
+			// thread cap bound the pools, not connections.
+			b.limit = 1 << 20
 		}
 		// What the machine would run if the bouncer did not bound it:
 		// workers by memory and CPUs at the thread cap, plus the small

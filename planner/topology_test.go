@@ -232,3 +232,37 @@ func TestDuplicateQueueFixedForSidekiq6(t *testing.T) {
 		}
 	}
 }
+
+// --pgbouncer on at every size, version and strategy: the plan holds every
+// invariant, and both layers of the budget: the pools within PgBouncer's
+// client limit, its server pool within max_connections (at most 250);
+// and with PgBouncer the workers are bounded by memory and CPUs, not by
+// connections.
+func TestPgBouncerOnInvariantsGrid(t *testing.T) {
+	for _, v := range versions {
+		for _, m := range grid {
+			for _, st := range Strategies {
+				p, err := Make(Input{Services: stock(v), Machine: m, Strategy: st, PgBouncer: ToggleOn})
+				if err != nil {
+					if st == Auto || !strings.Contains(err.Error(), "fits") {
+						t.Errorf("%s %v %s: %v", v, m, st, err)
+					}
+					continue
+				}
+				checkInvariants(t, p, true)
+				b := p.PgBouncer
+				if b == nil || p.GenBouncer == nil || b.Direct != 0 || b.Clients != p.Budget.Connections.Total {
+					t.Fatalf("%s %v %s: no generated PgBouncer layer: %+v", v, m, st, b)
+				}
+				if b.Servers > usable(p.Budget.Connections.MaxConnections) || p.Budget.Connections.MaxConnections > 250 {
+					t.Errorf("%s %v %s: servers %d, max_connections %d", v, m, st, b.Servers, p.Budget.Connections.MaxConnections)
+				}
+				for _, s := range p.Sidekiq {
+					if !s.Small && s.Concurrency < 25 && m.MemoryBytes >= 4*GiB && poolsPerProcess(p.Version) == 1 {
+						t.Errorf("%s %v %s: %s at -c %d behind PgBouncer: connections still bound it", v, m, st, s.Name, s.Concurrency)
+					}
+				}
+			}
+		}
+	}
+}

@@ -21,6 +21,8 @@ import (
 
 var markerRE = regexp.MustCompile(`MARKER[A-Za-z0-9.-]*`)
 
+var shmLine = regexp.MustCompile(`shm_size: \S+`)
+
 var update = flag.Bool("update", false, "rewrite the golden files in ../fixtures")
 
 // goldenCase is one fixture rewritten for one machine and strategy; its
@@ -73,6 +75,9 @@ var goldenCases = []goldenCase{
 	{"scale-v4.3", "s-4vcpu-8gb", "", "", ""},
 	{"seeds4-v4.3", "s-4vcpu-8gb", "", "", ""},
 	{"extends-v4.4", "s-4vcpu-8gb", "", "", ""},
+	// Issue 12: PgBouncer and a cache Redis.
+	{"stock-v4.5", "g-16vcpu-64gb", "", "", ""},
+	{"cacheredis-v4.4", "s-8vcpu-16gb", "", "", ""},
 }
 
 // rewrite runs the pipeline as the CLI does: with the fixture's .env (if
@@ -383,6 +388,59 @@ func TestResizeSequenceGolden(t *testing.T) {
 				t.Errorf("%s step %d: re-run changed the file (%v)", fx, i+1, err)
 			}
 			src = res.Output
+		}
+	}
+}
+
+// PgBouncer and the cache Redis are reversible: turning them off on a
+// file that has compose-scale's gives, byte for byte, the rewrite of the
+// original with them off (golden), and every step re-runs as a no-op. One
+// line may differ: shm_size, which is raised and never lowered (with
+// PgBouncer, max_connections is lower and work_mem larger), and is a
+// ceiling, not memory in use.
+func TestServicesOffRestores(t *testing.T) {
+	path, src := fixture(t, "stock-v4.5")
+	on := input(t, "g-16vcpu-64gb", "")
+	withThem, err := Rewrite(path, src, on)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(withThem.Output), "\n  pgbouncer:\n") || !strings.Contains(string(withThem.Output), "\n  redis-cache:\n") {
+		t.Fatal("auto at 64 GB / 16 CPUs wrote no PgBouncer or no cache Redis")
+	}
+	off := on
+	off.PgBouncer, off.CacheRedis = planner.ToggleOff, planner.ToggleOff
+	plain, err := Rewrite(path, src, off)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("..", "fixtures", "stock-v4.5.off-g-16vcpu-64gb.golden.yml")
+	if *update {
+		if err := os.WriteFile(golden, plain.Output, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), string(plain.Output)); diff != "" {
+		t.Errorf("the plain rewrite differs from %s:\n%s", golden, diff)
+	}
+	turnedOff, err := Rewrite(path, withThem.Output, off)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(shmLine.ReplaceAllString(string(plain.Output), "shm_size: N"), shmLine.ReplaceAllString(string(turnedOff.Output), "shm_size: N")); diff != "" {
+		t.Errorf("turned off differs from the plain rewrite (-plain +turned off):\n%s", diff)
+	}
+	for _, r := range []struct {
+		in  planner.Input
+		src []byte
+	}{{on, withThem.Output}, {off, turnedOff.Output}} {
+		again, err := Rewrite(path, r.src, r.in)
+		if err != nil || again.Changed() {
+			t.Errorf("re-run changed the file (%v)", err)
 		}
 	}
 }
