@@ -23,55 +23,62 @@ var sizes = []string{"s-1vcpu-1gb", "s-1vcpu-2gb", "s-2vcpu-4gb", "s-4vcpu-8gb",
 func TestHandSplitsAtEverySize(t *testing.T) {
 	for _, fx := range handSplits {
 		for _, st := range []planner.Strategy{planner.Auto, planner.PerQueue, planner.Permuted, planner.Weighted} {
-			outputs := map[string][]byte{}
-			for _, droplet := range sizes {
-				name := fx + "/" + string(st) + "/" + droplet
-				path, src := fixture(t, fx)
-				in := input(t, droplet, st)
-				res, err := Rewrite(path, src, in)
-				if err != nil {
-					if st == planner.Auto {
-						t.Errorf("%s: auto refused: %v", name, err)
-					}
-					continue // a forced strategy may not fit, and says so
-				}
-				outputs[droplet] = res.Output
-				for _, p := range startProblems(res.Output) {
-					t.Errorf("%s: %s", name, p)
-				}
-				holdsUnder(func(f string, a ...any) { t.Errorf(name+": "+f, a...) }, res.Plan.Version, parsed(t, res.Output), in.Machine, maxConnections(t, parsed(t, res.Output)))
-				again, err := Rewrite(path, res.Output, in)
-				if err != nil {
-					t.Errorf("%s: rewriting the output: %v", name, err)
-					continue
-				}
-				if again.Changed() {
-					t.Errorf("%s: the second rewrite is not a no-op:\n%s", name, udiff.Unified("first", "second", string(res.Output), string(again.Output)))
-				}
+			t.Run(fx+"/"+string(st), func(t *testing.T) {
+				t.Parallel() // each case is independent: two cores halve the wall time
+				handSplitCase(t, fx, st)
+			})
+		}
+	}
+}
+
+func handSplitCase(t *testing.T, fx string, st planner.Strategy) {
+	outputs := map[string][]byte{}
+	for _, droplet := range sizes {
+		name := fx + "/" + string(st) + "/" + droplet
+		path, src := fixture(t, fx)
+		in := input(t, droplet, st)
+		res, err := Rewrite(path, src, in)
+		if err != nil {
+			if st == planner.Auto {
+				t.Errorf("%s: auto refused: %v", name, err)
 			}
-			// Shrinking: every bigger size's output, rewritten for each
-			// smaller size, equals the original rewritten for it.
-			for i, small := range sizes {
-				for _, big := range sizes[i+1:] {
-					if outputs[small] == nil || outputs[big] == nil {
-						continue
-					}
-					path, _ := fixture(t, fx)
-					resized, err := Rewrite(path, outputs[big], input(t, small, st))
-					if err != nil {
-						t.Errorf("%s/%s: %s then %s: %v", fx, st, big, small, err)
-						continue
-					}
-					// shm_size is raised, never lowered (README): a shrink
-					// keeps what a bigger machine set.
-					// A forced strategy makes the admin's services its own:
-					// which of them a planned one was renamed from (and so
-					// how its command is spelt) may differ; its queues and
-					// threads may not.
-					if diff := cmp.Diff(meaning(t, outputs[small]), meaning(t, resized.Output), cmpopts.IgnoreFields(compose.Service{}, "ShmSize", "Has")); diff != "" {
-						t.Errorf("%s/%s: %s then %s differs from %s directly (-direct +resized):\n%s", fx, st, big, small, small, diff)
-					}
-				}
+			continue // a forced strategy may not fit, and says so
+		}
+		outputs[droplet] = res.Output
+		for _, p := range startProblems(res.Output) {
+			t.Errorf("%s: %s", name, p)
+		}
+		holdsUnder(func(f string, a ...any) { t.Errorf(name+": "+f, a...) }, res.Plan.Version, parsed(t, res.Output), in.Machine, maxConnections(t, parsed(t, res.Output)))
+		again, err := Rewrite(path, res.Output, in)
+		if err != nil {
+			t.Errorf("%s: rewriting the output: %v", name, err)
+			continue
+		}
+		if again.Changed() {
+			t.Errorf("%s: the second rewrite is not a no-op:\n%s", name, udiff.Unified("first", "second", string(res.Output), string(again.Output)))
+		}
+	}
+	// Shrinking: every bigger size's output, rewritten for each
+	// smaller size, equals the original rewritten for it.
+	for i, small := range sizes {
+		for _, big := range sizes[i+1:] {
+			if outputs[small] == nil || outputs[big] == nil {
+				continue
+			}
+			path, _ := fixture(t, fx)
+			resized, err := Rewrite(path, outputs[big], input(t, small, st))
+			if err != nil {
+				t.Errorf("%s/%s: %s then %s: %v", fx, st, big, small, err)
+				continue
+			}
+			// shm_size is raised, never lowered (README): a shrink
+			// keeps what a bigger machine set.
+			// A forced strategy makes the admin's services its own:
+			// which of them a planned one was renamed from (and so
+			// how its command is spelt) may differ; its queues and
+			// threads may not.
+			if diff := cmp.Diff(meaning(t, outputs[small]), meaning(t, resized.Output), cmpopts.IgnoreFields(compose.Service{}, "ShmSize", "Has")); diff != "" {
+				t.Errorf("%s/%s: %s then %s differs from %s directly (-direct +resized):\n%s", fx, st, big, small, small, diff)
 			}
 		}
 	}
