@@ -274,6 +274,9 @@ func keepTargetChanges(plan *planner.Plan, changes []planner.Change, in, other [
 	}
 	var kept []planner.Change
 	for _, c := range changes {
+		if c.Kind == planner.AddService {
+			defined[c.Service] = true // a new service, in the file being written
+		}
 		if c.Kind != planner.Clone && !defined[c.Service] {
 			plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s: %s is defined in %s, which compose-scale does not write: make this change there by hand (%s)", inPath, c.Service, otherPath, describe(c)))
 			continue
@@ -303,8 +306,15 @@ func portsInTarget(plan *planner.Plan, changes []planner.Change, base []compose.
 		inBase[s.Name] = len(s.Ports)
 	}
 	var kept []planner.Change
+	created := map[string]bool{} // new services: their ports are their own list
 	for _, c := range changes {
-		if c.Kind != planner.SetPort && c.Kind != planner.RemovePort {
+		if c.Kind == planner.Clone {
+			created[c.To] = true
+		}
+		if c.Kind == planner.AddService {
+			created[c.Service] = true
+		}
+		if c.Kind != planner.SetPort && c.Kind != planner.RemovePort || created[c.Service] {
 			kept = append(kept, c)
 			continue
 		}

@@ -2,11 +2,14 @@ package rewrite
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/compose-scale/compose-scale/compose"
+	"github.com/compose-scale/compose-scale/internal/unidiff"
 	"github.com/compose-scale/compose-scale/planner"
 )
 
@@ -131,6 +134,37 @@ func TestStartProblemsFinds(t *testing.T) {
 		got := strings.Join(startProblems([]byte(tc.src)), "\n")
 		if !strings.Contains(got, tc.want) {
 			t.Errorf("%q: found %q, want %q", tc.src, got, tc.want)
+		}
+	}
+}
+
+// With an override file beside it, the file compose-scale writes re-runs
+// as a no-op at every size, and new services (streaming copies, PgBouncer)
+// get the port changes the plan made for them: a copy's ports are its own
+// list, not the merged one of the service it was copied from.
+func TestOverrideFileAtEverySize(t *testing.T) {
+	path, src := fixture(t, "stock-v4.3")
+	opath := filepath.Join("..", "fixtures", "override-v4.3.override.yml")
+	otext, err := os.ReadFile(opath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, droplet := range sizes {
+		in := input(t, droplet, "")
+		over := &compose.File{Path: opath, Text: otext}
+		res, err := RewriteWithOverride(compose.File{Path: path, Text: src}, over, in)
+		if err != nil {
+			t.Fatalf("%s: %v", droplet, err)
+		}
+		for _, p := range startProblems(res.Output) {
+			t.Errorf("%s: %s", droplet, p)
+		}
+		again, err := RewriteWithOverride(compose.File{Path: path, Text: res.Output}, over, in)
+		if err != nil {
+			t.Fatalf("%s: %v", droplet, err)
+		}
+		if again.Changed() {
+			t.Errorf("%s: the second rewrite is not a no-op:\n%s", droplet, unidiff.Unified("first", "second", string(res.Output), string(again.Output)))
 		}
 	}
 }
