@@ -42,7 +42,10 @@ func Merge(base, over []Service) []Service {
 			m.ShmSize = o.ShmSize
 		}
 		if o.Has["scale"] || o.Has["deploy"] {
-			m.Replicas = o.Replicas
+			m.Replicas, m.Disabled = o.Replicas, o.Disabled
+		}
+		if o.Tags["scale"] == "!reset" {
+			m.Replicas, m.Disabled = 1, false
 		}
 		if o.Has["container_name"] {
 			m.ContainerName = o.ContainerName
@@ -70,7 +73,13 @@ func Merge(base, over []Service) []Service {
 			}
 			m.Env = env
 		}
-		if len(o.Ports) > 0 {
+		switch o.Tags["ports"] {
+		case "!override":
+			m.Ports = o.Ports // replaced, not added to
+		case "!reset":
+			m.Ports = nil
+		}
+		if len(o.Ports) > 0 && o.Tags["ports"] == "" {
 			// The override's ports follow the base's, numbered on.
 			ports := append([]Port(nil), m.Ports...)
 			for _, p := range o.Ports {

@@ -35,8 +35,15 @@ type Service struct {
 	ContainerName string
 	Hostname      string
 	EnvFiles      []string // env_file paths, relative to the compose file's directory
-	NetworkMode   string   // network_mode as written: "service:vpn", "host"...
-	Networks      []string // the networks it joins, list or map form; nil for the default
+	// Tags are compose's merge tags on the service's keys in an override
+	// file: "!override" (replace, do not merge) or "!reset" (back to the
+	// default).
+	Tags map[string]string
+	// Disabled is scale: 0 (or deploy.replicas: 0): the service runs no
+	// container.
+	Disabled    bool
+	NetworkMode string   // network_mode as written: "service:vpn", "host"...
+	Networks    []string // the networks it joins, list or map form; nil for the default
 	// Healthcheck is healthcheck.test, its words joined by spaces.
 	Healthcheck string
 }
@@ -57,7 +64,14 @@ func (d *Document) Services() ([]Service, error) {
 	for i := 0; i+1 < len(d.services.Content); i += 2 {
 		k := d.services.Content[i]
 		raw := extended(raws, k.Value, 0)
-		s := Service{Name: k.Value, Line: k.Line, Has: map[string]bool{}}
+		s := Service{Name: k.Value, Line: k.Line, Has: map[string]bool{}, Tags: map[string]string{}}
+		if v := d.services.Content[i+1]; v.Kind == yaml.MappingNode {
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				if t := v.Content[j+1].Tag; t == "!override" || t == "!reset" {
+					s.Tags[v.Content[j].Value] = t
+				}
+			}
+		}
 		for key := range raw {
 			s.Has[key] = true
 		}
@@ -105,6 +119,9 @@ func (d *Document) Services() ([]Service, error) {
 			return nil, &Error{Path: d.Path, Line: d.KeyLine(k.Value, "ports"), Msg: fmt.Sprintf("service %q: %v", k.Value, err)}
 		}
 		s.Replicas = replicasOf(raw)
+		if s.Replicas == 0 && s.Tags["scale"] != "!reset" {
+			s.Disabled, s.Replicas = true, 1
+		}
 		s.DependsOn = dependsOn(raw["depends_on"])
 		s.ContainerName, _ = raw["container_name"].(string)
 		s.Hostname, _ = raw["hostname"].(string)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/loader"
@@ -173,4 +174,59 @@ func nameList(names []string) string {
 		return "variable " + names[0] + " is"
 	}
 	return "variables " + strings.Join(names, ", ") + " are"
+}
+
+// LoadMerged loads files as docker compose does (later files override
+// earlier ones, merge tags honoured) and returns each service as compose
+// runs it: what an override file must add up to. Variables get vars'
+// values or placeholders, as in ValidateWith; no env_file is read.
+func LoadMerged(vars *Vars, files ...File) ([]Service, error) {
+	var configs []types.ConfigFile
+	var all []byte
+	for _, f := range files {
+		configs = append(configs, types.ConfigFile{Filename: f.Path, Content: f.Text})
+		all = append(all, f.Text...)
+	}
+	lookup, _, _ := lookupFor(vars, all)
+	project, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
+		WorkingDir: filepath.Dir(files[0].Path), ConfigFiles: configs, Environment: types.Mapping{},
+	}, func(o *loader.Options) {
+		o.SetProjectName("compose-scale-check", true)
+		o.SkipResolveEnvironment = true
+		o.SkipResolveLabels = true
+		o.SkipInclude = true
+		o.ResolvePaths = false
+		if o.Interpolate != nil {
+			o.Interpolate.LookupValue = lookup
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []Service
+	all2 := project.AllServices()
+	for name, s := range all2 {
+		svc := Service{Name: name, Image: s.Image, Command: []string(s.Command), Env: map[string]string{},
+			ContainerName: s.ContainerName, Hostname: s.Hostname, NetworkMode: s.NetworkMode, Replicas: 1}
+		for k, v := range s.Environment {
+			if v != nil {
+				svc.Env[k] = *v
+			}
+		}
+		if s.Scale != nil {
+			svc.Replicas = *s.Scale
+		}
+		if s.Deploy != nil && s.Deploy.Replicas != nil {
+			svc.Replicas = *s.Deploy.Replicas
+		}
+		if svc.Replicas == 0 {
+			svc.Disabled = true
+		}
+		for i, p := range s.Ports {
+			svc.Ports = append(svc.Ports, Port{Index: i, HostIP: p.HostIP, Published: p.Published, Target: strconv.Itoa(int(p.Target)), Protocol: p.Protocol})
+		}
+		out = append(out, svc)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
 }

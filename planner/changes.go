@@ -62,7 +62,7 @@ const sharedImage = "mastodon-sidekiq:local"
 // `sidekiq` becomes the first new service and the diff shows a rename, not
 // a delete and an add); what is still missing is cloned from the first
 // sidekiq service; what is still left over is removed.
-func reconcile(existing []existingProcess, planned []Process, taken map[string]bool) []Change {
+func reconcile(existing []existingProcess, planned []Process, taken map[string]bool, disabled []existingProcess) []Change {
 	var changes []Change
 	current := map[string]existingProcess{} // by the name it has after renames
 	plannedNames := map[string]bool{}
@@ -108,7 +108,17 @@ func reconcile(existing []existingProcess, planned []Process, taken map[string]b
 		// Without an image name each copy would build an image of its own.
 		changes = append(changes, Change{Kind: SetField, Service: templateName, Key: "image", Value: sharedImage})
 	}
+	off := map[string]existingProcess{}
+	for _, d := range disabled {
+		off[d.Service] = d
+	}
 	for _, p := range missing {
+		if d, ok := off[p.Name]; ok {
+			// A service switched off by an earlier plan: on again.
+			changes = append(changes, Change{Kind: SetReplicas, Service: p.Name, Value: "1"})
+			current[p.Name] = d
+			continue
+		}
 		after := prev[p.Name]
 		if after == "" {
 			after = templateName
@@ -175,4 +185,41 @@ func (p *Plan) poolChanges() []Change {
 		}
 	}
 	return c
+}
+
+// adoptNames lets the planned processes take the names of the file's
+// sidekiq services that the plan does not name, so that nothing is
+// renamed (an override file cannot rename a service): the original
+// service becomes the scheduler process (the small one) first, then the
+// other planned processes in order.
+func adoptNames(existing []existingProcess, planned []Process) {
+	named := map[string]bool{}
+	for _, p := range planned {
+		named[p.Name] = true
+	}
+	var free []int // planned processes no existing service has
+	for i, p := range planned {
+		has := false
+		for _, e := range existing {
+			has = has || e.Service == p.Name
+		}
+		if !has {
+			free = append(free, i)
+		}
+	}
+	// The scheduler's process first: a stock sidekiq becomes it.
+	for i, j := range free {
+		if hasQueue(planned[j].Queues, "scheduler") {
+			free = append([]int{j}, append(free[:i:i], free[i+1:]...)...)
+			break
+		}
+	}
+	for _, e := range existing {
+		if named[e.Service] || len(free) == 0 || !e.Fixed {
+			continue // compose-scale's own services may be renamed
+		}
+		planned[free[0]].Name = e.Service
+		named[e.Service] = true
+		free = free[1:]
+	}
 }

@@ -26,11 +26,15 @@ type Service struct {
 	// comparing ${HTTP_IP}:${HTTP_PORT} bindings; nil when no port uses a
 	// variable that has a value. Never written.
 	PortsResolved []Port
-	Replicas      int      // scale or deploy.replicas; 0 or 1 for one container
-	NetworkMode   string   // as written
-	Networks      []string // as written; nil for the default network
-	EnvFiles      []string // env_file paths as written
-	Healthcheck   string   // healthcheck.test, words joined
+	Replicas      int  // scale or deploy.replicas; 0 or 1 for one container
+	Disabled      bool // scale: 0: runs no container (a service an override switched off)
+	// Fixed marks a service of a file compose-scale does not write (the
+	// base file under --override): it cannot be renamed or deleted.
+	Fixed       bool
+	NetworkMode string   // as written
+	Networks    []string // as written; nil for the default network
+	EnvFiles    []string // env_file paths as written
+	Healthcheck string   // healthcheck.test, words joined
 	// Topology, as the file shows it.
 	DependsOn     []string
 	ContainerName string // as written: ${COMPOSE_PROJECT_NAME}-db stays so

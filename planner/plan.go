@@ -33,6 +33,11 @@ type Input struct {
 	// DBService names the database service (--db-service); "" finds it
 	// from DB_HOST, depends_on and names.
 	DBService string
+	// KeepNames plans for an override file, which can neither rename nor
+	// delete a service: the file's sidekiq services keep their names (the
+	// plan's processes adopt them) and a service the plan drops is
+	// switched off.
+	KeepNames bool
 	// KeepDBPort keeps a published db/redis port, bound to loopback,
 	// for admins who connect from the host.
 	KeepDBPort bool
@@ -58,6 +63,7 @@ type Plan struct {
 	// PgBouncer is the admin's PgBouncer the app connects through, if any.
 	PgBouncer *PgBouncerPlan
 	bouncer   *bouncerFacts
+	disabled  []existingProcess // sidekiq services switched off (scale: 0)
 	// GenBouncer is the PgBouncer compose-scale writes (or keeps up to
 	// date); removeBouncer names its own to remove (--pgbouncer off).
 	GenBouncer    *GeneratedBouncer
@@ -138,6 +144,16 @@ func Make(in Input) (*Plan, error) {
 		names = append(names, s.Name)
 		switch RoleOf(*s) {
 		case RoleSidekiq:
+			if s.Disabled {
+				// Switched off (scale: 0), by an earlier plan written
+				// to an override file: not a process, but its name is
+				// taken, and a plan that wants it back turns it on.
+				c, err := ParseSidekiqCommand(s.Command)
+				if err == nil {
+					p.disabled = append(p.disabled, existingProcess{Service: s.Name, Cmd: c, Queues: c.Queues, Build: s.Build, Image: s.Image, ID: identityOf(*s), Replicas: 1})
+				}
+				continue
+			}
 			sidekiq = append(sidekiq, *s)
 		case RoleWeb:
 			if web == nil {
@@ -246,9 +262,12 @@ func Make(in Input) (*Plan, error) {
 		p.checkCurrent(in, db)
 	}
 	policy := p.portPolicy(in)
+	if in.KeepNames {
+		adoptNames(existing, p.Sidekiq)
+	}
 	taken := takenNames(in.Services)
 	p.Changes = append(policy, p.replicaChanges(existing)...)
-	p.Changes = append(p.Changes, reconcile(existing, p.Sidekiq, taken)...)
+	p.Changes = append(p.Changes, reconcile(existing, p.Sidekiq, taken, p.disabled)...)
 	if id := existing[0].ID; id != (identity{}) && hasClone(p.Changes) {
 		p.Notes = append(p.Notes, fmt.Sprintf("%s: new sidekiq services get a container_name and hostname of their own, derived from its own (docker compose creates one container per name)", existing[0].Service))
 	}
@@ -360,6 +379,7 @@ func short(v Version) string { return fmt.Sprintf("v%d.%d", v.Major, v.Minor) }
 
 // existingProcess is a sidekiq service as found in the file.
 type existingProcess struct {
+	Fixed   bool // in a file compose-scale does not write: keeps its name
 	Service string
 	Cmd     SidekiqCommand
 	Queues  []Queue
@@ -395,7 +415,7 @@ func (p *Plan) parseSidekiq(services []Service) ([]existingProcess, error) {
 		if c.ConcurrencyVar != "" {
 			p.Notes = append(p.Notes, fmt.Sprintf("%s: -c %s becomes the planned number: DB_POOL must equal it, and the plan sizes both against the connection budget", s.Name, c.ConcurrencyVar))
 		}
-		out = append(out, existingProcess{Service: s.Name, Cmd: c, Queues: c.Queues, Build: s.Build, Image: s.Image, ID: identityOf(s), Replicas: max(s.Replicas, 1)})
+		out = append(out, existingProcess{Service: s.Name, Cmd: c, Queues: c.Queues, Build: s.Build, Image: s.Image, ID: identityOf(s), Replicas: max(s.Replicas, 1), Fixed: s.Fixed})
 	}
 	return out, nil
 }
@@ -415,23 +435,58 @@ func recognise(existing []existingProcess, current Version) (Strategy, bool) {
 }
 
 func recogniseFor(existing []existingProcess, v Version) (Strategy, bool) {
-	have := layoutKey(existing)
-	if layoutKeyOf(perQueueLayout(v)) == have || layoutKeyOf(perQueueLayoutWithFasp(v)) == have {
+	if matchesLayout(existing, perQueueLayout(v)) || matchesLayout(existing, perQueueLayoutWithFasp(v)) {
 		return PerQueue, true
 	}
 	// From two workers: auto never plans permuted with one, so a split
 	// with one worker (an admin's, or one shrunk to fit) stays theirs.
 	for w := 2; w <= len(Orderings(v)); w++ {
-		if layoutKeyOf(permutedLayout(v, w)) == have {
+		if matchesLayout(existing, permutedLayout(v, w)) {
 			return Permuted, true
 		}
 	}
 	for w := 0; w <= len(existing); w++ {
-		if layoutKeyOf(weightedLayout(v, w)) == have {
+		if matchesLayout(existing, weightedLayout(v, w)) {
 			return Weighted, true
 		}
 	}
 	return "", false
+}
+
+// matchesLayout reports whether the file's sidekiq services are exactly
+// layout: each service the layout's process of its name and queues; a
+// service that keeps its name (Fixed, under --override, where a planned
+// process adopted it) the process of its queues, whatever its name.
+func matchesLayout(existing []existingProcess, layout []Process) bool {
+	if len(existing) != len(layout) {
+		return false
+	}
+	left := map[string]int{}
+	byQueues := map[string]int{}
+	for _, p := range layout {
+		left[p.Name+"="+queueSpec(p.Queues)]++
+		byQueues[queueSpec(p.Queues)]++
+	}
+	var fixed []existingProcess
+	for _, e := range existing {
+		key := e.Service + "=" + queueSpec(e.Queues)
+		if left[key] > 0 {
+			left[key]--
+			byQueues[queueSpec(e.Queues)]--
+			continue
+		}
+		if !e.Fixed {
+			return false
+		}
+		fixed = append(fixed, e)
+	}
+	for _, e := range fixed {
+		if byQueues[queueSpec(e.Queues)] == 0 {
+			return false
+		}
+		byQueues[queueSpec(e.Queues)]--
+	}
+	return true
 }
 
 func layoutKey(existing []existingProcess) string {

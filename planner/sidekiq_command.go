@@ -313,3 +313,6 @@ func isShell(s string) bool {
 	base := s[strings.LastIndex(s, "/")+1:]
 	return base == "sh" || base == "bash" || base == "ash" || base == "dash"
 }
+
+// ConcurrencyString is -c's value as written in DB_POOL.
+func (c SidekiqCommand) ConcurrencyString() string { return strconv.Itoa(c.Concurrency) }

@@ -190,7 +190,7 @@ func PlannerServices(services []compose.Service, vars *compose.Vars, readEnvFile
 			ps.ImageResolved = img
 		}
 		ps.DependsOn, ps.NetworkMode, ps.Healthcheck = s.DependsOn, s.NetworkMode, s.Healthcheck
-		ps.Networks, ps.EnvFiles = s.Networks, s.EnvFiles
+		ps.Networks, ps.EnvFiles, ps.Disabled = s.Networks, s.EnvFiles, s.Disabled
 		ps.ContainerName, ps.Hostname = s.ContainerName, s.Hostname
 		for _, n := range []string{s.ContainerName, s.Hostname} {
 			if alias, ok := vars.Interpolate(n); ok && alias != "" {

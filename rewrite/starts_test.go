@@ -26,6 +26,18 @@ func startProblems(src []byte) []string {
 	if err != nil {
 		return []string{err.Error()}
 	}
+	return startProblemsOf(services)
+}
+
+// startProblemsOf checks services as compose reads them (a merged
+// base + override included); switched-off services start nothing.
+func startProblemsOf(all []compose.Service) []string {
+	var services []compose.Service
+	for _, s := range all {
+		if !s.Disabled {
+			services = append(services, s)
+		}
+	}
 	var problems []string
 	names := map[string]string{}
 	type bind struct {

@@ -2,13 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/compose-scale/compose-scale/compose"
 	"github.com/compose-scale/compose-scale/internal/unidiff"
@@ -227,6 +231,68 @@ func loadVars(c *cli.Context, env Env, f composeFile) (*compose.Vars, error) {
 type composeFile struct {
 	display, path string // as the user named it; as opened
 	mode          os.FileMode
+	created       bool // a new file (an override written for the first time)
+}
+
+// overrideBeside is the override file docker compose reads beside file:
+// the one that exists, else the first name it looks for.
+func overrideBeside(file string, env Env) string {
+	dir, base := filepath.Dir(file), filepath.Base(file)
+	names := compose.OverrideNames[base]
+	if len(names) == 0 {
+		names = []string{"docker-compose.override.yml"}
+	}
+	for _, n := range names {
+		if p := filepath.Join(dir, n); fileExists(resolve(env.Dir, p)) {
+			return p
+		}
+	}
+	return filepath.Join(dir, names[0])
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// dockerComposeVersionNote says whether the docker compose here reads the
+// merge tags an override may use (a note, not a refusal: the file may be
+// run elsewhere).
+func dockerComposeVersionNote() string {
+	want := rewrite.MergeTagsVersion
+	docker, err := exec.LookPath("docker")
+	if err != nil {
+		return fmt.Sprintf("docker is not on this machine's PATH: check that the one that runs these files is docker compose %s or later (docker compose version)", want)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, docker, "compose", "version", "--short").Output()
+	v := strings.TrimPrefix(strings.TrimSpace(string(out)), "v")
+	if err != nil || v == "" {
+		return fmt.Sprintf("docker compose version could not be read here: check that it is %s or later", want)
+	}
+	if versionLess(v, want) {
+		return fmt.Sprintf("docker compose here is %s: the override needs %s or later (its merge tags); upgrade docker compose before docker compose up", v, want)
+	}
+	return fmt.Sprintf("docker compose here is %s: it reads the override's merge tags (%s or later)", v, want)
+}
+
+// versionLess compares dotted versions numerically.
+func versionLess(a, b string) bool {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < max(len(pa), len(pb)); i++ {
+		var x, y int
+		if i < len(pa) {
+			x, _ = strconv.Atoi(strings.TrimFunc(pa[i], func(r rune) bool { return r < '0' || r > '9' }))
+		}
+		if i < len(pb) {
+			y, _ = strconv.Atoi(pb[i])
+		}
+		if x != y {
+			return x < y
+		}
+	}
+	return false
 }
 
 // plan runs the pipeline for a command: find and read the file, size the
@@ -263,7 +329,12 @@ func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile
 	}
 	var over *compose.File
 	var of composeFile
-	if override != "" {
+	if c.Bool("override") && override == "" {
+		// The override docker compose reads beside the file: the one
+		// there, else the first name it looks for.
+		override = overrideBeside(f.display, env)
+	}
+	if override != "" && (!c.Bool("override") || fileExists(resolve(env.Dir, override))) {
 		of = composeFile{display: override, path: resolve(env.Dir, override)}
 		text, mode, err := readComposeFile(of.display, of.path)
 		if err != nil {
@@ -287,7 +358,20 @@ func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile
 		}
 		return os.ReadFile(p)
 	}
-	res, err := rewrite.RewriteFiles(rewrite.Files{Base: compose.File{Path: f.display, Text: src}, Override: over, Vars: vars, ReadEnvFile: readEnvFile}, in)
+	files := rewrite.Files{Base: compose.File{Path: f.display, Text: src}, Override: over, Vars: vars, ReadEnvFile: readEnvFile}
+	if c.Bool("override") {
+		res, err := rewrite.RewriteOverride(files, override, in)
+		if err != nil {
+			return nil, report.Context{}, f, err
+		}
+		res.Plan.Notes = append(res.Plan.Notes, dockerComposeVersionNote())
+		written := composeFile{display: override, path: resolve(env.Dir, override), mode: f.mode, created: over == nil}
+		if over != nil {
+			written = of
+		}
+		return res, report.Context{File: f.display + " + " + override, MachineSource: source, MachineNotes: notes}, written, nil
+	}
+	res, err := rewrite.RewriteFiles(files, in)
 	if err != nil {
 		return nil, report.Context{}, f, err
 	}
@@ -307,6 +391,12 @@ func write(c *cli.Context, env Env, f composeFile, res *rewrite.Result) (string,
 	}
 	if !res.Changed() {
 		return fmt.Sprintf("%s already matches the plan: nothing to write\n\n", f.display), nil
+	}
+	if f.created {
+		if err := writeAtomicNew(f.display, f.path, res.Output, 0o644); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("wrote %s (new; the compose file itself is not touched)\n\n", f.display), nil
 	}
 	orig, err := keepOrig(f.display, f.path, res.Input, f.mode)
 	if err != nil {

@@ -27,6 +27,7 @@ func planFlags() []cli.Flag {
 		&cli.StringFlag{Name: "estimate-streaming", Usage: "memory of one streaming process, like `150MB`", DefaultText: "100MB"},
 		&cli.StringFlag{Name: "estimate-redis", Usage: "memory of Redis, like `1GB`", DefaultText: "a 32nd of the machine, 64MB to 512MB"},
 		&cli.StringFlag{Name: "estimate-search", Usage: "memory of Elasticsearch/OpenSearch, like `2GB`", DefaultText: "twice its -Xmx heap, else 1GB"},
+		&cli.BoolFlag{Name: "override", Usage: "write the plan into the override file docker compose reads beside the compose file (created if missing); the compose file itself is never written"},
 		&cli.StringFlag{Name: "pgbouncer", Value: "auto", Usage: "PgBouncer in transaction mode in front of Postgres: auto (when the pools would not fit under 250 connections), on or off"},
 		&cli.StringFlag{Name: "cache-redis", Value: "auto", Usage: "a Redis of its own for Rails's cache: auto (from 16 GB), on or off"},
 		&cli.StringFlag{Name: "db-service", Usage: "the `SERVICE` that is the app's Postgres", DefaultText: "the one DB_HOST names, else the one the app depends on"},

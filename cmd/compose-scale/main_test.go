@@ -651,3 +651,36 @@ func TestDotEnv(t *testing.T) {
 		t.Errorf("--db-service postgresql: exit %d, %q", r.code, r.stdout)
 	}
 }
+
+// --override: the compose file is read, never written; the plan goes into
+// the override docker compose reads beside it, created when missing and
+// edited in place when present; a re-run writes nothing; check agrees.
+func TestOverrideFlag(t *testing.T) {
+	dir := workdir(t, map[string]string{"docker-compose.yml": "stock-v4.3.input.yml"})
+	base := readFile(t, filepath.Join(dir, "docker-compose.yml"))
+	r := runCLI(t, dir, nil, "rewrite", "--override", "--droplet", "s-4vcpu-8gb")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "--- docker-compose.override.yml\n") || !strings.Contains(r.stderr, "wrote docker-compose.override.yml (new; the compose file itself is not touched)") {
+		t.Fatalf("exit %d\n%.300s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if readFile(t, filepath.Join(dir, "docker-compose.yml")) != base {
+		t.Error("the compose file was written")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "docker-compose.yml.orig")); err == nil {
+		t.Error("a .orig was written for an untouched file")
+	}
+	over := readFile(t, filepath.Join(dir, "docker-compose.override.yml"))
+	for _, want := range []string{"  sidekiq:\n    command: bundle exec sidekiq -c 5 -q scheduler", "  sidekiq-default-push-ingress-pull:\n    # written by compose-scale"} {
+		if !strings.Contains(over, want) {
+			t.Errorf("the override lacks %q", want)
+		}
+	}
+	if r := runCLI(t, dir, nil, "rewrite", "--override", "--droplet", "s-4vcpu-8gb"); r.code != 0 || r.stdout != "" || !strings.Contains(r.stderr, "already matches the plan") {
+		t.Errorf("re-run: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, dir, nil, "check", "--override", "--droplet", "s-4vcpu-8gb"); r.code != 0 {
+		t.Errorf("check: exit %d %q", r.code, r.stdout)
+	}
+	if r := runCLI(t, dir, nil, "check", "--override", "--droplet", "s-8vcpu-16gb"); r.code != 1 {
+		t.Errorf("check on a bigger droplet: exit %d %q", r.code, r.stdout)
+	}
+}

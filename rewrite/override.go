@@ -1,0 +1,415 @@
+package rewrite
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/compose-scale/compose-scale/compose"
+	"github.com/compose-scale/compose-scale/planner"
+)
+
+// overrideMarker is the first line compose-scale writes inside a service it
+// adds to an override file: it owns that service and rewrites it whole.
+const overrideMarker = "# written by compose-scale rewrite --override: replaced on each run"
+
+// managedKeys are the keys of a base file's service that a plan may
+// change, and so the ones an override entry of compose-scale's may set.
+// Environment and ports are handled apart (merged by variable; a list
+// compose appends to).
+var managedKeys = []string{"image", "command", "shm_size", "healthcheck", "container_name", "hostname", "scale", "deploy"}
+
+// MergeTagsVersion is the docker compose release that reads the merge
+// tags (!override, !reset) an override file of compose-scale's may use.
+const MergeTagsVersion = "2.24.4"
+
+// RewriteOverride plans the compose file (f.Base) together with the
+// override docker compose reads beside it (f.Override; nil when there is
+// none yet, to be created as overridePath) and writes the whole plan into
+// the override: the base file is read, never written, so upgrading it
+// (git pull) never conflicts. Services are not renamed (an override
+// cannot): the plan's processes adopt the file's sidekiq names; a service
+// the plan drops is switched off (scale: 0). New services are written
+// whole; a base service gets only the keys the plan changes, with
+// compose's merge tags where a merge would add up (ports: !override) or
+// keep what must go (!reset).
+func RewriteOverride(f Files, overridePath string, in planner.Input) (*Result, error) {
+	in.KeepNames = true
+	files := []compose.File{f.Base}
+	if f.Override != nil {
+		files = append(files, *f.Override)
+		overridePath = f.Override.Path
+	}
+	warnings, err := compose.ValidateWith(f.Vars, files...)
+	if err != nil {
+		return nil, err
+	}
+	base, err := compose.Parse(f.Base.Path, f.Base.Text)
+	if err != nil {
+		return nil, err
+	}
+	baseSvcs, err := base.Services()
+	if err != nil {
+		return nil, err
+	}
+	var over *compose.Document
+	var overSvcs []compose.Service
+	if f.Override != nil {
+		if over, err = compose.Parse(f.Override.Path, f.Override.Text); err != nil {
+			return nil, err
+		}
+		if overSvcs, err = over.Services(); err != nil {
+			return nil, err
+		}
+	}
+	merged := compose.Merge(baseSvcs, overSvcs)
+	if f.Vars != nil {
+		in.VarsSource = "the environment"
+		if f.Vars.DotEnv != "" {
+			in.VarsSource = f.Vars.DotEnv + " and the environment"
+		}
+	}
+	in.Services = PlannerServices(merged, f.Vars, f.ReadEnvFile)
+	for i := range in.Services {
+		for _, b := range baseSvcs {
+			if b.Name == in.Services[i].Name {
+				in.Services[i].Fixed = true // the base file is never written
+			}
+		}
+	}
+	plan, err := planner.Make(in)
+	if err != nil {
+		docs := []*compose.Document{base}
+		if over != nil {
+			docs = append(docs, over)
+		}
+		return nil, placeError(docs, err)
+	}
+	plan.Warnings = append(warnings, plan.Warnings...)
+
+	inBase := map[string]compose.Service{}
+	for _, s := range baseSvcs {
+		inBase[s.Name] = s
+	}
+	inOver := map[string]compose.Service{}
+	for _, s := range overSvcs {
+		inOver[s.Name] = s
+	}
+	// T: the base file with the override's own services after it, the
+	// plan applied: what every service should be, as text.
+	tDoc, err := compose.Parse(f.Base.Path, f.Base.Text)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range overSvcs {
+		if _, ok := inBase[s.Name]; !ok {
+			block, _ := over.ServiceText(s.Name)
+			if err := tDoc.AppendServiceText(block); err != nil {
+				return nil, err
+			}
+		}
+	}
+	removed := map[string]bool{}
+	created := map[string]bool{}
+	envTouched := map[string][]string{}
+	portEdits := map[string][]planner.Change{}
+	var tChanges []planner.Change
+	for _, c := range plan.Changes {
+		_, base := inBase[c.Service]
+		switch c.Kind {
+		case planner.Remove:
+			if base {
+				removed[c.Service] = true
+				continue
+			}
+		case planner.SetPort, planner.RemovePort:
+			if base {
+				portEdits[c.Service] = append(portEdits[c.Service], c)
+				continue
+			}
+		case planner.SetEnv, planner.RemoveEnv:
+			if base {
+				envTouched[c.Service] = append(envTouched[c.Service], c.Key)
+			}
+		case planner.Clone:
+			created[c.To] = true
+		case planner.AddService:
+			created[c.Service] = true
+		}
+		tChanges = append(tChanges, c)
+	}
+	if err := applyAll(tDoc, tChanges); err != nil {
+		return nil, err
+	}
+	tSvcs, err := tDoc.Services()
+	if err != nil {
+		return nil, err
+	}
+	planned := map[string]bool{}
+	for _, p := range plan.Sidekiq {
+		planned[p.Name] = true
+	}
+	inT := map[string]bool{}
+	for _, s := range tSvcs {
+		inT[s.Name] = true
+	}
+
+	w := &overrideWriter{path: overridePath, doc: over}
+	if over == nil {
+		w.text = "# Written by compose-scale rewrite --override: the plan for " + f.Base.Path + ", which stays as upstream ships it.\n# docker compose reads this file beside it; it needs docker compose " + MergeTagsVersion + " or later (merge tags).\nservices:\n"
+	}
+	usedTags := false
+	for _, b := range baseSvcs {
+		name := b.Name
+		var entries [][2]string // key, entry text
+		var removeKeys []string
+		off := inOver[name].Disabled && planner.IsSidekiq(b.Command) && !planned[name]
+		if removed[name] || off {
+			// Dropped by the plan (now or on an earlier run): switched
+			// off, since an override cannot delete a service.
+			entries = append(entries, [2]string{"scale", "scale: 0\n"})
+		} else {
+			for _, key := range managedKeys {
+				tText, tOk := tDoc.EntryText(name, key)
+				bText, bOk := base.EntryText(name, key)
+				switch {
+				case tOk && (!bOk || tText != bText):
+					entries = append(entries, [2]string{key, tText})
+				case !tOk && bOk:
+					entries = append(entries, [2]string{key, key + ": !reset null\n"})
+					usedTags = true
+				case key == "scale" && inOver[name].Disabled:
+					// Switched off by an earlier plan, on again.
+					entries = append(entries, [2]string{key, "scale: !reset null\n"})
+					usedTags = true
+				}
+			}
+			if edits := portEdits[name]; len(edits) > 0 {
+				want := applyPortEdits(mergedPorts(merged, name), edits)
+				if portsEqual(want, b.Ports) {
+					removeKeys = append(removeKeys, "ports")
+				} else {
+					var lines strings.Builder
+					lines.WriteString("ports: !override\n")
+					for _, p := range want {
+						lines.WriteString("  - '" + p.String() + "'\n")
+					}
+					entries = append(entries, [2]string{"ports", lines.String()})
+					usedTags = true
+				}
+			}
+		}
+		var envSet [][2]string
+		var envDrop []string
+		seen := map[string]bool{}
+		for _, key := range envTouched[name] {
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			tSvc := serviceNamed(tSvcs, name)
+			tVal, tOk := tSvc.Env[key]
+			bVal, bOk := b.Env[key]
+			if tOk && (!bOk || tVal != bVal) {
+				envSet = append(envSet, [2]string{key, tVal})
+			} else {
+				envDrop = append(envDrop, key)
+			}
+		}
+		if err := w.service(name, inOver[name].Name != "", entries, removeKeys, envSet, envDrop); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range tSvcs {
+		if _, ok := inBase[s.Name]; ok {
+			continue
+		}
+		block, _ := tDoc.ServiceText(s.Name)
+		if created[s.Name] && !strings.Contains(block, overrideMarker) {
+			key, rest, _ := strings.Cut(block, "\n")
+			block = key + "\n  " + overrideMarker + "\n" + rest
+		}
+		if err := w.whole(s.Name, inOver[s.Name].Name != "", block); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range overSvcs {
+		if _, ok := inBase[s.Name]; ok || inT[s.Name] {
+			continue
+		}
+		// A service of the override the plan removed: compose-scale's
+		// own goes; an admin's is switched off, not deleted.
+		block, _ := over.ServiceText(s.Name)
+		if strings.Contains(block, overrideMarker) {
+			if err := w.remove(s.Name); err != nil {
+				return nil, err
+			}
+		} else if err := w.service(s.Name, true, [][2]string{{"scale", "scale: 0\n"}}, nil, nil, nil); err != nil {
+			return nil, err
+		}
+	}
+	out, err := w.bytes()
+	if err != nil {
+		return nil, err
+	}
+	plan.Notes = append(plan.Notes, fmt.Sprintf("the plan is written to %s; %s is not touched (upgrades never conflict with it)", overridePath, f.Base.Path))
+	if usedTags {
+		plan.Notes = append(plan.Notes, fmt.Sprintf("%s uses compose's merge tags (!override, !reset): docker compose %s or later reads them", overridePath, MergeTagsVersion))
+	}
+	if _, err := compose.ValidateWith(f.Vars, f.Base, compose.File{Path: overridePath, Text: out}); err != nil {
+		return nil, fmt.Errorf("internal error: the override compose-scale wrote would not load (%v); nothing was written, please report this with your compose files", err)
+	}
+	var input []byte
+	if f.Override != nil {
+		input = f.Override.Text
+	}
+	return &Result{Plan: plan, Path: overridePath, Input: input, Output: out}, nil
+}
+
+// overrideWriter edits an existing override document, or builds a new
+// one as text: blocks for services it does not have are appended.
+type overrideWriter struct {
+	path   string
+	doc    *compose.Document // the existing override; nil for a new one
+	text   string            // a new override's text so far
+	append []string          // blocks to add at the end, in order
+}
+
+// service makes a base service's entry in the override hold entries and
+// env, and drop removeKeys and envDrop.
+func (w *overrideWriter) service(name string, exists bool, entries [][2]string, removeKeys []string, env [][2]string, envDrop []string) error {
+	if exists && w.doc != nil {
+		for _, e := range entries {
+			if err := w.doc.SetEntryText(name, e[0], e[1]); err != nil {
+				return err
+			}
+		}
+		for _, k := range env {
+			if err := w.doc.SetEnv(name, k[0], k[1]); err != nil {
+				return err
+			}
+		}
+		for _, k := range envDrop {
+			if err := w.doc.RemoveEnvKey(name, k); err != nil {
+				return err
+			}
+		}
+		for _, k := range removeKeys {
+			if err := w.doc.RemoveKey(name, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(entries) == 0 && len(env) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(name + ":\n")
+	for _, e := range entries {
+		b.WriteString(indent(e[1], "  "))
+	}
+	if len(env) > 0 {
+		b.WriteString("  environment:\n")
+		for _, kv := range env {
+			b.WriteString("    - " + quoteIfNeeded(kv[0]+"="+kv[1]) + "\n")
+		}
+	}
+	w.append = append(w.append, b.String())
+	return nil
+}
+
+// whole writes a service the override owns whole.
+func (w *overrideWriter) whole(name string, exists bool, block string) error {
+	if exists && w.doc != nil {
+		return w.doc.ReplaceServiceText(name, block)
+	}
+	w.append = append(w.append, block)
+	return nil
+}
+
+func (w *overrideWriter) remove(name string) error {
+	if w.doc == nil {
+		return nil
+	}
+	return w.doc.RemoveService(name)
+}
+
+func (w *overrideWriter) bytes() ([]byte, error) {
+	text := w.text
+	if w.doc != nil {
+		text = string(w.doc.Bytes())
+	}
+	if len(w.append) > 0 && !strings.HasSuffix(text, "\n") {
+		text += "\n"
+	}
+	for i, block := range w.append {
+		if i > 0 || w.doc != nil {
+			text += "\n"
+		}
+		text += indent(block, "  ")
+	}
+	return []byte(text), nil
+}
+
+func indent(text, prefix string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		if l == "" {
+			b.WriteString("\n")
+			continue
+		}
+		b.WriteString(prefix + l + "\n")
+	}
+	return b.String()
+}
+
+func quoteIfNeeded(s string) string {
+	if strings.ContainsAny(s, ":#'\"{}[],&*!|>%@`") {
+		return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+	}
+	return s
+}
+
+func serviceNamed(ss []compose.Service, name string) compose.Service {
+	for _, s := range ss {
+		if s.Name == name {
+			return s
+		}
+	}
+	return compose.Service{}
+}
+
+func mergedPorts(ss []compose.Service, name string) []compose.Port {
+	return serviceNamed(ss, name).Ports
+}
+
+// applyPortEdits makes a service's port changes on its merged list, in
+// order (removals come highest index first, so indices hold).
+func applyPortEdits(ports []compose.Port, edits []planner.Change) []compose.Port {
+	out := append([]compose.Port(nil), ports...)
+	for _, c := range edits {
+		i := c.Port.Index
+		switch {
+		case c.Kind == planner.SetPort && i < len(out):
+			out[i] = compose.Port(c.Port)
+		case c.Kind == planner.RemovePort && i < len(out):
+			out = append(out[:i], out[i+1:]...)
+		}
+	}
+	for i := range out {
+		out[i].Index = i
+	}
+	return out
+}
+
+func portsEqual(a, b []compose.Port) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].String() != b[i].String() {
+			return false
+		}
+	}
+	return true
+}
