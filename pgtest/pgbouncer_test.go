@@ -208,7 +208,7 @@ func TestGeneratedPgBouncer(t *testing.T) {
 	pool, _ := strconv.Atoi(pgb.Env["PGBOUNCER_DEFAULT_POOL_SIZE"])
 	reserve, _ := strconv.Atoi(pgb.Env["PGBOUNCER_RESERVE_POOL_SIZE"])
 	maxClients, _ := strconv.Atoi(pgb.Env["PGBOUNCER_MAX_CLIENT_CONN"])
-	clients := maxConns + 20 // more concurrent sessions than Postgres allows
+	clients := maxConns + 10 // more concurrent sessions than Postgres allows
 	if clients > maxClients {
 		t.Fatalf("max_client_conn %d cannot hold %d clients", maxClients, clients)
 	}
@@ -239,9 +239,9 @@ func TestGeneratedPgBouncer(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// One session, five short transactions, held open together
+			// One session, three short transactions, held open together
 			// with every other client's.
-			sql := strings.Repeat("BEGIN; SELECT count(*) FROM pg_class; SELECT pg_sleep(0.05); COMMIT; ", 5)
+			sql := strings.Repeat("BEGIN; SELECT count(*) FROM pg_class; SELECT pg_sleep(0.05); COMMIT; ", 3)
 			if out, err := psqlAt(c, "127.0.0.1", b.port, "", sql); err != nil {
 				errs <- fmt.Errorf("%v: %s", err, out)
 			}

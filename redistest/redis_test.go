@@ -2,7 +2,6 @@ package redistest
 
 import (
 	"bytes"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -133,13 +132,17 @@ func TestGeneratedCacheRedis(t *testing.T) {
 		}
 	}
 
-	// Write half as much again as maxmemory, through the protocol.
+	// Write a quarter more than maxmemory, through the protocol.
 	var proto bytes.Buffer
 	value := strings.Repeat("x", 64<<10)
-	keys := int(maxmemory*3/2) / len(value)
+	keys := int(maxmemory*5/4) / len(value)
+	proto.Grow(keys * (len(value) + 64))
+	valueHeader := "$" + strconv.Itoa(len(value)) + "\r\n"
 	for i := 0; i < keys; i++ {
 		k := "cache:" + strconv.Itoa(i)
-		fmt.Fprintf(&proto, "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", len(k), k, len(value), value)
+		proto.WriteString("*3\r\n$3\r\nSET\r\n$" + strconv.Itoa(len(k)) + "\r\n" + k + "\r\n" + valueHeader)
+		proto.WriteString(value)
+		proto.WriteString("\r\n")
 	}
 	pipe := exec.Command("redis-cli", "-p", strconv.Itoa(port), "--pipe")
 	pipe.Stdin = &proto

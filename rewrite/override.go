@@ -103,6 +103,15 @@ func RewriteOverride(f Files, overridePath string, in planner.Input) (*Result, e
 	for _, s := range overSvcs {
 		if _, ok := inBase[s.Name]; !ok {
 			block, _ := over.ServiceText(s.Name)
+			// A copy of compose-scale's is made again from the service
+			// it copies, as the base file has it now: after an upgrade
+			// it follows the new image and healthcheck. Its own names
+			// stay; its command, pools and ports the plan sets again.
+			if strings.Contains(block, overrideMarker) {
+				if src := copySource(s, baseSvcs); src != "" {
+					block = recopy(base, src, s.Name, block)
+				}
+			}
 			if err := tDoc.AppendServiceText(block); err != nil {
 				return nil, err
 			}
@@ -263,6 +272,61 @@ func RewriteOverride(f Files, overridePath string, in planner.Input) (*Result, e
 		input = f.Override.Text
 	}
 	return &Result{Plan: plan, Path: overridePath, Input: input, Output: out}, nil
+}
+
+// copySource is the base service a copy of compose-scale's was made
+// from: the first sidekiq service for a sidekiq copy, the service a
+// streaming copy (streaming-2) is numbered after; "" for anything else
+// (PgBouncer, the cache Redis), which the plan keeps up to date itself.
+func copySource(copy compose.Service, base []compose.Service) string {
+	role := planner.RoleOf(planner.Service{Name: copy.Name, Image: copy.Image, Command: copy.Command})
+	for _, b := range base {
+		bs := planner.Service{Name: b.Name, Image: b.Image, Command: b.Command}
+		switch {
+		case role == planner.RoleSidekiq && planner.IsSidekiq(b.Command):
+			return b.Name
+		case role == planner.RoleStreaming && planner.RoleOf(bs) == planner.RoleStreaming && strings.HasPrefix(copy.Name, b.Name+"-"):
+			return b.Name
+		}
+	}
+	return ""
+}
+
+// recopy is the block of base service src renamed name, with the marker
+// and the container_name and hostname of the copy it replaces.
+func recopy(base *compose.Document, src, name, old string) string {
+	text, ok := base.ServiceText(src)
+	if !ok {
+		return old
+	}
+	doc, err := compose.Parse("copy.yml", []byte("services:\n"+indent(text, "  ")))
+	if err != nil {
+		return old
+	}
+	if err := doc.RenameService(src, name); err != nil {
+		return old
+	}
+	was, err := compose.Parse("old.yml", []byte("services:\n"+indent(old, "  ")))
+	if err != nil {
+		return old
+	}
+	// What a copy must not share with the service it copies stays as the
+	// copy had it: its names, its ports, its replicas.
+	for _, key := range []string{"container_name", "hostname", "ports", "scale", "deploy"} {
+		e, had := was.EntryText(name, key)
+		var err error
+		if had {
+			err = doc.SetEntryText(name, key, e)
+		} else {
+			err = doc.RemoveKey(name, key)
+		}
+		if err != nil {
+			return old
+		}
+	}
+	block, _ := doc.ServiceText(name)
+	key, rest, _ := strings.Cut(block, "\n")
+	return key + "\n  " + overrideMarker + "\n" + rest
 }
 
 // overrideWriter edits an existing override document, or builds a new
