@@ -150,6 +150,9 @@ func (c *Cluster) Start(args []string) (*Server, error) {
 	return nil, fmt.Errorf("postgres did not accept connections within a minute:\n%s", s.log.String())
 }
 
+// Port is the loopback port the server listens on.
+func (s *Server) Port() int { return s.port }
+
 // Stop shuts the server down (fast shutdown) and waits for it.
 func (s *Server) Stop() {
 	if s.cmd.Process == nil {
