@@ -25,9 +25,9 @@ type Observation struct {
 	Postgres        *Postgres          `json:"postgres,omitempty"` // the last reading
 	RedisError      string             `json:"redis_error,omitempty"`
 	PostgresError   string             `json:"postgres_error,omitempty"`
-	QueueGrowth     map[string]int     `json:"queue_growth,omitempty"`  // last size minus first
-	BusyAverage     map[string]float64 `json:"busy_average,omitempty"`  // by process identity
-	ServiceOf       map[string]string  `json:"service_of,omitempty"`    // process identity -> service
+	QueueGrowth     map[string]int     `json:"queue_growth,omitempty"`   // last size minus first
+	BusyAverage     map[string]float64 `json:"busy_average,omitempty"`   // by process identity
+	ServiceOf       map[string]string  `json:"service_of,omitempty"`     // process identity -> service
 	SidekiqRSSKB    []int64            `json:"sidekiq_rss_kb,omitempty"` // every process in every sample
 	PlannedSettings map[string]string  `json:"planned_settings,omitempty"`
 	Findings        []string           `json:"findings"`
