@@ -16,7 +16,7 @@ var ConnectionKeys = []string{
 	"REDIS_HOST", "REDIS_PORT", "REDIS_URL",
 	"CACHE_REDIS_HOST", "CACHE_REDIS_PORT", "CACHE_REDIS_URL",
 	"SIDEKIQ_REDIS_HOST", "SIDEKIQ_REDIS_PORT", "SIDEKIQ_REDIS_URL",
-	"PREPARED_STATEMENTS",
+	"PREPARED_STATEMENTS", "REDIS_NAMESPACE",
 }
 
 // ReadConnectionKeys parses an env_file and keeps the ConnectionKeys,

@@ -171,7 +171,7 @@ func (o *Observation) Judge(plannedRSS int64) []string {
 			}
 		}
 		if sk.Dead > 0 {
-			f = append(f, fmt.Sprintf("%s jobs in the dead set: they ran out of retries", thousands(sk.Dead)))
+			f = append(f, fmt.Sprintf("%s in the dead set: they ran out of retries", plural(sk.Dead, "job")))
 		}
 	}
 	if pg := o.Postgres; pg != nil && pg.MaxConnections > 0 {
@@ -211,15 +211,25 @@ func (o Observation) RSSPercentile(p float64) int64 {
 	return v[min(max(i, 0), len(v)-1)] * 1024
 }
 
-// Backlog is each queue's size at the last reading.
+// Backlog is the size of each queue that is backed up at the last
+// reading: its oldest job has waited a minute or more.
 func (o Observation) Backlog() map[string]int {
 	out := map[string]int{}
 	if o.Sidekiq != nil {
 		for _, q := range o.Sidekiq.Queues {
-			out[q.Name] = q.Size
+			if q.Size > 0 && q.LatencySeconds >= 60 {
+				out[q.Name] = q.Size
+			}
 		}
 	}
 	return out
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return thousands(n) + " " + what + "s"
 }
 
 func contains(s []string, x string) bool {

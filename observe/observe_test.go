@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/compose-scale/compose-scale/compose"
+	"github.com/compose-scale/compose-scale/pgtest"
 	"github.com/compose-scale/compose-scale/planner"
 	"github.com/compose-scale/compose-scale/rewrite"
 )
@@ -270,5 +271,133 @@ func TestObserveSidekiq7And8Shapes(t *testing.T) {
 	after, _ := exec.Command("redis-cli", "-p", strconv.Itoa(port), "DBSIZE").Output()
 	if string(before) != string(after) {
 		t.Errorf("reading changed the key count: %s -> %s", before, after)
+	}
+}
+
+// A real Postgres with sessions in known states: observe counts them.
+func TestObservePostgres(t *testing.T) {
+	bin, _, err := pgtest.Binaries()
+	if err != nil {
+		if os.Getenv("COMPOSE_SCALE_REQUIRE_POSTGRES") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	c, err := pgtest.NewCluster(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, err := c.Start([]string{"-c", "max_connections=20"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	url := "postgresql://postgres@127.0.0.1:" + strconv.Itoa(s.Port()) + "/postgres"
+	psql := filepath.Join(bin, "psql")
+	hold := func(sql, app string) {
+		cmd := exec.Command(psql, url, "-X", "-q")
+		cmd.Env = append(os.Environ(), "PGAPPNAME="+app)
+		in, _ := cmd.StdinPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintln(in, sql)
+		t.Cleanup(func() { in.Close(); cmd.Process.Kill(); cmd.Wait() })
+	}
+	for i := 0; i < 3; i++ {
+		hold("SELECT 1;", "sidekiq")
+	}
+	for i := 0; i < 2; i++ {
+		hold("BEGIN; SELECT 1;", "puma")
+	}
+	hold("SELECT pg_sleep(60);", "")
+	src := Source{Run: Exec, DatabaseURL: url}
+	var pg Postgres
+	for i := 0; ; i++ {
+		pg, err = src.ReadPostgres([]string{"max_connections", "shared_buffers"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pg.Clients == 6 || i > 50 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if pg.MaxConnections != 20 || pg.ByState["idle"] != 3 || pg.ByState["idle in transaction"] != 2 || pg.ByState["active"] != 1 {
+		t.Errorf("states: %+v", pg)
+	}
+	if pg.ByApplication["sidekiq"] != 3 || pg.ByApplication["puma"] != 2 || pg.ByApplication["(none)"] != 1 {
+		t.Errorf("applications: %+v", pg.ByApplication)
+	}
+	if len(pg.Waits) == 0 || pg.Waits[0].Event != "PgSleep" {
+		t.Errorf("waits: %+v", pg.Waits)
+	}
+	if pg.Settings["max_connections"] != "20" {
+		t.Errorf("settings: %+v", pg.Settings)
+	}
+	o := Observation{Postgres: &pg, PlannedSettings: map[string]string{"max_connections": "160"}}
+	findings := strings.Join(o.Judge(0), "\n")
+	for _, want := range []string{"2 connections idle in transaction", "Postgres runs max_connections=20, the plan has 160"} {
+		if !strings.Contains(findings, want) {
+			t.Errorf("findings lack %q:\n%s", want, findings)
+		}
+	}
+	// A wrong password in the URL never reaches a message.
+	bad := Source{Run: Exec, DatabaseURL: "postgresql://postgres:MARKER-pw@127.0.0.1:1/postgres"}
+	if _, err := bad.ReadPostgres(nil); err == nil || strings.Contains(err.Error(), "MARKER-pw") {
+		t.Errorf("an unreachable database: %v", err)
+	}
+}
+
+// Through docker compose (the default): a docker stand-in on PATH, the
+// only fake, runs the real redis-cli and psql against the test servers
+// and records each invocation, which must be exactly what an admin would
+// type: docker compose -f FILE exec -T SERVICE redis-cli|psql ...
+func TestObserveThroughDockerCompose(t *testing.T) {
+	port := startRedis(t)
+	bin, _, err := pgtest.Binaries()
+	if err != nil {
+		t.Skip(err)
+	}
+	c, err := pgtest.NewCluster(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, err := c.Start(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	dir := t.TempDir()
+	logFile := filepath.Join(dir, "invocations")
+	standIn := `#!/bin/sh
+# A stand-in for the docker CLI (there is no docker engine here): it takes
+# "compose -f FILE exec -T SERVICE CMD ARGS...", records the invocation,
+# and runs CMD against the test servers.
+printf '%s' "$*" | tr '\n' ' ' >> "` + logFile + `"; echo >> "` + logFile + `"
+[ "$1" = compose ] && [ "$2" = -f ] && [ "$4" = exec ] && [ "$5" = -T ] || { echo "unexpected: $*" >&2; exit 2; }
+service=$6; shift 6
+case "$1" in
+  redis-cli) shift; exec redis-cli -p ` + strconv.Itoa(port) + ` "$@" ;;
+  psql) shift; exec ` + filepath.Join(bin, "psql") + ` -h 127.0.0.1 -p ` + strconv.Itoa(s.Port()) + ` "$@" ;;
+esac
+echo "no such command in $service: $1" >&2; exit 127
+`
+	if err := os.WriteFile(filepath.Join(dir, "docker"), []byte(standIn), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	src := Source{Run: Exec, ComposeFile: "/srv/mastodon/docker-compose.yml", RedisService: "redis", DBService: "db"}
+	o := Read(src, 1, 0, []string{"max_connections"}, nil)
+	if o.RedisError != "" || o.PostgresError != "" || o.Sidekiq == nil || o.Postgres == nil {
+		t.Fatalf("read through the stand-in: %+v", o)
+	}
+	logged, _ := os.ReadFile(logFile)
+	lines := strings.Split(strings.TrimSpace(string(logged)), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "compose -f /srv/mastodon/docker-compose.yml exec -T redis redis-cli --raw EVAL_RO ") ||
+		lines[1] != "compose -f /srv/mastodon/docker-compose.yml exec -T db psql -U postgres -X -A -t -F \t -v ON_ERROR_STOP=1 -f -" {
+		t.Errorf("invocations:\n%s", logged)
 	}
 }

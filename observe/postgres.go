@@ -78,7 +78,7 @@ func ParsePostgres(out string) (Postgres, error) {
 		}
 	}
 	if !seen {
-		return pg, fmt.Errorf("Postgres gave no max_connections: %s", firstLine(out))
+		return pg, fmt.Errorf("no max_connections in the answer: %s", firstLine(out))
 	}
 	sort.Slice(pg.Waits, func(i, j int) bool {
 		if pg.Waits[i].Count != pg.Waits[j].Count {

@@ -119,7 +119,7 @@ func ParseSidekiq(raw string) (Sidekiq, error) {
 	// cjson writes an empty Lua table as {}: make the lists parse.
 	raw = strings.NewReplacer(`"queues":{}`, `"queues":[]`, `"processes":{}`, `"processes":[]`, `"fields":{}`, `"fields":[]`).Replace(strings.TrimSpace(raw))
 	if err := json.Unmarshal([]byte(raw), &in); err != nil {
-		return Sidekiq{}, fmt.Errorf("Sidekiq's data in Redis does not read as expected: %v", err)
+		return Sidekiq{}, fmt.Errorf("the Sidekiq data in Redis does not read as expected: %v", err)
 	}
 	var s Sidekiq
 	if len(in.Time) == 2 {

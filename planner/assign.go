@@ -121,12 +121,12 @@ func (p *Plan) layout(strategy Strategy, existing []existingProcess, sz sizing, 
 		if w := min(afford(len(smalls), len(smalls)*smallConcurrency), len(Orderings(v))); w >= 2 && !oldOrder {
 			p.Strategy = Permuted
 			p.Why = fmt.Sprintf("%d sidekiq processes fit this machine: %d workers on orderings of %s, plus %s", w+len(smalls), w, strings.Join(hotQueues(v), "/"), smallNames(smalls))
-			return permutedLayout(v, w), nil
+			return permutedLayoutBy(v, w, p.backlog()), nil
 		}
 		if w := afford(1, smallConcurrency); w >= 1 {
 			p.Strategy = Weighted
 			p.Why = fmt.Sprintf("%d sidekiq processes fit this machine: too few for one per ordering, so %d weighted worker(s) and one small scheduler/mailers process", w+1, w)
-			return weightedLayout(v, w), nil
+			return weightedUp(weightedLayout(v, w), p.backlog()), nil
 		}
 		p.Strategy = Weighted
 		p.Why = "one sidekiq process is all this machine affords: it listens on every queue with Mastodon's weights"
@@ -144,10 +144,10 @@ func (p *Plan) layout(strategy Strategy, existing []existingProcess, sz sizing, 
 			return nil, fmt.Errorf("permuted needs at least %d sidekiq processes but this machine fits %d: use --strategy weighted or auto", len(smalls)+1, sz.sidekiqProcs)
 		}
 		p.Strategy = Permuted
-		return permutedLayout(v, w), nil
+		return permutedLayoutBy(v, w, p.backlog()), nil
 	case Weighted:
 		p.Strategy = Weighted
-		return weightedLayout(v, afford(1, smallConcurrency)), nil
+		return weightedUp(weightedLayout(v, afford(1, smallConcurrency)), p.backlog()), nil
 	case HandSplit:
 		ps := p.correct(existing)
 		smalls := 0

@@ -115,8 +115,12 @@ func smallProcesses(v Version) []Process {
 // dropped (default carries timelines and notifications; seed 001). The list
 // is interleaved by leading queue, so the first N workers give every hot
 // queue a process that drains it first as early as possible.
-func Orderings(v Version) [][]string {
-	hot := hotQueues(v)
+func Orderings(v Version) [][]string { return orderingsBy(v, nil) }
+
+// orderingsBy is Orderings with the leaders in backlog order (the most
+// backed-up queue's orderings first) when a backlog was measured.
+func orderingsBy(v Version, backlog map[string]int) [][]string {
+	hot := leadersBy(hotQueues(v), backlog)
 	byLeader := make([][][]string, len(hot))
 	// Within a leader, the rest follow config/sidekiq.yml weight order.
 	weightOrder := map[string]int{}
@@ -173,8 +177,13 @@ func permutations(s []string) [][]string {
 // permutedLayout is `workers` worker processes over the first orderings plus
 // the small processes.
 func permutedLayout(v Version, workers int) []Process {
+	return permutedLayoutBy(v, workers, nil)
+}
+
+// permutedLayoutBy is permutedLayout on orderingsBy.
+func permutedLayoutBy(v Version, workers int, backlog map[string]int) []Process {
 	var ps []Process
-	for _, o := range Orderings(v)[:workers] {
+	for _, o := range orderingsBy(v, backlog)[:workers] {
 		qs := make([]Queue, len(o))
 		for i, n := range o {
 			qs[i] = Queue{Name: n}

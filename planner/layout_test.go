@@ -138,3 +138,29 @@ func TestDerivedName(t *testing.T) {
 		t.Errorf("a taken name: %+v", cs)
 	}
 }
+
+// With a measured backlog, the backed-up queue leads: the first ordering
+// of permuted, the top weight and first place of weighted; measured
+// memory replaces the estimate (and a flag's estimate wins over it).
+func TestMeasuredFactsShapeThePlan(t *testing.T) {
+	m := &Measured{SidekiqProcess: 700 * MiB, Backlog: map[string]int{"pull": 40000}, Source: "test"}
+	p, err := Make(Input{Services: stock("v4.3.0"), Machine: Machine{16 * GiB, 8}, Measured: m, PgBouncer: ToggleOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Sidekiq[0].Queues[0].Name != "pull" || p.Estimates.SidekiqProcess != 700*MiB || len(p.MeasuredFigures) != 2 {
+		t.Errorf("permuted: first %v, estimate %d, figures %q", p.Sidekiq[0].Queues, p.Estimates.SidekiqProcess, p.MeasuredFigures)
+	}
+	p, err = Make(Input{Services: stock("v4.3.0"), Machine: Machine{8 * GiB, 4}, Measured: m, Strategy: Weighted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := p.Sidekiq[0].Queues; q[0].Name != "pull" || q[0].Weight != 8 {
+		t.Errorf("weighted: %v", q)
+	}
+	p, _ = Make(Input{Services: stock("v4.3.0"), Machine: Machine{8 * GiB, 4}, Measured: m, Estimates: Estimates{SidekiqProcess: 400 * MiB}})
+	if p.Estimates.SidekiqProcess != 400*MiB {
+		t.Errorf("--estimate-sidekiq lost to the measurement: %d", p.Estimates.SidekiqProcess)
+	}
+	checkInvariants(t, p, true)
+}

@@ -33,6 +33,9 @@ type Input struct {
 	// DBService names the database service (--db-service); "" finds it
 	// from DB_HOST, depends_on and names.
 	DBService string
+	// Measured is what reading the running instance found; nil plans
+	// with the estimates.
+	Measured *Measured
 	// KeepNames plans for an override file, which can neither rename nor
 	// delete a service: the file's sidekiq services keep their names (the
 	// plan's processes adopt them) and a service the plan drops is
@@ -77,11 +80,15 @@ type Plan struct {
 	// PgBouncer whose client limit binds.
 	wantedClients int
 	hasDB         bool
+	measured      *Measured
 	Budget        Budget
 	Changes       []Change
 	Estimates     Estimates // the memory figures the plan used
-	Notes         []string  // corrections made to the file, one line each
-	Warnings      []string  // things an admin should look at
+	// MeasuredFigures says which of the plan's numbers came from reading
+	// the running instance (--observed), one line each.
+	MeasuredFigures []string
+	Notes           []string // corrections made to the file, one line each
+	Warnings        []string // things an admin should look at
 }
 
 // WebPlan sizes Puma.
@@ -183,6 +190,9 @@ func Make(in Input) (*Plan, error) {
 	if err := p.resolveVersion(in, sidekiq, web, streamings); err != nil {
 		return nil, err
 	}
+	p.measured = in.Measured
+	p.applyMeasured(in, &est)
+	p.Estimates = est
 
 	existing, err := p.parseSidekiq(sidekiq)
 	if err != nil {

@@ -287,3 +287,41 @@ func (p *Plan) noDatabaseLine(in Input) string {
 	}
 	return fmt.Sprintf("%s: planned within max_connections %d, Postgres's default; if the server allows more, pass its setting with --max-connections N", where, postgresDefaultConnections)
 }
+
+// Endpoints are the services a live instance is read from: the Postgres
+// the app uses and the Redis its Sidekiq uses (SIDEKIQ_REDIS_* before
+// REDIS_*), with the REDIS_NAMESPACE prefix; "" where the file does not
+// hold one.
+type Endpoints struct {
+	DB, Redis, Namespace string
+}
+
+// FindEndpoints finds them as the planner does (dbService: --db-service).
+func FindEndpoints(services []Service, dbService string) (Endpoints, error) {
+	var e Endpoints
+	topo, err := findTopology(services, dbService)
+	if err != nil {
+		return e, err
+	}
+	if topo.db != nil {
+		e.DB = topo.db.Name
+	}
+	if topo.redis != nil {
+		e.Redis = topo.redis.Name
+	}
+	for _, s := range services {
+		if RoleOf(s) != RoleSidekiq {
+			continue
+		}
+		for _, h := range []string{s.ConnEnv["SIDEKIQ_REDIS_HOST"], urlHost(s.ConnEnv["SIDEKIQ_REDIS_URL"])} {
+			if t := byHost(services, h); t != nil {
+				e.Redis = t.Name
+			}
+		}
+		if ns := s.ConnEnv["REDIS_NAMESPACE"]; ns != "" {
+			e.Namespace = ns
+		}
+		break
+	}
+	return e, nil
+}

@@ -21,6 +21,7 @@ type jsonReport struct {
 	Services    []jsonService   `json:"services"`
 	Nginx       *jsonNginx      `json:"nginx,omitempty"`
 	CacheRedis  *jsonCache      `json:"cache_redis,omitempty"`
+	Measured    []string        `json:"measured,omitempty"`
 	Notes       []string        `json:"notes"`
 	Warnings    []string        `json:"warnings"`
 }
@@ -136,6 +137,7 @@ func JSON(w io.Writer, p *planner.Plan, ctx Context) error {
 			ProcessBytes: m.AppBytes, TotalBytes: m.TotalBytes, HeadroomBytes: m.HeadroomBytes},
 		Services: []jsonService{},
 		Notes:    append([]string{}, p.Notes...),
+		Measured: p.MeasuredFigures,
 		Warnings: append([]string{}, p.Warnings...),
 	}
 	if p.Streaming != nil && p.Streaming.Upstream != "" {

@@ -48,6 +48,7 @@ func Markdown(w io.Writer, p *planner.Plan, ctx Context) error {
 	if wp := p.Web; wp != nil && wp.Upstream != "" {
 		fmt.Fprintf(w, "\n**nginx**: balance the %d web replicas (`upstream backend`):\n\n```nginx\n%s```\n", wp.Replicas, wp.Upstream)
 	}
+	mdList(w, "Measured (compose-scale observe)", p.MeasuredFigures)
 	mdList(w, "Notes", p.Notes)
 	mdList(w, "Warnings", p.Warnings)
 	return nil

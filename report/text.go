@@ -77,6 +77,7 @@ func Text(w io.Writer, p *planner.Plan, ctx Context) error {
 		fmt.Fprintf(w, "\nnginx: balance the %d web replicas: replace the upstream backend block with\n\n", wp.Replicas)
 		indented(w, wp.Upstream)
 	}
+	list(w, "measured (compose-scale observe)", p.MeasuredFigures)
 	list(w, "notes", p.Notes)
 	list(w, "warnings", p.Warnings)
 	return nil

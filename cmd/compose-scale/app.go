@@ -106,12 +106,12 @@ before anything runs.`,
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {}, // Run prints and exits
 		OnUsageError:    onUsageError,
-		Commands:        withUsageErrors(rewriteCommand(env), planCommand(env), checkCommand(env)),
+		Commands:        withUsageErrors(rewriteCommand(env), planCommand(env), checkCommand(env), observeCommand(env)),
 		// Without a command: the help; with an unknown one: a usage error
 		// (urfave/cli would look it up as a help topic).
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usagef("unknown command %q: use rewrite, plan or check", c.Args().First())
+				return usagef("unknown command %q: use rewrite, plan, check or observe", c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
 		},

@@ -327,6 +327,23 @@ func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile
 	if in.Version == nil {
 		in.SourceVersion = sourceVersion(f.path, src)
 	}
+	var observedNote string
+	if c.Bool("observed") {
+		// Observe first (with the estimates' plan for the findings), then
+		// plan with what was measured.
+		first, err := rewrite.Rewrite(f.display, src, in)
+		if err == nil {
+			o, _, err2 := readInstance(c, env, f, first.Plan)
+			switch m := measuredFrom(o); {
+			case err2 != nil:
+				observedNote = "--observed: " + err2.Error() + ": planned with the estimates"
+			case m == nil:
+				observedNote = "--observed: no running instance could be read (" + strings.TrimSpace(o.RedisError+" "+o.PostgresError) + "): planned with the estimates"
+			default:
+				in.Measured = m
+			}
+		}
+	}
 	var over *compose.File
 	var of composeFile
 	if c.Bool("override") && override == "" {
@@ -374,6 +391,9 @@ func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile
 	res, err := rewrite.RewriteFiles(files, in)
 	if err != nil {
 		return nil, report.Context{}, f, err
+	}
+	if observedNote != "" {
+		res.Plan.Warnings = append(res.Plan.Warnings, observedNote)
 	}
 	if over != nil && res.Path == of.display {
 		f = of // the sidekiq service lives in the override: that is the file written

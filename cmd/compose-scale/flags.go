@@ -12,7 +12,7 @@ import (
 
 // planFlags are the flags every command that plans takes.
 func planFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "memory", Usage: "the machine's memory, like `8GB`, 7.5GiB or 8192MB", DefaultText: "measured"},
 		&cli.IntFlag{Name: "cpus", Usage: "the machine's `CPUs`", DefaultText: "measured"},
 		&cli.StringFlag{Name: "droplet", Usage: "a DigitalOcean size `SLUG` such as s-4vcpu-8gb: sets memory and CPUs"},
@@ -27,6 +27,7 @@ func planFlags() []cli.Flag {
 		&cli.StringFlag{Name: "estimate-streaming", Usage: "memory of one streaming process, like `150MB`", DefaultText: "100MB"},
 		&cli.StringFlag{Name: "estimate-redis", Usage: "memory of Redis, like `1GB`", DefaultText: "a 32nd of the machine, 64MB to 512MB"},
 		&cli.StringFlag{Name: "estimate-search", Usage: "memory of Elasticsearch/OpenSearch, like `2GB`", DefaultText: "twice its -Xmx heap, else 1GB"},
+		&cli.BoolFlag{Name: "observed", Usage: "read the running instance first (as observe does) and plan with what was measured: Sidekiq's memory, the queues' backlog"},
 		&cli.BoolFlag{Name: "override", Usage: "write the plan into the override file docker compose reads beside the compose file (created if missing); the compose file itself is never written"},
 		&cli.StringFlag{Name: "pgbouncer", Value: "auto", Usage: "PgBouncer in transaction mode in front of Postgres: auto (when the pools would not fit under 250 connections), on or off"},
 		&cli.StringFlag{Name: "cache-redis", Value: "auto", Usage: "a Redis of its own for Rails's cache: auto (from 16 GB), on or off"},
@@ -35,7 +36,7 @@ func planFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "keep-db-port", Usage: "keep a published db or redis port, bound to 127.0.0.1, for connecting from the host"},
 		&cli.StringFlag{Name: "report", Usage: "write the report to `FILE`"},
 		&cli.StringFlag{Name: "format", Value: "text", Usage: "report format: text, markdown or json"},
-	}
+	}, observeFlags()...)
 }
 
 // machineFromFlags returns the machine and where its size came from.

@@ -388,7 +388,7 @@ func TestNoSecretsAnywhere(t *testing.T) {
 }
 
 func TestHelpAndVersion(t *testing.T) {
-	if r := runCLI(t, t.TempDir(), nil, "scale"); r.code != 2 || !strings.Contains(r.stderr, `unknown command "scale": use rewrite, plan or check`) {
+	if r := runCLI(t, t.TempDir(), nil, "scale"); r.code != 2 || !strings.Contains(r.stderr, `unknown command "scale": use rewrite, plan, check or observe`) {
 		t.Errorf("unknown command: exit %d, %q", r.code, r.stderr)
 	}
 	r := runCLI(t, t.TempDir(), nil, "rewrite", "--help")
