@@ -122,4 +122,7 @@ func TestObserveCLI(t *testing.T) {
 	if r := runCLI(t, dir, nil, "observe", "--droplet", "s-4vcpu-8gb"); r.code != 1 || !strings.Contains(r.stdout, "could not read") {
 		t.Errorf("nothing reachable: exit %d %s", r.code, r.stdout)
 	}
+	if r := runCLI(t, dir, nil, "plan", "--observed", "--droplet", "s-4vcpu-8gb"); r.code != 0 || !strings.Contains(r.stdout, "--observed: no running instance could be read") || strings.Contains(r.stdout, "measured (compose-scale observe)") {
+		t.Errorf("--observed, nothing reachable: exit %d %s", r.code, r.stdout)
+	}
 }
