@@ -1,0 +1,342 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/compose-scale/compose-scale/pgtest"
+)
+
+// queueResult is one queue's latency from enqueue to start.
+type queueResult struct {
+	P50ms float64 `json:"p50_ms"`
+	P99ms float64 `json:"p99_ms"`
+	MaxMs float64 `json:"max_ms"`
+	Jobs  int     `json:"jobs"`
+	// Enqueued is how many the load put on the queue; a queue whose jobs
+	// did not all run by the end is starved.
+	Enqueued int `json:"enqueued"`
+}
+
+// layoutResult is one layout's run (the median run when repeated).
+type layoutResult struct {
+	Name           string                 `json:"name"`
+	Processes      int                    `json:"processes"`
+	Threads        int                    `json:"threads"`
+	Queues         map[string]queueResult `json:"queues"`
+	DrainS         float64                `json:"drain_s"` // surge enqueued to its last job done; the timeout when it did not drain
+	Drained        bool                   `json:"drained"`
+	PeakDBConns    int                    `json:"peak_db_connections"`
+	MaxConnections int                    `json:"max_connections"`
+	PeakRSSMB      int                    `json:"peak_rss_mb"` // the largest Sidekiq process
+	Runs           int                    `json:"runs"`
+}
+
+// point is default's p99 latency among the jobs that started in one
+// second of the run.
+type point struct {
+	T     float64 `json:"t_s"`
+	P99ms float64 `json:"p99_ms"`
+}
+
+func run(o options, log io.Writer) (*results, error) {
+	ls, err := layouts(o.Root, o.Droplet)
+	if err != nil {
+		return nil, err
+	}
+	bin, _, err := pgtest.Binaries()
+	if err != nil {
+		return nil, err
+	}
+	r := &results{Machine: hostMachine(), Options: o, Mix: mix, Series: map[string][]point{}, Spread: map[string][]float64{}}
+	for _, l := range ls {
+		if o.Only != "" && !strings.Contains(l.Name, o.Only) {
+			continue
+		}
+		var runs []layoutResult
+		for i := 0; i < o.Repeat; i++ {
+			fmt.Fprintf(log, "%s: run %d of %d (%d processes)\n", l.Name, i+1, o.Repeat, len(l.Processes))
+			res, series, err := runLayout(o, bin, l)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %v", l.Name, err)
+			}
+			fmt.Fprintf(log, "  default p99 %.0f ms, drain %.1f s (drained %v), peak db connections %d of %d\n", res.Queues["default"].P99ms, res.DrainS, res.Drained, res.PeakDBConns, res.MaxConnections)
+			runs = append(runs, res)
+			r.Spread[l.Name] = append(r.Spread[l.Name], res.Queues["default"].P99ms)
+			if i == 0 {
+				r.Series[l.Name] = series
+			}
+		}
+		sort.Slice(runs, func(i, j int) bool { return runs[i].Queues["default"].P99ms < runs[j].Queues["default"].P99ms })
+		med := runs[len(runs)/2]
+		med.Runs = len(runs)
+		r.Layouts = append(r.Layouts, med)
+	}
+	r.Finished = time.Now().UTC().Format(time.RFC3339)
+	return r, nil
+}
+
+// runLayout starts fresh servers, the layout's Sidekiq processes, the
+// load, and measures until the surge drains or the timeout.
+func runLayout(o options, bin string, l layout) (layoutResult, []point, error) {
+	res := layoutResult{Name: l.Name, Processes: len(l.Processes), Queues: map[string]queueResult{}}
+	for _, p := range l.Processes {
+		res.Threads += concurrency(p.Args)
+	}
+	c, err := pgtest.NewCluster(bin)
+	if err != nil {
+		return res, nil, err
+	}
+	defer c.Close()
+	pg, err := c.Start(l.DBArgs)
+	if err != nil {
+		return res, nil, err
+	}
+	defer pg.Stop()
+	vals, _, err := pg.Show([]string{"max_connections"})
+	if err != nil {
+		return res, nil, err
+	}
+	res.MaxConnections, _ = strconv.Atoi(vals["max_connections"])
+	pgURL := "postgresql://postgres@127.0.0.1:" + strconv.Itoa(pg.Port()) + "/postgres"
+
+	redisPort, stopRedis, err := startRedis()
+	if err != nil {
+		return res, nil, err
+	}
+	defer stopRedis()
+	redisURL := "redis://127.0.0.1:" + strconv.Itoa(redisPort) + "/0"
+	jobs := filepath.Join(o.Root, "bench", "surge", "jobs.rb")
+	var procs []*exec.Cmd
+	defer func() {
+		for _, p := range procs {
+			p.Process.Kill()
+			p.Wait()
+		}
+	}()
+	for _, p := range l.Processes {
+		cmd := exec.Command("sidekiq", append([]string{"-r", jobs}, p.Args...)...)
+		cmd.Env = append(os.Environ(), "REDIS_URL="+redisURL, "DB_POOL="+strconv.Itoa(p.Pool), "BENCH_PG="+pgURL)
+		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+		if err := cmd.Start(); err != nil {
+			return res, nil, err
+		}
+		procs = append(procs, cmd)
+	}
+	redis := func(args ...string) string {
+		out, _ := exec.Command("redis-cli", append([]string{"-p", strconv.Itoa(redisPort), "--raw"}, args...)...).Output()
+		return strings.TrimSpace(string(out))
+	}
+	for i := 0; ; i++ {
+		if n, _ := strconv.Atoi(redis("SCARD", "processes")); n == len(l.Processes) {
+			break
+		}
+		if i > 300 {
+			return res, nil, fmt.Errorf("the Sidekiq processes did not start")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// Peak Postgres client connections and Sidekiq RSS, sampled.
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		psql := filepath.Join(filepath.Dir(bin+"/"), "psql")
+		for ctx.Err() == nil {
+			out, err := exec.Command(psql, pgURL, "-X", "-A", "-t", "-c", "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()").Output()
+			if n, err2 := strconv.Atoi(strings.TrimSpace(string(out))); err == nil && err2 == nil && n > res.PeakDBConns {
+				res.PeakDBConns = n
+			}
+			for _, p := range procs {
+				if kb := rssKB(p.Process.Pid); int(kb>>10) > res.PeakRSSMB {
+					res.PeakRSSMB = int(kb >> 10)
+				}
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}()
+	mixJSON, _ := json.Marshal(mix)
+	load := exec.Command("ruby", filepath.Join(o.Root, "bench", "surge", "load.rb"), strconv.Itoa(o.Surge), strconv.FormatFloat(o.Steady, 'f', -1, 64))
+	load.Env = append(os.Environ(), "REDIS_URL="+redisURL, "MIX="+string(mixJSON))
+	out, _ := load.StdoutPipe()
+	var loadErr strings.Builder // redis-rb's deprecation chatter; shown when the load fails
+	load.Stderr = &loadErr
+	if err := load.Start(); err != nil {
+		cancel()
+		return res, nil, err
+	}
+	lines := bufio.NewScanner(out)
+	lines.Scan() // "surge enqueued"
+	surgeAt := time.Now()
+	loadDone := make(chan struct{})
+	go func() {
+		for lines.Scan() {
+		}
+		if err := load.Wait(); err != nil && ctx.Err() == nil {
+			fmt.Fprintf(os.Stderr, "load.rb: %v\n%s", err, lastLines(loadErr.String(), 10))
+		}
+		close(loadDone)
+	}()
+	deadline := surgeAt.Add(time.Duration(o.Timeout * float64(time.Second)))
+	res.DrainS = o.Timeout
+	finished := false
+	for time.Now().Before(deadline) {
+		done := 0
+		for _, q := range []string{"pull", "ingress"} {
+			n, _ := strconv.Atoi(redis("GET", "bench:done:"+q))
+			done += n
+		}
+		if done >= 2*o.Surge && !res.Drained {
+			res.Drained, res.DrainS = true, time.Since(surgeAt).Seconds()
+		}
+		select {
+		case <-loadDone:
+			finished = true
+		default:
+		}
+		if res.Drained && finished && queuesEmpty(redis) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	cancel()
+	wg.Wait()
+	if !finished {
+		load.Process.Kill()
+		<-loadDone
+	}
+
+	// Latencies, per queue and over time for default.
+	lat := map[string][]float64{}
+	byTime := map[int][]float64{}
+	for _, line := range strings.Split(redis("LRANGE", "bench:lat", "0", "-1"), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
+		}
+		ms, _ := strconv.ParseFloat(f[1], 64)
+		started, _ := strconv.ParseFloat(f[2], 64)
+		lat[f[0]] = append(lat[f[0]], ms)
+		if f[0] == "default" {
+			sec := int(started - float64(surgeAt.UnixNano())/1e9)
+			byTime[sec] = append(byTime[sec], ms)
+		}
+	}
+	enqueued := map[string]int{"pull": o.Surge, "ingress": o.Surge}
+	for q, m := range mix {
+		if m.PerSecond > 0 {
+			enqueued[q] = int(math.Floor(m.PerSecond * o.Steady))
+		}
+	}
+	for q := range mix {
+		v := lat[q]
+		sort.Float64s(v)
+		res.Queues[q] = queueResult{P50ms: pct(v, 50), P99ms: pct(v, 99), MaxMs: pct(v, 100), Jobs: len(v), Enqueued: enqueued[q]}
+	}
+	var series []point
+	var secs []int
+	for s := range byTime {
+		secs = append(secs, s)
+	}
+	sort.Ints(secs)
+	for _, s := range secs {
+		v := byTime[s]
+		sort.Float64s(v)
+		series = append(series, point{T: float64(s), P99ms: pct(v, 99)})
+	}
+	return res, series, nil
+}
+
+func queuesEmpty(redis func(...string) string) bool {
+	for q := range mix {
+		if n, _ := strconv.Atoi(redis("LLEN", "queue:"+q)); n > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func pct(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(p/100*float64(len(sorted)))) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+func concurrency(args []string) int {
+	for i, a := range args {
+		switch {
+		case (a == "-c" || a == "--concurrency") && i+1 < len(args):
+			n, _ := strconv.Atoi(args[i+1])
+			return n
+		case strings.HasPrefix(a, "-c") && len(a) > 2:
+			n, _ := strconv.Atoi(a[2:])
+			return n
+		}
+	}
+	return 5
+}
+
+func rssKB(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			f := strings.Fields(v)
+			if len(f) > 0 {
+				n, _ := strconv.ParseInt(f[0], 10, 64)
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+func startRedis() (int, func(), error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, nil, err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	dir, _ := os.MkdirTemp("", "surge-redis-*")
+	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no")
+	if err := cmd.Start(); err != nil {
+		return 0, nil, err
+	}
+	stop := func() { cmd.Process.Kill(); cmd.Wait(); os.RemoveAll(dir) }
+	for i := 0; i < 100; i++ {
+		if out, _ := exec.Command("redis-cli", "-p", strconv.Itoa(port), "ping").Output(); strings.TrimSpace(string(out)) == "PONG" {
+			return port, stop, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	return 0, nil, fmt.Errorf("redis-server did not start")
+}
+
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n") + "\n"
+}
