@@ -109,6 +109,18 @@ func (p *Plan) layout(strategy Strategy, existing []existingProcess, sz sizing, 
 	// strict order: orderings would all be the same random mix, so auto
 	// uses weights there. An unknown version keeps them, and the plan says
 	// what they are on an old release.
+	// The permuted workers: one on default alone, which a surge never
+	// occupies, and so it is not held to the one-process-a-core cap the
+	// surge workers are (bench/surge measured default's p99 at 1.7 s
+	// where default shared its process with pull, 30 ms alone); then the
+	// surge workers, as many as afford() gives besides it.
+	permutedWorkers := func() int {
+		surge := afford(len(smalls)+1, len(smalls)*smallConcurrency+minWorkerThreads)
+		if surge < 1 {
+			return min(afford(len(smalls), len(smalls)*smallConcurrency), 1)
+		}
+		return surge + 1
+	}
 	oldOrder := !v.Unknown && !StrictOrder(v)
 	if !StrictOrder(v) && v.Unknown && (strategy == Auto || strategy == Permuted) {
 		p.Notes = append(p.Notes, "the -q orderings are a strict priority order from Mastodon 3.1.5 (Sidekiq 6.1); on an older release Sidekiq shuffles them, and every queue is still listened on")
@@ -118,9 +130,9 @@ func (p *Plan) layout(strategy Strategy, existing []existingProcess, sz sizing, 
 	}
 	switch strategy {
 	case Auto:
-		if w := min(afford(len(smalls), len(smalls)*smallConcurrency), len(Orderings(v))); w >= 2 && !oldOrder {
+		if w := permutedWorkers(); w >= 2 && !oldOrder {
 			p.Strategy = Permuted
-			p.Why = fmt.Sprintf("%d sidekiq processes fit this machine: %d workers on orderings of %s, plus %s", w+len(smalls), w, strings.Join(hotQueues(v), "/"), smallNames(smalls))
+			p.Why = fmt.Sprintf("%d sidekiq processes fit this machine: one worker on default alone, which a surge never fills, %d on orderings of %s with default second, plus %s", w+len(smalls), w-1, strings.Join(hotQueues(v), "/"), smallNames(smalls))
 			return permutedLayoutBy(v, w, p.backlog()), nil
 		}
 		if w := afford(1, smallConcurrency); w >= 1 {
@@ -139,11 +151,16 @@ func (p *Plan) layout(strategy Strategy, existing []existingProcess, sz sizing, 
 		p.Strategy = PerQueue
 		return ps, nil
 	case Permuted:
-		w := min(afford(len(smalls), len(smalls)*smallConcurrency), len(Orderings(v)))
+		w := permutedWorkers()
 		if w < 1 {
 			return nil, fmt.Errorf("permuted needs at least %d sidekiq processes but this machine fits %d: use --strategy weighted or auto", len(smalls)+1, sz.sidekiqProcs)
 		}
 		p.Strategy = Permuted
+		if w == 1 {
+			// One worker listens on every hot queue: the first full
+			// ordering, default leading.
+			return legacyPermutedLayout(v, 1), nil
+		}
 		return permutedLayoutBy(v, w, p.backlog()), nil
 	case Weighted:
 		p.Strategy = Weighted
@@ -164,6 +181,9 @@ func (p *Plan) layout(strategy Strategy, existing []existingProcess, sz sizing, 
 			return p.layout(Auto, existing, sz, cb)
 		}
 		p.Strategy = HandSplit
+		if legacyPermuted(existing, v) {
+			p.Notes = append(p.Notes, "default leads workers that also listen on pull here: in a surge those workers fill with pull jobs and default waits (bench/surge: p99 1.7 s against 30 ms); --strategy permuted gives default a worker of its own")
+		}
 		return p.fit(ps, afford), nil
 	}
 	return nil, fmt.Errorf("unknown strategy %q", strategy)

@@ -251,7 +251,9 @@ func (p *Plan) grow(ps []Process, n int) []Process {
 			have[queueSpec(w.Queues)] = true
 			led[w.Queues[0].Name] = true
 		}
-		orderings := Orderings(p.Version)
+		// An admin's split grows in its own shape: full orderings,
+		// default leading some (not the default-alone worker auto plans).
+		orderings := legacyOrderings(p.Version)
 		room := max(0, len(orderings)-len(workers))
 		// First one ordering for each queue nobody leads yet, then the
 		// rest in order: as permuted interleaves its leaders.

@@ -111,23 +111,37 @@ func smallProcesses(v Version) []Process {
 }
 
 // Orderings returns the priority orderings of the hot queues that the
-// permuted strategy uses, best first. Orderings with default last are
-// dropped (default carries timelines and notifications; seed 001). The list
-// is interleaved by leading queue, so the first N workers give every hot
+// permuted strategy uses, best first. The one ordering led by default is
+// default alone: a worker that a surge of pull or ingress never occupies,
+// so local users' notifications and timelines start in milliseconds while
+// the surge drains (bench/surge: default's p99 1.7 s when it led a worker
+// that also listened on pull, 30 ms alone). Every other ordering has
+// default second, so all workers help when default itself backs up.
+// Orderings with default last are dropped (seed 001). The list is
+// interleaved by leading queue, so the first N workers give every hot
 // queue a process that drains it first as early as possible.
 func Orderings(v Version) [][]string { return orderingsBy(v, nil) }
 
 // orderingsBy is Orderings with the leaders in backlog order (the most
 // backed-up queue's orderings first) when a backlog was measured.
 func orderingsBy(v Version, backlog map[string]int) [][]string {
+	return orderingsOf(v, backlog, true)
+}
+
+// legacyOrderings are the orderings compose-scale planned before the
+// surge benchmark: default led full orderings like the other queues.
+// Files written then are still recognised as permuted, and re-planned.
+func legacyOrderings(v Version) [][]string { return orderingsOf(v, nil, false) }
+
+func orderingsOf(v Version, backlog map[string]int, defaultAlone bool) [][]string {
 	hot := leadersBy(hotQueues(v), backlog)
 	byLeader := make([][][]string, len(hot))
-	// Within a leader, the rest follow config/sidekiq.yml weight order.
-	weightOrder := map[string]int{}
-	for i, q := range QueuesFor(v) {
-		weightOrder[q.Name] = i
-	}
 	for li, leader := range hot {
+		if leader == "default" && defaultAlone {
+			byLeader[li] = [][]string{{"default"}}
+			continue
+		}
+		// Within a leader, the rest follow config/sidekiq.yml weight order.
 		var rest []string
 		for _, q := range QueuesFor(v) {
 			if q.Name != leader && contains(hot, q.Name) {
@@ -181,9 +195,37 @@ func permutedLayout(v Version, workers int) []Process {
 }
 
 // permutedLayoutBy is permutedLayout on orderingsBy.
+// Past the last ordering, the surge orderings are used again, in turn, by
+// workers named with -2, -3: a big machine's cores are not left idle
+// because three or four hot queues have few orderings.
 func permutedLayoutBy(v Version, workers int, backlog map[string]int) []Process {
+	os := orderingsBy(v, backlog)
+	if workers <= len(os) {
+		return permutedOn(v, os[:workers])
+	}
+	ps := permutedOn(v, os)
+	ps = ps[:len(os)] // the small processes are appended again below
+	surge := os[1:]   // all but default alone
+	for i := 0; len(ps) < workers; i++ {
+		o := surge[i%len(surge)]
+		qs := make([]Queue, len(o))
+		for j, n := range o {
+			qs[j] = Queue{Name: n}
+		}
+		ps = append(ps, Process{Name: processName(o) + "-" + strconv.Itoa(2+i/len(surge)), Queues: qs})
+	}
+	return append(ps, smallProcesses(v)...)
+}
+
+// legacyPermutedLayout is permutedLayout as compose-scale planned it
+// before default got a worker of its own (legacyOrderings).
+func legacyPermutedLayout(v Version, workers int) []Process {
+	return permutedOn(v, legacyOrderings(v)[:workers])
+}
+
+func permutedOn(v Version, orderings [][]string) []Process {
 	var ps []Process
-	for _, o := range orderingsBy(v, backlog)[:workers] {
+	for _, o := range orderings {
 		qs := make([]Queue, len(o))
 		for i, n := range o {
 			qs[i] = Queue{Name: n}

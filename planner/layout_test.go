@@ -7,23 +7,37 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// Seed 001's four orderings for Mastodon 3.x: every permutation of
-// default/push/pull except those with default last.
+// Seed 001's orderings for Mastodon 3.x, every permutation of
+// default/push/pull except those with default last, with the two that lead
+// with default made one worker on default alone (bench/surge).
 func TestOrderingsV3(t *testing.T) {
 	var got []string
 	for _, o := range Orderings(Version{Major: 3, Minor: 4, Patch: 0}) {
 		got = append(got, strings.Join(o, "-"))
 	}
-	want := []string{"default-push-pull", "pull-default-push", "push-default-pull", "default-pull-push"}
+	want := []string{"default", "pull-default-push", "push-default-pull"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+	got = nil
+	for _, o := range legacyOrderings(Version{Major: 3, Minor: 4, Patch: 0}) {
+		got = append(got, strings.Join(o, "-"))
+	}
+	want = []string{"default-push-pull", "pull-default-push", "push-default-pull", "default-pull-push"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("legacy (-want +got):\n%s", diff)
 	}
 }
 
 func TestOrderingsV4(t *testing.T) {
 	os := Orderings(Version{Major: 4, Minor: 3, Patch: 0})
-	if len(os) != 18 { // 4! = 24, less the 6 with default last
-		t.Fatalf("got %d orderings, want 18", len(os))
+	// 4! = 24, less the 6 with default last and the 6 led by default,
+	// plus default alone.
+	if len(os) != 13 {
+		t.Fatalf("got %d orderings, want 13", len(os))
+	}
+	if got := strings.Join(os[0], "-"); got != "default" {
+		t.Errorf("the first ordering is %s, want default alone", got)
 	}
 	seen := map[string]bool{}
 	for _, o := range os {
@@ -32,10 +46,10 @@ func TestOrderingsV4(t *testing.T) {
 			t.Errorf("ordering %s twice", k)
 		}
 		seen[k] = true
-		if o[len(o)-1] == "default" {
+		if o[len(o)-1] == "default" && k != "default" {
 			t.Errorf("ordering %s has default last", k)
 		}
-		if len(o) != 4 {
+		if len(o) != 4 && k != "default" {
 			t.Errorf("ordering %s does not hold every hot queue", k)
 		}
 	}
@@ -52,17 +66,17 @@ func TestOrderingsV4(t *testing.T) {
 
 func TestRecogniseOwnLayouts(t *testing.T) {
 	for _, v := range []Version{{Major: 3, Minor: 2, Patch: 0}, {Major: 3, Minor: 4, Patch: 6}, {Major: 4, Minor: 3, Patch: 0}, {Major: 4, Minor: 4, Patch: 1}} {
-		for name, ps := range map[Strategy][]Process{
-			PerQueue: perQueueLayout(v),
-			Permuted: permutedLayout(v, 3),
-			Weighted: weightedLayout(v, 2),
+		for name, ps := range map[string][]Process{
+			"per-queue": perQueueLayout(v),
+			"permuted":  permutedLayout(v, 3),
+			"weighted":  weightedLayout(v, 2),
 		} {
 			var existing []existingProcess
 			for _, p := range ps {
 				existing = append(existing, existingProcess{Service: p.Name, Queues: p.Queues})
 			}
 			got, ok := recognise(existing, v)
-			if !ok || got != name {
+			if !ok || string(got) != name {
 				t.Errorf("%v %s: recognised as %q, %v", v, name, got, ok)
 			}
 		}
@@ -75,6 +89,20 @@ func TestRecogniseOwnLayouts(t *testing.T) {
 	}
 	if s, ok := recognise(hand, Version{Major: 3, Minor: 4, Patch: 6}); ok {
 		t.Errorf("a hand split was recognised as %s", s)
+	}
+	// Nor is the permuted layout before default had a worker of its own:
+	// it is also the hand recipe corrected, kept as the admin's.
+	for _, v := range []Version{{Major: 3, Minor: 4, Patch: 6}, {Major: 4, Minor: 3, Patch: 0}} {
+		var legacy []existingProcess
+		for _, p := range legacyPermutedLayout(v, 4) {
+			legacy = append(legacy, existingProcess{Service: p.Name, Queues: p.Queues})
+		}
+		if s, ok := recognise(legacy, v); ok {
+			t.Errorf("%v: the legacy permuted layout was recognised as %s", v, s)
+		}
+		if !legacyPermuted(legacy, v) {
+			t.Errorf("%v: the legacy permuted layout was not told apart", v)
+		}
 	}
 }
 

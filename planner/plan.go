@@ -444,17 +444,30 @@ func recognise(existing []existingProcess, current Version) (Strategy, bool) {
 	return "", false
 }
 
+// legacyPermuted reports whether the file's split is the permuted layout
+// compose-scale planned before default had a worker of its own; it is
+// also the seeds' hand recipe, corrected, so it is kept as the admin's.
+func legacyPermuted(existing []existingProcess, v Version) bool {
+	for w := 2; w <= len(legacyOrderings(v)); w++ {
+		if matchesLayout(existing, legacyPermutedLayout(v, w)) {
+			return true
+		}
+	}
+	return false
+}
+
 func recogniseFor(existing []existingProcess, v Version) (Strategy, bool) {
 	if matchesLayout(existing, perQueueLayout(v)) || matchesLayout(existing, perQueueLayoutWithFasp(v)) {
 		return PerQueue, true
 	}
 	// From two workers: auto never plans permuted with one, so a split
 	// with one worker (an admin's, or one shrunk to fit) stays theirs.
-	for w := 2; w <= len(Orderings(v)); w++ {
+	for w := 2; w <= len(existing); w++ {
 		if matchesLayout(existing, permutedLayout(v, w)) {
 			return Permuted, true
 		}
 	}
+
 	for w := 0; w <= len(existing); w++ {
 		if matchesLayout(existing, weightedLayout(v, w)) {
 			return Weighted, true

@@ -73,7 +73,7 @@ func main() {
 		fail(err)
 	}
 	o.Root = root
-	o.Surge, o.Steady, o.Timeout = 15000, 60, 240
+	o.Surge, o.Steady, o.Timeout = 4000, 30, 90
 	if o.Quick {
 		o.Surge, o.Steady, o.Timeout = 1500, 12, 25
 	}
@@ -117,13 +117,13 @@ func repoRoot() (string, error) {
 
 // results is results.json.
 type results struct {
-	Machine  machineInfo         `json:"machine"`
-	Options  options             `json:"options"`
-	Mix      map[string]job      `json:"mix"`
-	Layouts  []layoutResult      `json:"layouts"`
-	Series   map[string][]point  `json:"default_latency_series"` // the first run of each layout
-	Spread   map[string][]float64 `json:"default_p99_ms_runs"`   // every run's default p99
-	Finished string              `json:"finished"`
+	Machine  machineInfo          `json:"machine"`
+	Options  options              `json:"options"`
+	Mix      map[string]job       `json:"mix"`
+	Layouts  []layoutResult       `json:"layouts"`
+	Series   map[string][]point   `json:"default_latency_series"` // the first run of each layout
+	Spread   map[string][]float64 `json:"default_p99_ms_runs"`    // every run's default p99
+	Finished string               `json:"finished"`
 }
 
 type machineInfo struct {
