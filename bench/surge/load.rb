@@ -9,7 +9,9 @@ Redis.silence_deprecations = true if Redis.respond_to?(:silence_deprecations=)
 
 surge, seconds = Integer(ARGV[0]), Float(ARGV[1])
 mix = JSON.parse(ENV.fetch("MIX"))
+counts = Hash.new(0)
 push = ->(queue, n) do
+  counts[queue] += n
   m = mix.fetch(queue)
   args = Array.new(n) { [m["db_ms"], m["io_ms"], m["cpu_ms"]] }
   args.each_slice(1000) { |slice| Sidekiq::Client.push_bulk("class" => "BenchJob", "queue" => queue, "args" => slice) }
@@ -18,17 +20,20 @@ end
 $stdout.puts "surge enqueued"
 $stdout.flush
 steady = mix.select { |_, m| m["per_second"].to_f > 0 }
+# By the clock, not by ticks: however slow a tick is on a loaded machine,
+# each queue gets per_second x elapsed jobs, so every layout is offered the
+# same steady load.
 start = Time.now
-owed = Hash.new(0.0)
-tick = 0.1
-while Time.now - start < seconds
+sent = Hash.new(0)
+loop do
+  elapsed = [Time.now - start, seconds].min
   steady.each do |q, m|
-    owed[q] += m["per_second"].to_f * tick
-    n = owed[q].floor
-    next if n.zero?
-    owed[q] -= n
+    n = (m["per_second"].to_f * elapsed).floor - sent[q]
+    next if n <= 0
+    sent[q] += n
     push.(q, n)
   end
-  sleep tick
+  break if elapsed >= seconds
+  sleep 0.1
 end
-$stdout.puts "steady done"
+$stdout.puts "enqueued #{JSON.generate(counts)}"

@@ -51,8 +51,11 @@ func chart(r *results, path string) error {
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("default queue during the surge (%s layouts)", r.Options.Droplet)
 	p.X.Label.Text = "seconds since the surge was enqueued"
-	p.Y.Label.Text = "p99 wait, enqueue to start (ms)"
+	p.Y.Label.Text = "p99 wait, enqueue to start (ms, log scale)"
 	p.Legend.Top = true
+	// Log scale: the layouts differ by a factor of 50 at the surge's peak.
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	i := 0
 	for _, l := range r.Layouts {
 		s := r.Series[l.Name]
@@ -61,7 +64,7 @@ func chart(r *results, path string) error {
 		}
 		pts := make(plotter.XYs, len(s))
 		for j, pt := range s {
-			pts[j].X, pts[j].Y = pt.T, pt.P99ms
+			pts[j].X, pts[j].Y = pt.T, max(pt.P99ms, 1) // a log scale has no 0
 		}
 		line, err := plotter.NewLine(pts)
 		if err != nil {

@@ -184,8 +184,13 @@ func runLayout(o options, bin string, l layout) (layoutResult, []point, error) {
 	lines.Scan() // "surge enqueued"
 	surgeAt := time.Now()
 	loadDone := make(chan struct{})
+	enqueued := map[string]int{}
 	go func() {
 		for lines.Scan() {
+			// The load's last line: what it put on each queue.
+			if j, ok := strings.CutPrefix(lines.Text(), "enqueued "); ok {
+				json.Unmarshal([]byte(j), &enqueued)
+			}
 		}
 		if err := load.Wait(); err != nil && ctx.Err() == nil {
 			fmt.Fprintf(os.Stderr, "load.rb: %v\n%s", err, lastLines(loadErr.String(), 10))
@@ -214,11 +219,18 @@ func runLayout(o options, bin string, l layout) (layoutResult, []point, error) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	time.Sleep(500 * time.Millisecond) // jobs fetched in the last poll record their start
 	cancel()
 	wg.Wait()
 	if !finished {
 		load.Process.Kill()
 		<-loadDone
+	}
+
+	for _, q := range []string{"pull", "ingress"} {
+		if enqueued[q] == 0 { // the load was stopped before it said
+			enqueued[q] = o.Surge
+		}
 	}
 
 	// Latencies, per queue and over time for default.
@@ -235,12 +247,6 @@ func runLayout(o options, bin string, l layout) (layoutResult, []point, error) {
 		if f[0] == "default" {
 			sec := int(started - float64(surgeAt.UnixNano())/1e9)
 			byTime[sec] = append(byTime[sec], ms)
-		}
-	}
-	enqueued := map[string]int{"pull": o.Surge, "ingress": o.Surge}
-	for q, m := range mix {
-		if m.PerSecond > 0 {
-			enqueued[q] = int(math.Floor(m.PerSecond * o.Steady))
 		}
 	}
 	for q := range mix {
