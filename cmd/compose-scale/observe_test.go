@@ -50,7 +50,7 @@ func fakeInstance(t *testing.T) {
 		conc, busy   int
 		rssMB        int
 	}{
-		{"sidekiq-default-push-ingress-pull", `"default","push","ingress","pull"`, 25, 25, 600},
+		{"sidekiq-default", `"default"`, 25, 2, 600},
 		{"sidekiq-ingress-default-push-pull", `"ingress","default","push","pull"`, 25, 25, 640},
 		{"sidekiq-pull-default-push-ingress", `"pull","default","push","ingress"`, 25, 25, 580},
 		{"sidekiq-push-default-ingress-pull", `"push","default","ingress","pull"`, 25, 25, 610},
@@ -95,7 +95,7 @@ func TestObserveCLI(t *testing.T) {
 	}
 	golden(t, "observe-stock-v4.3.text", r.stdout)
 	for _, want := range []string{
-		"pull: 40 jobs, oldest 3 h: its listeners are busy 100/100",
+		"pull: 40 jobs, oldest 3 h: its listeners are busy 75/75",
 		"sidekiq processes use 503 MB on average, the plan assumes 350 MB",
 		"Postgres: service db: psql is not reachable in this test",
 	} {
