@@ -7,8 +7,8 @@
 // hand recipe and compose-scale's plans, all for one machine size, and
 // writes results.json, results.md and default-latency.png.
 //
-//	go run ./bench/surge --quick          # about 2 minutes on 2 cores
-//	go run ./bench/surge                  # the full run (README)
+//	go run ./bench/surge --quick          # about 2.5 minutes on 2 cores
+//	go run ./bench/surge                  # the full run: about 17 minutes (README)
 package main
 
 import (
@@ -63,7 +63,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.Droplet, "droplet", "s-4vcpu-8gb", "the machine size the layouts are planned for")
-	flag.BoolVar(&o.Quick, "quick", false, "a short run (about 2 minutes on 2 cores) for CI")
+	flag.BoolVar(&o.Quick, "quick", false, "a short run (about 2.5 minutes on 2 cores) for CI")
 	flag.IntVar(&o.Repeat, "repeat", 0, "runs per layout (default 3, 1 with --quick): the spread is reported")
 	flag.StringVar(&o.Out, "out", "", "where to write results.json, results.md and default-latency.png (default bench/surge/out)")
 	flag.StringVar(&o.Only, "only", "", "run only the layouts whose name contains this")
