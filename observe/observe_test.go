@@ -3,7 +3,6 @@ package observe
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"github.com/compose-scale/compose-scale/compose"
 	"github.com/compose-scale/compose-scale/pgtest"
 	"github.com/compose-scale/compose-scale/planner"
+	"github.com/compose-scale/compose-scale/redistest"
 	"github.com/compose-scale/compose-scale/rewrite"
 )
 
@@ -30,36 +30,8 @@ func need(t *testing.T, env, what string, bins ...string) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startRedis runs redis-server on a loopback port in a temp dir.
-func startRedis(t *testing.T) int {
-	t.Helper()
-	need(t, "COMPOSE_SCALE_REQUIRE_REDIS", "redis-server", "redis-server", "redis-cli")
-	port := freePort(t)
-	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", t.TempDir(), "--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; ; i++ {
-		if out, _ := exec.Command("redis-cli", "-p", strconv.Itoa(port), "ping").Output(); strings.TrimSpace(string(out)) == "PONG" {
-			return port
-		}
-		if i > 100 {
-			t.Fatal("redis-server did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+func startRedis(t *testing.T) int { return redistest.StartT(t) }
 
 // plannedCommands rewrites the stock v4.3 file for 8 GB / 4 CPUs and
 // returns each sidekiq service's command.

@@ -132,7 +132,7 @@ func (p *Plan) layout(strategy Strategy, existing []existingProcess, sz sizing, 
 	case Auto:
 		if w := permutedWorkers(); w >= 2 && !oldOrder {
 			p.Strategy = Permuted
-			p.Why = fmt.Sprintf("%d sidekiq processes fit this machine: one worker on default alone, which a surge never fills, %d on orderings of %s with default second, plus %s", w+len(smalls), w-1, strings.Join(hotQueues(v), "/"), smallNames(smalls))
+			p.Why = fmt.Sprintf("%d sidekiq processes fit this machine: one worker on default alone, which a surge never fills, %d on orderings of %s with default second, plus %s", w+len(smalls), w-1, strings.Join(surgeQueues(v), "/"), smallNames(smalls))
 			return permutedLayoutBy(v, w, p.backlog()), nil
 		}
 		if w := afford(1, smallConcurrency); w >= 1 {
@@ -416,4 +416,16 @@ func (p *Plan) connectionsInUse() int {
 		total += s.Concurrency * s.processes() * f
 	}
 	return total
+}
+
+// surgeQueues are the hot queues the permuted orderings lead with besides
+// default, which leads only its own worker.
+func surgeQueues(v Version) []string {
+	var qs []string
+	for _, q := range hotQueues(v) {
+		if q != "default" {
+			qs = append(qs, q)
+		}
+	}
+	return qs
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/compose-scale/compose-scale/pgtest"
+	"github.com/compose-scale/compose-scale/redistest"
 )
 
 // queueResult is one queue's latency from enqueue to start.
@@ -317,26 +317,16 @@ func rssKB(pid int) int64 {
 }
 
 func startRedis() (int, func(), error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	dir, err := os.MkdirTemp("", "surge-redis-*")
 	if err != nil {
 		return 0, nil, err
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	dir, _ := os.MkdirTemp("", "surge-redis-*")
-	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
+	srv, err := redistest.Start(dir)
+	if err != nil {
+		os.RemoveAll(dir)
 		return 0, nil, err
 	}
-	stop := func() { cmd.Process.Kill(); cmd.Wait(); os.RemoveAll(dir) }
-	for i := 0; i < 100; i++ {
-		if out, _ := exec.Command("redis-cli", "-p", strconv.Itoa(port), "ping").Output(); strings.TrimSpace(string(out)) == "PONG" {
-			return port, stop, nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	stop()
-	return 0, nil, fmt.Errorf("redis-server did not start")
+	return srv.Port, func() { srv.Stop(); os.RemoveAll(dir) }, nil
 }
 
 func lastLines(s string, n int) string {

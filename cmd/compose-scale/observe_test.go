@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/compose-scale/compose-scale/redistest"
 )
 
 // fakeInstance is a real redis-server holding Sidekiq data written in
@@ -19,22 +20,7 @@ import (
 // reported unreadable, as it would be on a host without psql access.
 func fakeInstance(t *testing.T) {
 	t.Helper()
-	for _, b := range []string{"redis-server", "redis-cli"} {
-		if _, err := exec.LookPath(b); err != nil {
-			if os.Getenv("COMPOSE_SCALE_REQUIRE_REDIS") != "" {
-				t.Fatalf("no %s", b)
-			}
-			t.Skipf("no %s", b)
-		}
-	}
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	srv := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", t.TempDir(), "--save", "")
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	port := redistest.StartT(t)
 	cli := func(args ...string) {
 		for i := 0; i < 100; i++ {
 			if err := exec.Command("redis-cli", append([]string{"-p", strconv.Itoa(port)}, args...)...).Run(); err == nil {
