@@ -10,10 +10,23 @@ import (
 // NewService is a service to add to a file, in compose terms; AddService
 // writes it in the file's style (indentation, environment as list or map).
 type NewService struct {
-	Comment     string // one comment line above its keys
-	Image       string
-	Restart     string
-	EnvFile     string
+	Comment string // one comment line above its keys
+	// Extends names a service of the same file this one extends: it
+	// follows that service's image, env_file and environment as they
+	// change.
+	Extends  string
+	Profiles []string // profiles: a service `up` does not start
+	// ContainerName is its own container_name: one it extends a
+	// container_name from would clash with that running container.
+	ContainerName string
+	Image         string
+	Restart       string
+	// EnvFiles are env_file paths; EnvFileOf, when set, names a service
+	// whose env_file entry is copied as written (required: flags and
+	// variables included), EnvFiles being the fallback when that entry
+	// is not its own (inherited through an anchor).
+	EnvFiles    []string
+	EnvFileOf   string
 	Env         [][2]string // in order
 	Entrypoint  []string
 	Command     []string // a list; an item with newlines is a literal block
@@ -87,9 +100,22 @@ func (d *Document) AddService(name, after string, s NewService) error {
 		}
 		b.WriteString(in + key + ": [" + strings.Join(q, ", ") + "]\n")
 	}
+	scalar("extends", s.Extends)
+	flow("profiles", s.Profiles)
+	scalar("container_name", s.ContainerName)
 	scalar("image", s.Image)
-	scalar("restart", s.Restart)
-	scalar("env_file", s.EnvFile)
+	if s.Restart == "no" {
+		b.WriteString(in + "restart: \"no\"\n") // plain no reads as false
+	} else {
+		scalar("restart", s.Restart)
+	}
+	if text, ok := d.EntryText(s.EnvFileOf, "env_file"); ok && s.EnvFileOf != "" {
+		b.WriteString(indented(text, in))
+	} else if len(s.EnvFiles) == 1 {
+		scalar("env_file", s.EnvFiles[0])
+	} else {
+		list("env_file", s.EnvFiles)
+	}
 	if len(s.Env) > 0 {
 		b.WriteString(in + "environment:\n")
 		for _, kv := range s.Env {
@@ -129,9 +155,14 @@ func (d *Document) serviceIndent() int {
 	return 2
 }
 
-// RemoveEnv deletes KEY from a service's own environment (list or map
-// form), when its value is value; it leaves anything else alone.
+// RemoveEnv undoes SetEnv and SetEnvKeeping: an entry SetEnvKeeping
+// changed gets its kept text back; otherwise KEY is deleted from the
+// service's own environment (list or map form) when its value is value.
+// It leaves anything else alone.
 func (d *Document) RemoveEnv(service, key, value string) error {
+	if restored, err := d.restoreKept(service, key, value); restored || err != nil {
+		return err
+	}
 	_, sv, err := d.service(service)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 // printed.
 var ConnectionKeys = []string{
 	"DB_HOST", "DB_PORT", "DATABASE_URL",
+	"REPLICA_DB_HOST", "REPLICA_DB_PORT", "REPLICA_DATABASE_URL",
 	"REDIS_HOST", "REDIS_PORT", "REDIS_URL",
 	"CACHE_REDIS_HOST", "CACHE_REDIS_PORT", "CACHE_REDIS_URL",
 	"SIDEKIQ_REDIS_HOST", "SIDEKIQ_REDIS_PORT", "SIDEKIQ_REDIS_URL",
@@ -24,20 +25,48 @@ var ConnectionKeys = []string{
 // its scheme, host and port: a password in REDIS_URL goes with the rest.
 // A file that does not parse gives nothing (docker compose will say why).
 func ReadConnectionKeys(text []byte) map[string]string {
+	out := ReadKeys(text, ConnectionKeys)
+	for k, v := range out {
+		if strings.HasSuffix(k, "_URL") {
+			out[k] = HostOfURL(v)
+		}
+	}
+	return out
+}
+
+// ReadKeys parses an env_file and keeps the values of keys alone, as
+// written there (a URL whole). For comparing what two services get, in
+// memory: a caller never writes or prints them.
+func ReadKeys(text []byte, keys []string) map[string]string {
 	all, err := dotenv.UnmarshalBytesWithLookup(text, func(string) (string, bool) { return "", false })
 	out := map[string]string{}
 	if err != nil {
 		return out
 	}
-	for _, k := range ConnectionKeys {
+	for _, k := range keys {
 		if v, ok := all[k]; ok {
-			if strings.HasSuffix(k, "_URL") {
-				v = HostOfURL(v)
-			}
 			out[k] = v
 		}
 	}
 	return out
+}
+
+// URLUserinfo reports whether scheme://user:pass@host carries a user and a
+// password.
+func URLUserinfo(u string) (user, password bool) {
+	_, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return false, false
+	}
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		rest = rest[:i]
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return false, false
+	}
+	name, pass, hasPass := strings.Cut(rest[:at], ":")
+	return name != "", hasPass && pass != ""
 }
 
 // HostOfURL reduces scheme://user:pass@host:port/db to scheme://host:port.

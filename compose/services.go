@@ -46,6 +46,9 @@ type Service struct {
 	Networks    []string // the networks it joins, list or map form; nil for the default
 	// Healthcheck is healthcheck.test, its words joined by spaces.
 	Healthcheck string
+	// Profiles are the service's profiles: `up` starts it only when one
+	// is enabled; `run` starts it by name.
+	Profiles []string
 }
 
 // Services lists the services in file order, with merge keys (<<: *anchor)
@@ -128,6 +131,11 @@ func (d *Document) Services() ([]Service, error) {
 		s.EnvFiles = envFiles(raw["env_file"])
 		s.NetworkMode, _ = raw["network_mode"].(string)
 		s.Networks = dependsOn(raw["networks"]) // the same two forms
+		if ps, ok := raw["profiles"].([]any); ok {
+			for _, p := range ps {
+				s.Profiles = append(s.Profiles, scalarString(p))
+			}
+		}
 		if hc, ok := raw["healthcheck"].(map[string]any); ok {
 			switch test := hc["test"].(type) {
 			case string:

@@ -18,7 +18,10 @@ const (
 	ReplaceText                   // in Service's Key entry, the text Old becomes Value
 	SetReplicas                   // Service's scale (or deploy.replicas) becomes Value; "1" drops scale
 	AddService                    // Service is added after After, as New describes it
-	RemoveEnv                     // Service's own environment loses Key, when it is Value
+	RemoveEnv                     // Service's own environment loses Key, when it is Value; what SetEnvKeeping replaced comes back
+	// SetEnvKeeping is SetEnv on an entry the admin may have written:
+	// its text before is kept in a comment, for RemoveEnv to restore.
+	SetEnvKeeping
 )
 
 // Change is one edit. Changes are applied in order; names refer to the
@@ -38,18 +41,22 @@ type Change struct {
 
 // NewService is a service the plan adds, in compose terms.
 type NewService struct {
-	Comment     string
-	Image       string
-	Restart     string
-	EnvFile     string
-	Env         [][2]string
-	Entrypoint  []string
-	Command     []string // an item with newlines is a script
-	CommandFlow bool     // write the command as a one-line list
-	Ports       []string
-	Networks    []string
-	DependsOn   []string
-	Healthcheck []string
+	Comment       string
+	Extends       string
+	Profiles      []string
+	ContainerName string
+	Image         string
+	Restart       string
+	EnvFiles      []string
+	EnvFileOf     string
+	Env           [][2]string
+	Entrypoint    []string
+	Command       []string // an item with newlines is a script
+	CommandFlow   bool     // write the command as a one-line list
+	Ports         []string
+	Networks      []string
+	DependsOn     []string
+	Healthcheck   []string
 }
 
 // sharedImage names the image a build-only sidekiq service and its copies

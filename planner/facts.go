@@ -47,6 +47,21 @@ type Service struct {
 	// values under its own environment's, interpolated. For deciding
 	// which service is the database; never written, never printed.
 	ConnEnv map[string]string
+	// ConnFrom says where each connection or credential key the service
+	// gets is set, as docker compose merges them: "environment", or the
+	// env_file's path as written. It covers DB_USER and DB_PASS too,
+	// whose values never reach the planner.
+	ConnFrom map[string]string
+	// URLPassword lists the _URL keys whose URL carries a password.
+	URLPassword map[string]bool
+	// CredGroup is the same number for services that log in to the
+	// database as the same user with the same password (compared where
+	// the file is read; the planner never sees either); 0 for a service
+	// that sets none of DATABASE_URL, DB_USER or DB_PASS.
+	CredGroup int
+	// Profiles are the service's profiles: `docker compose up` does not
+	// start it unless one is enabled.
+	Profiles []string
 }
 
 // Port is one published port of a service (see compose.Port).

@@ -141,6 +141,20 @@ func Make(in Input) (*Plan, error) {
 		m.CPUs = 1
 	}
 	p := &Plan{Machine: m, Estimates: est}
+	// compose-scale's migration service runs only with `docker compose
+	// run`: it is no part of the running deployment (it inherits web's
+	// ports and names through extends, which `run` does not use).
+	var profiled []Service
+	active := make([]Service, 0, len(in.Services))
+	for _, s := range in.Services {
+		if oursMigrate([]Service{s}) != nil {
+			profiled = append(profiled, s)
+		} else {
+			active = append(active, s)
+		}
+	}
+	all := in.Services
+	in.Services = active
 
 	var sidekiq, streamings []Service
 	var web, streaming, db, redis *Service
@@ -275,7 +289,7 @@ func Make(in Input) (*Plan, error) {
 	if in.KeepNames {
 		adoptNames(existing, p.Sidekiq)
 	}
-	taken := takenNames(in.Services)
+	taken := takenNames(all)
 	p.Changes = append(policy, p.replicaChanges(existing)...)
 	p.Changes = append(p.Changes, reconcile(existing, p.Sidekiq, taken, p.disabled)...)
 	if id := existing[0].ID; id != (identity{}) && hasClone(p.Changes) {
@@ -305,7 +319,7 @@ func Make(in Input) (*Plan, error) {
 	}
 	p.budget(in, est, sz)
 	p.Changes = append(p.Changes, p.poolChanges()...)
-	p.Changes = append(p.Changes, p.bouncerChanges(in, web, db)...)
+	p.Changes = append(p.Changes, p.bouncerChanges(in, web, db, profiled)...)
 	p.Changes = append(p.Changes, p.cacheChanges("")...)
 	return p, nil
 }

@@ -33,14 +33,9 @@ type bouncerFacts struct {
 	generated     bool            // compose-scale's own: its limits follow the plan
 }
 
-// dbHost is the database host a service connects to, from DB_HOST or
-// DATABASE_URL in its connection environment; "" when neither says.
-func dbHost(s Service) string {
-	if h := s.ConnEnv["DB_HOST"]; h != "" {
-		return h
-	}
-	return urlHost(s.ConnEnv["DATABASE_URL"])
-}
+// dbHost is the database host a service connects to, from DATABASE_URL
+// (which Mastodon reads first) or DB_HOST; "" when neither says.
+func dbHost(s Service) string { return addressOf(s).Host }
 
 // urlHost is the host of scheme://host:port.
 func urlHost(u string) string {
@@ -117,6 +112,10 @@ func findTopology(services []Service, dbService string) (topology, error) {
 	if host != "" {
 		target := byHost(services, host)
 		switch {
+		case target == nil && host == bouncerService:
+			// The app was pointed at the PgBouncer compose-scale is
+			// to write (a DATABASE_URL it cannot edit): the database
+			// is found as when nothing names it.
 		case target == nil:
 			t.external = host
 			return t, nil

@@ -83,6 +83,7 @@ type jsonPgBouncer struct {
 	Generated      bool   `json:"generated,omitempty"`
 	Why            string `json:"why,omitempty"`
 	MigrateCommand string `json:"migrate_command,omitempty"`
+	AfterPooled    string `json:"after_pooled_migration,omitempty"`
 }
 
 type jsonCache struct {
@@ -154,6 +155,7 @@ func JSON(w io.Writer, p *planner.Plan, ctx Context) error {
 			Clients: b.Clients, ServerPool: b.ServerPool, Direct: b.Direct, Servers: b.Servers, Via: b.Via, Configured: append([]string{}, b.Configured...)}
 		if g := p.GenBouncer; g != nil {
 			r.Connections.PgBouncer.Generated, r.Connections.PgBouncer.Why, r.Connections.PgBouncer.MigrateCommand = true, g.Why, g.MigrateCommand
+			r.Connections.PgBouncer.AfterPooled = g.AfterPooled
 		}
 	}
 	if c := p.CacheRedis; c != nil {

@@ -116,6 +116,7 @@ func bouncerLines(p *planner.Plan) []string {
 	return []string{
 		g.Why,
 		"run migrations on the direct port (they take session locks that transaction pooling drops): " + g.MigrateCommand,
+		g.AfterPooled,
 	}
 }
 

@@ -135,7 +135,7 @@ func RewriteOverride(f Files, overridePath string, in planner.Input) (*Result, e
 				portEdits[c.Service] = append(portEdits[c.Service], c)
 				continue
 			}
-		case planner.SetEnv, planner.RemoveEnv:
+		case planner.SetEnv, planner.SetEnvKeeping, planner.RemoveEnv:
 			if base {
 				envTouched[c.Service] = append(envTouched[c.Service], c.Key)
 			}

@@ -184,6 +184,7 @@ func rewriteFiles(files []compose.File, vars *compose.Vars, readEnvFile func(str
 // connection keys tell (the image's version, who connects where).
 func PlannerServices(services []compose.Service, vars *compose.Vars, readEnvFile func(string) ([]byte, error)) []planner.Service {
 	var out []planner.Service
+	logins := map[string]int{} // a login as compared in memory: its CredGroup
 	for _, s := range services {
 		ps := planner.Service{Name: s.Name, Image: s.Image, Build: s.Build, Command: s.Command, Env: s.Env, ShmSizeBytes: s.ShmSize, Replicas: s.Replicas}
 		if img, ok := vars.Interpolate(s.Image); ok && img != s.Image {
@@ -197,7 +198,15 @@ func PlannerServices(services []compose.Service, vars *compose.Vars, readEnvFile
 				ps.Aliases = append(ps.Aliases, alias)
 			}
 		}
-		ps.ConnEnv = connectionEnv(s, vars, readEnvFile)
+		ps.Profiles = s.Profiles
+		var login string
+		ps.ConnEnv, ps.ConnFrom, ps.URLPassword, login = connectionFacts(s, vars, readEnvFile)
+		if login != "" {
+			if logins[login] == 0 {
+				logins[login] = len(logins) + 1
+			}
+			ps.CredGroup = logins[login]
+		}
 		for _, p := range s.Ports {
 			ps.Ports = append(ps.Ports, planner.Port(p))
 		}
@@ -231,39 +240,6 @@ func resolvedPorts(ports []planner.Port, vars *compose.Vars) []planner.Port {
 	return out
 }
 
-// connectionEnv is where a service connects: the connection keys of its
-// env_files (later files win, as in compose), under its own environment's,
-// interpolated. Only compose.ConnectionKeys are ever read.
-func connectionEnv(s compose.Service, vars *compose.Vars, readEnvFile func(string) ([]byte, error)) map[string]string {
-	env := map[string]string{}
-	if readEnvFile != nil {
-		for _, path := range s.EnvFiles {
-			p, ok := vars.Interpolate(path)
-			if !ok {
-				continue
-			}
-			text, err := readEnvFile(p)
-			if err != nil {
-				continue // docker compose will say; the plan goes on without it
-			}
-			for k, v := range compose.ReadConnectionKeys(text) {
-				env[k] = v
-			}
-		}
-	}
-	for _, k := range compose.ConnectionKeys {
-		if v, ok := s.Env[k]; ok {
-			if r, ok := vars.Interpolate(v); ok {
-				if strings.HasSuffix(k, "_URL") {
-					r = compose.HostOfURL(r)
-				}
-				env[k] = r
-			}
-		}
-	}
-	return env
-}
-
 // keepTargetChanges drops the changes to services the target file does not
 // define (a warning each), and warns where the override sets what an edit
 // to the base file sets, since the override wins.
@@ -287,7 +263,7 @@ func keepTargetChanges(plan *planner.Plan, changes []planner.Change, in, other [
 		if otherIsOverride {
 			// Ports are not here: compose adds an override's ports to the
 			// base's rather than replacing them.
-			key := map[planner.ChangeKind]string{planner.SetCommand: "command", planner.SetEnv: "environment/" + c.Key, planner.SetField: c.Key}[c.Kind]
+			key := map[planner.ChangeKind]string{planner.SetCommand: "command", planner.SetEnv: "environment/" + c.Key, planner.SetEnvKeeping: "environment/" + c.Key, planner.SetField: c.Key}[c.Kind]
 			if masks, line := compose.Masks(other, c.Service, key); key != "" && masks {
 				plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s:%d: %s sets %s for %s, which overrides what compose-scale wrote in %s: remove it there", otherPath, line, otherPath, strings.TrimPrefix(key, "environment/"), c.Service, inPath))
 			}
@@ -336,7 +312,7 @@ func describe(c planner.Change) string {
 	switch c.Kind {
 	case planner.SetCommand:
 		return "command: " + strings.Join(c.Command, " ")
-	case planner.SetEnv:
+	case planner.SetEnv, planner.SetEnvKeeping:
 		return c.Key + "=" + c.Value
 	case planner.SetField:
 		return c.Key + ": " + c.Value
@@ -493,6 +469,8 @@ func apply(doc *compose.Document, c planner.Change) error {
 		return doc.SetCommand(c.Service, c.Command)
 	case planner.SetEnv:
 		return doc.SetEnv(c.Service, c.Key, c.Value)
+	case planner.SetEnvKeeping:
+		return doc.SetEnvKeeping(c.Service, c.Key, c.Value)
 	case planner.SetField:
 		return doc.SetKey(c.Service, c.Key, c.Value)
 	case planner.ReplaceText:

@@ -30,16 +30,22 @@ func startProblems(src []byte) []string {
 }
 
 // startProblemsOf checks services as compose reads them (a merged
-// base + override included); switched-off services start nothing.
+// base + override included); switched-off services start nothing, and
+// `up` does not start a service with profiles (`run` does, without its
+// ports, but with its container_name: that must be free).
 func startProblemsOf(all []compose.Service) []string {
-	var services []compose.Service
+	var services, profiled []compose.Service
 	for _, s := range all {
-		if !s.Disabled {
+		switch {
+		case len(s.Profiles) > 0:
+			profiled = append(profiled, s)
+		case !s.Disabled:
 			services = append(services, s)
 		}
 	}
 	var problems []string
 	names := map[string]string{}
+
 	type bind struct {
 		ip, proto string
 		port      int
@@ -107,6 +113,11 @@ func startProblemsOf(all []compose.Service) []string {
 			if n > 1 {
 				problems = append(problems, fmt.Sprintf("%d %s services listen in %s", n, k, mode))
 			}
+		}
+	}
+	for _, s := range profiled {
+		if other, dup := names[s.ContainerName]; dup && s.ContainerName != "" {
+			problems = append(problems, fmt.Sprintf("docker compose run %s would name its container %s, which %s runs as", s.Name, s.ContainerName, other))
 		}
 	}
 	return problems

@@ -1,0 +1,83 @@
+package rewrite
+
+import (
+	"strings"
+
+	"github.com/compose-scale/compose-scale/compose"
+)
+
+// credentialKeys are the keys a Mastodon service logs in to Postgres
+// with. Their values are read only to compare two services' logins, in
+// memory; the planner learns where each is set, never what it is.
+var credentialKeys = []string{"DATABASE_URL", "DB_USER", "DB_PASS"}
+
+// connectionFacts is where a service connects: the connection keys of
+// its env_files (later files win, as in compose) under its own
+// environment's, interpolated (env); where each of those and of the
+// credential keys is set (from); which URLs carry a password; and the
+// service's login as a string to compare with other services' (user and
+// password as Mastodon reads them, or how they are written when they
+// cannot be resolved here), "" when it sets none of credentialKeys.
+// Only compose.ConnectionKeys and credentialKeys are ever read.
+func connectionFacts(s compose.Service, vars *compose.Vars, readEnvFile func(string) ([]byte, error)) (env, from map[string]string, urlPassword map[string]bool, login string) {
+	env, from, urlPassword = map[string]string{}, map[string]string{}, map[string]bool{}
+	creds := map[string]string{} // resolved values of credentialKeys
+	keys := append(append([]string(nil), compose.ConnectionKeys...), credentialKeys[1:]...)
+	if readEnvFile != nil {
+		for _, path := range s.EnvFiles {
+			p, ok := vars.Interpolate(path)
+			if !ok {
+				continue
+			}
+			text, err := readEnvFile(p)
+			if err != nil {
+				continue // docker compose will say; the plan goes on without it
+			}
+			for k, v := range compose.ReadKeys(text, keys) {
+				from[k] = path
+				setFact(k, v, env, creds, urlPassword)
+			}
+		}
+	}
+	for _, k := range keys {
+		v, ok := s.Env[k]
+		if !ok {
+			continue
+		}
+		from[k] = "environment"
+		r, ok := vars.Interpolate(v)
+		if !ok {
+			delete(env, k)
+			creds[k] = "\x00" + v // as written: compared by how it is set
+			continue
+		}
+		setFact(k, r, env, creds, urlPassword)
+	}
+	any := false
+	for _, k := range credentialKeys {
+		if _, ok := from[k]; ok {
+			any = true
+		}
+	}
+	if !any {
+		return env, from, urlPassword, ""
+	}
+	var b strings.Builder
+	for _, k := range credentialKeys {
+		b.WriteString(k + "\x00" + creds[k] + "\x00")
+	}
+	return env, from, urlPassword, b.String()
+}
+
+func setFact(k, v string, env, creds map[string]string, urlPassword map[string]bool) {
+	if k == "DATABASE_URL" || k == "DB_USER" || k == "DB_PASS" {
+		creds[k] = v
+	}
+	if strings.HasSuffix(k, "_URL") {
+		_, urlPassword[k] = compose.URLUserinfo(v)
+		v = compose.HostOfURL(v)
+	}
+	if k != "DB_USER" && k != "DB_PASS" {
+		env[k] = v
+	}
+}
