@@ -45,7 +45,7 @@ func (p *Plan) connectionBudget(in Input, sz *sizing, hasWeb, hasStreaming bool)
 		// What the machine would run if the bouncer did not bound it:
 		// workers by memory and CPUs at the thread cap, plus the small
 		// processes, web and streaming.
-		f := poolsPerProcess(p.Version)
+		f := p.railsPools()
 		smalls := len(smallProcesses(p.Version))
 		workers := max(0, min(sz.sidekiqProcs-smalls, p.Machine.CPUs))
 		p.wantedClients = sz.webProcs*webThreads*f + sz.streamProcs*10 + (workers*sz.threadCap+smalls*smallConcurrency)*f
@@ -66,7 +66,7 @@ func (p *Plan) connectionBudget(in Input, sz *sizing, hasWeb, hasStreaming bool)
 	}
 	// Puma takes at most a third of the connections: sidekiq is what
 	// falls behind in a surge (seeds 001, 004), not web.
-	f := poolsPerProcess(p.Version)
+	f := p.railsPools()
 	if byConns := max(1, b.limit/3/webThreads/f); sz.webProcs > byConns {
 		sz.webProcs = byConns
 	}
@@ -404,7 +404,7 @@ func (p *Plan) assignConnections(in Input, sz sizing, cb connectionBudget, web, 
 }
 
 func (p *Plan) connectionsInUse() int {
-	f := poolsPerProcess(p.Version)
+	f := p.railsPools()
 	total := 0
 	if p.Web != nil {
 		total += p.Web.Replicas * p.Web.Processes * p.Web.Threads * f

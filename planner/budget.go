@@ -45,7 +45,7 @@ type Memory struct {
 
 func (p *Plan) budget(in Input, est Estimates, sz sizing) {
 	b := &p.Budget
-	f := poolsPerProcess(p.Version)
+	f := p.railsPools()
 	if w := p.Web; w != nil {
 		n := w.Processes * w.Replicas
 		b.Rows = append(b.Rows, Row{Service: w.Service, Role: RoleWeb, Processes: n, Threads: w.Threads,

@@ -13,6 +13,7 @@ import (
 const (
 	cacheService = "redis-cache"
 	cachePort    = "6379"
+	cacheURL     = "redis://" + cacheService + ":" + cachePort + "/0"
 	// cacheAutoFrom is the machine size from which auto writes one: an
 	// instance that needs 16 GB has a cache worth keeping apart.
 	cacheAutoFrom = 16 * GiB
@@ -48,15 +49,36 @@ func (p *Plan) decideCache(in Input, redis *Service) {
 			ours = s
 		}
 	}
+	// The Redis the app keeps its queues and feeds in is no cache Redis,
+	// whatever a cache variable says: a cache pointed at it is the one
+	// Redis, and the split still to be made.
+	main := map[string]bool{}
+	if redis != nil {
+		main[redis.Name] = true
+	}
 	for _, s := range in.Services {
 		if r := RoleOf(s); r != RoleWeb && r != RoleSidekiq {
 			continue
 		}
-		host := s.ConnEnv["CACHE_REDIS_HOST"]
-		if host == "" {
-			host = urlHost(s.ConnEnv["CACHE_REDIS_URL"])
+		for _, h := range []string{s.ConnEnv["SIDEKIQ_REDIS_HOST"], urlHost(s.ConnEnv["SIDEKIQ_REDIS_URL"])} {
+			if t := byHost(in.Services, h); t != nil {
+				main[t.Name] = true
+			}
 		}
-		if t := byHost(in.Services, host); t != nil && t != ours && (ours == nil || t.Name != ours.Name) {
+		if _, ok := s.ConnFrom["CACHE_REDIS_URL"]; ok {
+			p.cacheURL = true // it beats CACHE_REDIS_HOST: the form to write
+		}
+	}
+	for _, s := range in.Services {
+		if r := RoleOf(s); r != RoleWeb && r != RoleSidekiq {
+			continue
+		}
+		// CACHE_REDIS_URL first, as Mastodon reads it.
+		host := urlHost(s.ConnEnv["CACHE_REDIS_URL"])
+		if host == "" {
+			host = s.ConnEnv["CACHE_REDIS_HOST"]
+		}
+		if t := byHost(in.Services, host); t != nil && !main[t.Name] && t != ours && (ours == nil || t.Name != ours.Name) {
 			theirs = t
 			break
 		}
@@ -70,7 +92,7 @@ func (p *Plan) decideCache(in Input, redis *Service) {
 		if mem == 0 {
 			budget = cacheMaxMemory(p.Machine) + cacheMaxMemory(p.Machine)/5
 		}
-		p.CacheRedis = &CacheRedisPlan{Service: theirs.Name, Exists: true, MaxMemory: mem, MemoryBytes: budget, Why: "the app's CACHE_REDIS_HOST names the file's own cache Redis: kept, and counted in the memory budget"}
+		p.CacheRedis = &CacheRedisPlan{Service: theirs.Name, Exists: true, MaxMemory: mem, MemoryBytes: budget, Why: "the app's CACHE_REDIS_URL or CACHE_REDIS_HOST names the file's own cache Redis: kept, and counted in the memory budget"}
 		return
 	}
 	want, why := false, ""
@@ -123,11 +145,16 @@ func (p *Plan) cacheChanges(after string) []Change {
 		app = append(app, s.Name)
 	}
 	pointers := [][2]string{{"CACHE_REDIS_HOST", cacheService}, {"CACHE_REDIS_PORT", cachePort}}
+	if p.cacheURL {
+		// The app reads CACHE_REDIS_URL before CACHE_REDIS_HOST; the
+		// cache Redis has no password, so pointing it there copies none.
+		pointers = [][2]string{{"CACHE_REDIS_URL", cacheURL}}
+	}
 	var c []Change
 	if p.removeCache != "" {
 		c = append(c, Change{Kind: Remove, Service: p.removeCache})
 		for _, name := range app {
-			for _, kv := range pointers {
+			for _, kv := range [][2]string{{"CACHE_REDIS_HOST", cacheService}, {"CACHE_REDIS_PORT", cachePort}, {"CACHE_REDIS_URL", cacheURL}} {
 				c = append(c, Change{Kind: RemoveEnv, Service: name, Key: kv[0], Value: kv[1]})
 			}
 		}
@@ -154,9 +181,13 @@ func (p *Plan) cacheChanges(after string) []Change {
 			Healthcheck: []string{"CMD", "redis-cli", "ping"},
 		}})
 	}
+	keep := SetEnvKeeping // first written: what the admin had is kept
+	if cr.Exists {
+		keep = SetEnv
+	}
 	for _, name := range app {
 		for _, kv := range pointers {
-			c = append(c, Change{Kind: SetEnv, Service: name, Key: kv[0], Value: kv[1]})
+			c = append(c, Change{Kind: keep, Service: name, Key: kv[0], Value: kv[1]})
 		}
 	}
 	return c

@@ -84,7 +84,7 @@ func poolingBlock(services []Service, v Version, db *Service) (block string, via
 				via = append(via, s.Name)
 				continue
 			}
-			if db != nil && byHost(services, a.Host) != db {
+			if db != nil && !sameService(byHost(services, a.Host), db) {
 				continue // it goes elsewhere: not this database's pools
 			}
 			secret := "compose-scale does not copy its password into the compose file"
@@ -102,3 +102,31 @@ func poolingBlock(services []Service, v Version, db *Service) (block string, via
 	}
 	return "", via
 }
+
+// replicaPools is how many more pools each Rails process opens to db
+// through a read replica setting that names it (or the PgBouncer in
+// front of it): 1 or 0. A replica elsewhere is that server's concern.
+func replicaPools(services []Service, v Version, db *Service) int {
+	if db == nil {
+		return 0
+	}
+	for _, s := range appServices(services) {
+		r := replicaAddress(s, v)
+		if r.Key == "" {
+			continue
+		}
+		t := byHost(services, r.Host)
+		if sameService(t, db) || r.Host == bouncerService || t != nil && RoleOf(*t) == RolePgBouncer {
+			return 1
+		}
+	}
+	return 0
+}
+
+// railsPools is how many pools one Rails process opens to the database
+// the plan sizes: 4.2.0's two (poolsPerProcess), one more for a read
+// replica that is the same database.
+func (p *Plan) railsPools() int { return poolsPerProcess(p.Version) + p.replicaPools }
+
+// sameService compares services by name: topology keeps copies.
+func sameService(a, b *Service) bool { return a != nil && b != nil && a.Name == b.Name }

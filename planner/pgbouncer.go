@@ -40,7 +40,7 @@ func (p *Plan) throughBouncer() bool {
 // from did, streaming copies where streaming did.
 func (p *Plan) directConnections() int {
 	n := 0
-	f := poolsPerProcess(p.Version)
+	f := p.railsPools()
 	if w := p.Web; w != nil && !p.bouncer.via[w.Service] {
 		n += w.Replicas * w.Processes * w.Threads * f
 	}

@@ -148,7 +148,7 @@ type GeneratedBouncer struct {
 // no connection limit bound them: Puma, streaming, and sidekiq workers at
 // the thread cap beside the small processes.
 func (p *Plan) wantedConnections(sz sizing) int {
-	f := poolsPerProcess(p.Version)
+	f := p.railsPools()
 	smalls := len(smallProcesses(p.Version))
 	workers := max(0, min(sz.sidekiqProcs-smalls, p.Machine.CPUs))
 	return sz.webProcs*webThreads*f + sz.streamProcs*10 + (workers*sz.threadCap+smalls*smallConcurrency)*f
@@ -262,7 +262,7 @@ func (p *Plan) bouncerPointers(s Service, db *Service, services []Service) [][2]
 		kv = append(kv, [2]string{"DB_HOST", bouncerService}, [2]string{"DB_PORT", strconv.Itoa(bouncerPort)})
 	}
 	kv = append(kv, [2]string{"PREPARED_STATEMENTS", "false"})
-	if r := replicaAddress(s, p.Version); r.Key == "REPLICA_DB_HOST" && db != nil && byHost(services, r.Host) == db {
+	if r := replicaAddress(s, p.Version); r.Key == "REPLICA_DB_HOST" && sameService(byHost(services, r.Host), db) {
 		kv = append(kv, [2]string{"REPLICA_DB_HOST", bouncerService}, [2]string{"REPLICA_DB_PORT", strconv.Itoa(bouncerPort)})
 		if p.Version.AtLeast(4, 4) {
 			kv = append(kv, [2]string{"REPLICA_PREPARED_STATEMENTS", "false"})

@@ -74,12 +74,17 @@ type Plan struct {
 	// CacheRedis is Rails's cache Redis, when it has one of its own.
 	CacheRedis              *CacheRedisPlan
 	removeCache, cacheImage string
+	cacheURL                bool // the app sets CACHE_REDIS_URL: write that form
 	cacheAfter              string
 	cacheNetworks           []string
 	// wantedClients is what the machine's memory could run through a
 	// PgBouncer whose client limit binds.
 	wantedClients int
 	hasDB         bool
+	// replicaPools is 1 when the Rails services' read replica is the
+	// database the plan sizes: each process then opens a second pool
+	// there.
+	replicaPools int
 	measured      *Measured
 	Budget        Budget
 	Changes       []Change
@@ -204,6 +209,7 @@ func Make(in Input) (*Plan, error) {
 	if err := p.resolveVersion(in, sidekiq, web, streamings); err != nil {
 		return nil, err
 	}
+	p.replicaPools = replicaPools(in.Services, p.Version, db)
 	p.measured = in.Measured
 	p.applyMeasured(in, &est)
 	p.Estimates = est

@@ -6,6 +6,11 @@ import (
 	"strings"
 )
 
+// maxPostgresWorkers is the most max_parallel_workers,
+// max_parallel_workers_per_gather and max_parallel_maintenance_workers
+// Postgres accepts (MAX_PARALLEL_WORKER_LIMIT).
+const maxPostgresWorkers = 1024
+
 // tunePostgres sizes the db service: PGTune's settings for the memory and
 // CPUs Postgres gets and the planned max_connections, merged into its
 // command (flags the admin set that PGTune does not manage are kept), and
@@ -13,6 +18,12 @@ import (
 func (p *Plan) tunePostgres(in Input, db *Service, sz sizing) error {
 	pg := p.Postgres
 	pg.Service, pg.MemoryBytes, pg.CPUs = db.Name, sz.dbMem, p.Machine.CPUs
+	if pg.CPUs > maxPostgresWorkers {
+		// max_parallel_workers (and the gather and maintenance ones)
+		// stop at 1024: a server given more refuses to start.
+		p.Notes = append(p.Notes, fmt.Sprintf("%s: tuned for %d CPUs, not %d: Postgres accepts at most %d parallel workers", db.Name, maxPostgresWorkers, pg.CPUs, maxPostgresWorkers))
+		pg.CPUs = maxPostgresWorkers
+	}
 	pg.Type = in.DBType
 	if pg.Type == "" {
 		pg.Type = OLTP
@@ -55,6 +66,11 @@ func (p *Plan) tunePostgres(in Input, db *Service, sz sizing) error {
 	}
 	need := 2 * workMem * KiB * (workers + 1)
 	need = max(256*MiB, (need+64*MiB-1)/(64*MiB)*(64*MiB))
+	if limit := max(256*MiB, pg.MemoryBytes/(64*MiB)*(64*MiB)); need > limit {
+		// /dev/shm is memory: never more than Postgres has.
+		p.Notes = append(p.Notes, fmt.Sprintf("%s: shm_size held at %s, Postgres's memory, though its parallel workers could ask for %s", db.Name, FormatBytes(limit), FormatBytes(need)))
+		need = limit
+	}
 	pg.ShmSizeBytes = db.ShmSizeBytes
 	if db.ShmSizeBytes < need {
 		pg.ShmSizeBytes, pg.SetsShmSize = need, true
