@@ -85,10 +85,10 @@ type Plan struct {
 	// database the plan sizes: each process then opens a second pool
 	// there.
 	replicaPools int
-	measured      *Measured
-	Budget        Budget
-	Changes       []Change
-	Estimates     Estimates // the memory figures the plan used
+	measured     *Measured
+	Budget       Budget
+	Changes      []Change
+	Estimates    Estimates // the memory figures the plan used
 	// MeasuredFigures says which of the plan's numbers came from reading
 	// the running instance (--observed), one line each.
 	MeasuredFigures []string
