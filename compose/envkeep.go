@@ -101,3 +101,62 @@ func (d *Document) entrySpan(n *yaml.Node) (start, lineEnd int, ok bool) {
 	}
 	return start, lineEnd, true
 }
+
+// SetKeyKeeping is SetKey for a scalar key the admin may have written
+// (shm_size): its text before the change is kept in a comment at the end
+// of the line, for RestoreKey. A missing key is added as SetKey adds it.
+func (d *Document) SetKeyKeeping(service, key, value string) error {
+	_, sv, err := d.service(service)
+	if err != nil {
+		return err
+	}
+	_, v := mapGet(sv, key)
+	if v == nil || v.Kind != yaml.ScalarNode {
+		return d.SetKey(service, key, value)
+	}
+	s, lineEnd, ok := d.entrySpan(v)
+	if !ok || strings.Contains(string(d.src[s:lineEnd]), keptMarker) {
+		return d.SetKey(service, key, value)
+	}
+	if v.Value == value {
+		return nil
+	}
+	return d.replace(s, lineEnd, renderScalar(value, v.Style, "")+" "+keptMarker+string(d.src[s:lineEnd]))
+}
+
+// RestoreKey puts back the text SetKeyKeeping kept for a scalar key; it
+// does nothing to a key that carries none.
+func (d *Document) RestoreKey(service, key string) error {
+	_, sv, err := d.service(service)
+	if err != nil {
+		return err
+	}
+	_, v := mapGet(sv, key)
+	if v == nil || v.Kind != yaml.ScalarNode {
+		return nil
+	}
+	s, lineEnd, ok := d.entrySpan(v)
+	if !ok {
+		return nil
+	}
+	line := string(d.src[s:lineEnd])
+	i := strings.Index(line, keptMarker)
+	if i < 0 {
+		return nil
+	}
+	return d.replace(s, lineEnd, line[i+len(keptMarker):])
+}
+
+// keptValue is the value a scalar had before SetKeyKeeping changed it,
+// read from its comment; ok is false when it carries none.
+func keptValue(n *yaml.Node) (string, bool) {
+	c, ok := strings.CutPrefix(n.LineComment, keptMarker)
+	if !ok || n.Kind != yaml.ScalarNode {
+		return "", false
+	}
+	var v string
+	if err := yaml.Unmarshal([]byte("v: "+c), &struct{ V *string }{&v}); err != nil {
+		return "", false
+	}
+	return v, true
+}

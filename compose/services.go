@@ -3,6 +3,7 @@ package compose
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/compose-scale/compose-scale/internal/shellwords"
@@ -49,6 +50,9 @@ type Service struct {
 	// Profiles are the service's profiles: `up` starts it only when one
 	// is enabled; `run` starts it by name.
 	Profiles []string
+	// Kept are the values scalar keys had before compose-scale changed
+	// them (SetKeyKeeping), by key.
+	Kept map[string]string
 }
 
 // Services lists the services in file order, with merge keys (<<: *anchor)
@@ -72,6 +76,12 @@ func (d *Document) Services() ([]Service, error) {
 			for j := 0; j+1 < len(v.Content); j += 2 {
 				if t := v.Content[j+1].Tag; t == "!override" || t == "!reset" {
 					s.Tags[v.Content[j].Value] = t
+				}
+				if kept, ok := keptValue(v.Content[j+1]); ok {
+					if s.Kept == nil {
+						s.Kept = map[string]string{}
+					}
+					s.Kept[v.Content[j].Value] = kept
 				}
 			}
 		}
@@ -261,6 +271,14 @@ func envFiles(v any) []string {
 		add(e)
 	}
 	return out
+}
+
+// ByteSize reads a compose byte value as written ("256mb", "1g", "1048576").
+func ByteSize(s string) (int64, error) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, nil
+	}
+	return byteSize(s)
 }
 
 // byteSize reads a compose byte value: a number of bytes or "256mb", "1g".

@@ -59,24 +59,65 @@ type bouncer struct {
 	done chan error
 }
 
+// bouncerBin is Debian's pgbouncer; its absence skips the test (fails it
+// under COMPOSE_SCALE_REQUIRE_PGBOUNCER).
+func bouncerBin(t *testing.T) string {
+	t.Helper()
+	if bin, err := exec.LookPath("pgbouncer"); err == nil {
+		return bin
+	}
+	if _, err := os.Stat("/usr/sbin/pgbouncer"); err == nil {
+		return "/usr/sbin/pgbouncer"
+	}
+	if os.Getenv("COMPOSE_SCALE_REQUIRE_PGBOUNCER") != "" {
+		t.Fatalf("no pgbouncer (COMPOSE_SCALE_REQUIRE_PGBOUNCER is set): install Debian's pgbouncer")
+	}
+	t.Skip("no pgbouncer: install Debian's pgbouncer to run this test")
+	return ""
+}
+
+// bouncerEnv is the container's environment (env: as docker compose
+// gives it) with the addresses moved to loopback: upstream the Postgres
+// port instead of db:5432, and a listening port of its own.
+func bouncerEnv(env map[string]string, c *Cluster, dir string, upstream, listen int) []string {
+	bin := "/usr/sbin/pgbouncer"
+	if p, err := exec.LookPath("pgbouncer"); err == nil {
+		bin = p
+	}
+	out := []string{"PATH=" + filepath.Dir(bin) + ":/usr/bin:/bin", "HOME=" + dir}
+	for k, v := range env {
+		switch k {
+		case "PATH", "HOME", "PGBOUNCER_UPSTREAM_HOST", "PGBOUNCER_UPSTREAM_PORT":
+			continue
+		}
+		out = append(out, k+"="+v)
+	}
+	return append(out,
+		"PGBOUNCER_UPSTREAM_HOST=127.0.0.1", "PGBOUNCER_UPSTREAM_PORT="+strconv.Itoa(upstream),
+		"PGBOUNCER_LISTEN_ADDR=127.0.0.1", "PGBOUNCER_LISTEN_PORT="+strconv.Itoa(listen),
+		"PGBOUNCER_CONF_DIR="+dir)
+}
+
 func startBouncer(t *testing.T, c *Cluster, s *Server, svc compose.Service, dbPass string) *bouncer {
 	t.Helper()
-	bin, err := exec.LookPath("pgbouncer")
-	if err != nil {
-		if _, err2 := os.Stat("/usr/sbin/pgbouncer"); err2 == nil {
-			bin = "/usr/sbin/pgbouncer"
-		} else {
-			if os.Getenv("COMPOSE_SCALE_REQUIRE_PGBOUNCER") != "" {
-				t.Fatalf("no pgbouncer (COMPOSE_SCALE_REQUIRE_PGBOUNCER is set): install Debian's pgbouncer")
-			}
-			t.Skip("no pgbouncer: install Debian's pgbouncer to run this test")
-		}
+	env := map[string]string{}
+	for k, v := range svc.Env {
+		env[k] = v
 	}
+	env["DB_USER"], env["DB_PASS"] = "postgres", dbPass
+	return startBouncerEnv(t, c, s, svc, env)
+}
+
+// startBouncerEnv runs the service's script with env, its container's
+// environment.
+func startBouncerEnv(t *testing.T, c *Cluster, s *Server, svc compose.Service, env map[string]string) *bouncer {
+	t.Helper()
+	bouncerBin(t)
 	if len(svc.Command) != 1 {
 		t.Fatalf("the pgbouncer service's command is %d items, want its one script", len(svc.Command))
 	}
 	script, ok := (*compose.Vars)(nil).Interpolate(svc.Command[0]) // $$ -> $, as compose does
-	if !ok {
+	if !ok || strings.TrimSpace(script) == "" {
 		t.Fatalf("the script does not interpolate: %q", svc.Command[0])
 	}
 	port, err := freePort()
@@ -90,20 +131,8 @@ func startBouncer(t *testing.T, c *Cluster, s *Server, svc compose.Service, dbPa
 	if c.cred != nil {
 		os.Chown(dir, int(c.cred.Uid), int(c.cred.Gid))
 	}
-	env := []string{"PATH=" + filepath.Dir(bin) + ":/usr/bin:/bin", "HOME=" + dir}
-	for k, v := range svc.Env {
-		env = append(env, k+"="+v)
-	}
-	env = append(env,
-		"PGBOUNCER_UPSTREAM_HOST=127.0.0.1", "PGBOUNCER_UPSTREAM_PORT="+strconv.Itoa(s.port),
-		"PGBOUNCER_LISTEN_ADDR=127.0.0.1", "PGBOUNCER_LISTEN_PORT="+strconv.Itoa(port),
-		"PGBOUNCER_CONF_DIR="+dir, "DB_USER=postgres", "DB_PASS="+dbPass)
-	// The entrypoint, as the service writes it.
-	if strings.Join(svc.Command, "") == "" {
-		t.Fatal("empty script")
-	}
 	cmd := exec.Command("/bin/sh", "-ec", script)
-	cmd.Env = env
+	cmd.Env = bouncerEnv(env, c, dir, s.port, port)
 	if c.cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
 	}
@@ -167,6 +196,10 @@ func openSession(t *testing.T, c *Cluster, host string, port int) *session {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { in.Close(); cmd.Wait() })
+	return newSession(cmd, in, out)
+}
+
+func newSession(cmd *exec.Cmd, in io.WriteCloser, out io.Reader) *session {
 	return &session{cmd: cmd, in: in, out: bufio.NewReader(out)}
 }
 

@@ -22,6 +22,10 @@ const (
 	// SetEnvKeeping is SetEnv on an entry the admin may have written:
 	// its text before is kept in a comment, for RemoveEnv to restore.
 	SetEnvKeeping
+	// SetFieldKeeping is SetField keeping the admin's text in a comment;
+	// RestoreField puts it back.
+	SetFieldKeeping
+	RestoreField
 )
 
 // Change is one edit. Changes are applied in order; names refer to the
@@ -187,8 +191,11 @@ func (p *Plan) poolChanges() []Change {
 	}
 	if pg := p.Postgres; pg != nil && pg.Service != "" {
 		c = append(c, Change{Kind: SetCommand, Service: pg.Service, Command: pg.Command})
-		if pg.SetsShmSize {
-			c = append(c, Change{Kind: SetField, Service: pg.Service, Key: "shm_size", Value: formatShm(pg.ShmSizeBytes)})
+		switch {
+		case pg.SetsShmSize:
+			c = append(c, Change{Kind: SetFieldKeeping, Service: pg.Service, Key: "shm_size", Value: formatShm(pg.ShmSizeBytes)})
+		case pg.RestoresShm:
+			c = append(c, Change{Kind: RestoreField, Service: pg.Service, Key: "shm_size"})
 		}
 	}
 	return c

@@ -21,6 +21,9 @@ type Service struct {
 	// ShmSizeBytes is the service's shm_size; 0 when unset (Docker's
 	// default /dev/shm is 64 MB).
 	ShmSizeBytes int64
+	// ShmKept: the file holds compose-scale's shm_size, and ShmSizeBytes
+	// is the admin's from before it (kept in the line's comment).
+	ShmKept bool
 	Ports        []Port
 	// PortsResolved are Ports after interpolation (same indices), for
 	// comparing ${HTTP_IP}:${HTTP_PORT} bindings; nil when no port uses a

@@ -136,6 +136,7 @@ type PostgresPlan struct {
 	Command        []string
 	ShmSizeBytes   int64 // planned shm_size
 	SetsShmSize    bool  // shm_size is raised (or added)
+	RestoresShm    bool  // the admin's own shm_size is enough again: put back
 }
 
 // Make plans a deployment. It is a pure function of in.

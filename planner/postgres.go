@@ -72,6 +72,7 @@ func (p *Plan) tunePostgres(in Input, db *Service, sz sizing) error {
 		need = limit
 	}
 	pg.ShmSizeBytes = db.ShmSizeBytes
+	pg.RestoresShm = db.ShmKept && db.ShmSizeBytes >= need
 	if db.ShmSizeBytes < need {
 		pg.ShmSizeBytes, pg.SetsShmSize = need, true
 		was := "Docker's default 64 MB"

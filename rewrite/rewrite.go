@@ -199,6 +199,11 @@ func PlannerServices(services []compose.Service, vars *compose.Vars, readEnvFile
 			}
 		}
 		ps.Profiles = s.Profiles
+		if kept, ok := s.Kept["shm_size"]; ok {
+			if n, err := compose.ByteSize(kept); err == nil {
+				ps.ShmSizeBytes, ps.ShmKept = n, true
+			}
+		}
 		var login string
 		ps.ConnEnv, ps.ConnFrom, ps.URLPassword, login = connectionFacts(s, vars, readEnvFile)
 		if login != "" {
@@ -263,7 +268,7 @@ func keepTargetChanges(plan *planner.Plan, changes []planner.Change, in, other [
 		if otherIsOverride {
 			// Ports are not here: compose adds an override's ports to the
 			// base's rather than replacing them.
-			key := map[planner.ChangeKind]string{planner.SetCommand: "command", planner.SetEnv: "environment/" + c.Key, planner.SetEnvKeeping: "environment/" + c.Key, planner.SetField: c.Key}[c.Kind]
+			key := map[planner.ChangeKind]string{planner.SetCommand: "command", planner.SetEnv: "environment/" + c.Key, planner.SetEnvKeeping: "environment/" + c.Key, planner.SetField: c.Key, planner.SetFieldKeeping: c.Key}[c.Kind]
 			if masks, line := compose.Masks(other, c.Service, key); key != "" && masks {
 				plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s:%d: %s sets %s for %s, which overrides what compose-scale wrote in %s: remove it there", otherPath, line, otherPath, strings.TrimPrefix(key, "environment/"), c.Service, inPath))
 			}
@@ -314,8 +319,10 @@ func describe(c planner.Change) string {
 		return "command: " + strings.Join(c.Command, " ")
 	case planner.SetEnv, planner.SetEnvKeeping:
 		return c.Key + "=" + c.Value
-	case planner.SetField:
+	case planner.SetField, planner.SetFieldKeeping:
 		return c.Key + ": " + c.Value
+	case planner.RestoreField:
+		return c.Key + ": as it was"
 	case planner.ReplaceText:
 		return c.Key + ": " + c.Old + " -> " + c.Value
 	case planner.SetReplicas:
@@ -473,6 +480,10 @@ func apply(doc *compose.Document, c planner.Change) error {
 		return doc.SetEnvKeeping(c.Service, c.Key, c.Value)
 	case planner.SetField:
 		return doc.SetKey(c.Service, c.Key, c.Value)
+	case planner.SetFieldKeeping:
+		return doc.SetKeyKeeping(c.Service, c.Key, c.Value)
+	case planner.RestoreField:
+		return doc.RestoreKey(c.Service, c.Key)
 	case planner.ReplaceText:
 		return doc.ReplaceInEntry(c.Service, c.Key, c.Old, c.Value)
 	case planner.AddService:
