@@ -24,7 +24,7 @@ type Service struct {
 	// ShmKept: the file holds compose-scale's shm_size, and ShmSizeBytes
 	// is the admin's from before it (kept in the line's comment).
 	ShmKept bool
-	Ports        []Port
+	Ports   []Port
 	// PortsResolved are Ports after interpolation (same indices), for
 	// comparing ${HTTP_IP}:${HTTP_PORT} bindings; nil when no port uses a
 	// variable that has a value. Never written.
