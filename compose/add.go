@@ -14,8 +14,11 @@ type NewService struct {
 	// Extends names a service of the same file this one extends: it
 	// follows that service's image, env_file and environment as they
 	// change.
-	Extends  string
-	Profiles []string // profiles: a service `up` does not start
+	Extends string
+	// ExtendsFile is the file that defines Extends, when it is another
+	// (an override's service extending the base file's web).
+	ExtendsFile string
+	Profiles    []string // profiles: a service `up` does not start
 	// ContainerName is its own container_name: one it extends a
 	// container_name from would clash with that running container.
 	ContainerName string
@@ -100,7 +103,11 @@ func (d *Document) AddService(name, after string, s NewService) error {
 		}
 		b.WriteString(in + key + ": [" + strings.Join(q, ", ") + "]\n")
 	}
-	scalar("extends", s.Extends)
+	if s.ExtendsFile != "" {
+		b.WriteString(in + "extends:\n" + in + unit + "file: " + renderScalar(s.ExtendsFile, 0, "!!str") + "\n" + in + unit + "service: " + renderScalar(s.Extends, 0, "!!str") + "\n")
+	} else {
+		scalar("extends", s.Extends)
+	}
 	flow("profiles", s.Profiles)
 	scalar("container_name", s.ContainerName)
 	scalar("image", s.Image)

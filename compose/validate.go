@@ -64,6 +64,9 @@ func ValidateWith(vars *Vars, files ...File) (warnings []string, err error) {
 	lookup, unset, requiredVars := lookupFor(vars, all)
 	_, err = loader.LoadWithContext(context.Background(), details, func(o *loader.Options) {
 		o.SetProjectName("compose-scale-check", true)
+		// Every profile: a service `up` does not start is still
+		// checked, since `run` starts it.
+		o.Profiles = []string{"*"}
 		o.SkipResolveEnvironment = true
 		o.SkipResolveLabels = true
 		o.SkipInclude = true
@@ -207,7 +210,7 @@ func LoadMerged(vars *Vars, files ...File) ([]Service, error) {
 	all2 := project.AllServices()
 	for name, s := range all2 {
 		svc := Service{Name: name, Image: s.Image, Command: []string(s.Command), Env: map[string]string{},
-			ContainerName: s.ContainerName, Hostname: s.Hostname, NetworkMode: s.NetworkMode, Replicas: 1}
+			ContainerName: s.ContainerName, Hostname: s.Hostname, NetworkMode: s.NetworkMode, Replicas: 1, Profiles: s.Profiles}
 		for k, v := range s.Environment {
 			if v != nil {
 				svc.Env[k] = *v

@@ -47,6 +47,7 @@ type Change struct {
 type NewService struct {
 	Comment       string
 	Extends       string
+	ExtendsFile   string
 	Profiles      []string
 	ContainerName string
 	Image         string

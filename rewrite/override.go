@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/compose-scale/compose-scale/compose"
@@ -143,6 +144,13 @@ func RewriteOverride(f Files, overridePath string, in planner.Input) (*Result, e
 			created[c.To] = true
 		case planner.AddService:
 			created[c.Service] = true
+			if c.New.Extends != "" {
+				// Extends without a file is resolved within the override,
+				// where web is only the plan's edits: name the base file.
+				ns := *c.New
+				ns.ExtendsFile = relativeTo(overridePath, f.Base.Path)
+				c.New = &ns
+			}
 		}
 		tChanges = append(tChanges, c)
 	}
@@ -476,4 +484,12 @@ func portsEqual(a, b []compose.Port) bool {
 		}
 	}
 	return true
+}
+
+// relativeTo is path as a file beside from refers to it.
+func relativeTo(from, path string) string {
+	if rel, err := filepath.Rel(filepath.Dir(from), path); err == nil {
+		return rel
+	}
+	return path
 }
