@@ -104,8 +104,8 @@ func findTopology(services []Service, dbService string) (topology, error) {
 	// The host the app names decides.
 	host, from := "", ""
 	for _, s := range rails {
-		if h := dbHost(s); h != "" {
-			host, from = h, s.Name
+		if a := addressOf(s); a.Host != "" {
+			host, from = a.Host, s.Name+"'s "+a.Key
 			break
 		}
 	}
@@ -126,10 +126,10 @@ func findTopology(services []Service, dbService string) (topology, error) {
 				t.external = "behind " + target.Name
 				return t, nil
 			}
-			t.db, t.dbWhy = up, fmt.Sprintf("%s's DB_HOST names %s, a PgBouncer in front of it", from, target.Name)
+			t.db, t.dbWhy = up, fmt.Sprintf("%s names %s, a PgBouncer in front of it", from, target.Name)
 			return t, nil
 		default:
-			t.db, t.dbWhy = target, fmt.Sprintf("%s's DB_HOST names it", from)
+			t.db, t.dbWhy = target, fmt.Sprintf("%s names it", from)
 			return t, nil
 		}
 	}

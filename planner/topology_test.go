@@ -34,7 +34,7 @@ func TestFindTopology(t *testing.T) {
 		{"DB_HOST names the container", []Service{maint, named, rails("web", "bundle exec puma", map[string]string{"DB_HOST": "mastodon-db"}), rails("sidekiq", sidekiq, nil)},
 			"", "database", false, "web's DB_HOST names it", ""},
 		{"DATABASE_URL names it", []Service{maint, pg16, rails("sidekiq", sidekiq, map[string]string{"DATABASE_URL": "postgres://pg16:5432"})},
-			"", "pg16", false, "DB_HOST names it", ""},
+			"", "pg16", false, "sidekiq's DATABASE_URL names it", ""},
 		{"a managed database", []Service{db, rails("sidekiq", sidekiq, map[string]string{"DB_HOST": "10.0.0.5"})}, "", "", true, "", ""},
 		{"no database at all", []Service{rails("sidekiq", sidekiq, nil)}, "", "", false, "", ""},
 		{"--db-service decides", []Service{maint, pg16, rails("sidekiq", sidekiq, nil, "pg16")}, "maint", "maint", false, "--db-service", ""},

@@ -260,6 +260,8 @@ func TestErrors(t *testing.T) {
 		{"deep nesting", map[string]string{"dc.yml": "services:\n  a:\n    x: " + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + "\n"}, []string{"rewrite", "--droplet", "s-4vcpu-8gb", "dc.yml"}, 1, "dc.yml"},
 		{"over 10 MB", map[string]string{"dc.yml": "services: {}\n#" + strings.Repeat("x", 11<<20) + "\n"}, []string{"rewrite", "--droplet", "s-4vcpu-8gb", "dc.yml"}, 1, "too big for a compose file"},
 		{"not UTF-8", map[string]string{"dc.yml": "services:\n  a:\n    image: \xff\xfe\n"}, []string{"rewrite", "--droplet", "s-4vcpu-8gb", "dc.yml"}, 1, "dc.yml"},
+		{"--pgbouncer on with a DATABASE_URL", map[string]string{"docker-compose.yml": "@stock-v4.3.input.yml", ".env.production": "DATABASE_URL=postgresql://mastodon:MARKER-pw@db:5432/mastodon_production\n"},
+			[]string{"rewrite", "--droplet", "s-8vcpu-32gb", "--pgbouncer", "on"}, 1, "--pgbouncer on: web reads DATABASE_URL in .env.production"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -285,6 +287,9 @@ func TestErrors(t *testing.T) {
 			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
 			if len(lines) > 2 || !strings.HasPrefix(lines[0], "compose-scale: ") {
 				t.Errorf("want one error line (and at most one hint), got:\n%s", r.stderr)
+			}
+			if strings.Contains(r.stderr, "MARKER") {
+				t.Errorf("a secret is in the message: %s", r.stderr)
 			}
 			if strings.Contains(r.stderr, "goroutine") || r.stdout != "" {
 				t.Errorf("stdout %q / stderr %q", r.stdout, r.stderr)
