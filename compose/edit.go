@@ -244,12 +244,27 @@ func (d *Document) SetCommand(service string, argv []string) error {
 				items[i] = doubleQuote(a)
 			}
 		}
-		if cv.Style&yaml.FlowStyle != 0 {
+		indent := strings.Repeat(" ", cv.Column-1)
+		if cv.Style&yaml.FlowStyle != 0 && !hasNewline(argv) {
 			return d.replaceEntryValue(ck, " ["+strings.Join(items, ", ")+"]")
 		}
-		indent := strings.Repeat(" ", cv.Column-1)
+		if cv.Style&yaml.FlowStyle != 0 {
+			indent = strings.Repeat(" ", ck.Column-1) + d.indentUnit()
+		}
 		var b strings.Builder
-		for _, it := range items {
+		for i, it := range items {
+			if strings.Contains(argv[i], "\n") {
+				// A script: a literal block, as AddService writes it.
+				b.WriteString("\n" + indent + "- |")
+				for _, l := range strings.Split(strings.TrimSuffix(argv[i], "\n"), "\n") {
+					if l == "" {
+						b.WriteString("\n")
+						continue
+					}
+					b.WriteString("\n" + indent + d.indentUnit() + l)
+				}
+				continue
+			}
 			b.WriteString("\n" + indent + "- " + it)
 		}
 		return d.replaceEntryValue(ck, b.String())
@@ -407,4 +422,24 @@ func walk(n *yaml.Node, f func(*yaml.Node)) {
 	for _, c := range n.Content {
 		walk(c, f)
 	}
+}
+
+func hasNewline(argv []string) bool {
+	for _, a := range argv {
+		if strings.Contains(a, "\n") {
+			return true
+		}
+	}
+	return false
+}
+
+// CopyEntry makes service's key entry the one service from has, as
+// written (env_file with its required: flags and variables); it does
+// nothing when from has no such entry of its own.
+func (d *Document) CopyEntry(service, from, key string) error {
+	text, ok := d.EntryText(from, key)
+	if !ok {
+		return nil
+	}
+	return d.SetEntryText(service, key, text)
 }

@@ -26,6 +26,7 @@ const (
 	// RestoreField puts it back.
 	SetFieldKeeping
 	RestoreField
+	CopyEntry // Service's Key entry becomes service From's, as written
 )
 
 // Change is one edit. Changes are applied in order; names refer to the
@@ -34,6 +35,7 @@ type Change struct {
 	Kind    ChangeKind
 	Service string
 	To      string
+	From    string // CopyEntry
 	After   string
 	Command []string
 	Key     string

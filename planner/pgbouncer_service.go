@@ -310,6 +310,24 @@ func (p *Plan) bouncerChanges(in Input, web *Service, db *Service, profiled []Se
 	}
 	login := loginSource(in.Services)
 	if g.Exists {
+		// Written by an earlier compose-scale: its script, login and
+		// image follow this one's (an older script logged in as
+		// postgres, from the first env_file only).
+		ours := oursBouncer(in.Services)
+		c = append(c, Change{Kind: SetCommand, Service: bouncerService, Command: []string{strings.ReplaceAll(BouncerScript, "$", "$$")}})
+		if newerBouncerImage(ours.Image) {
+			c = append(c, Change{Kind: SetField, Service: bouncerService, Key: "image", Value: bouncerImage})
+		}
+		if login != nil {
+			c = append(c, Change{Kind: CopyEntry, Service: bouncerService, From: login.Name, Key: "env_file"})
+		}
+		for _, k := range []string{"DATABASE_URL", "DB_USER", "DB_PASS"} {
+			if v, ok := login.envOf(k); ok {
+				c = append(c, Change{Kind: SetEnv, Service: bouncerService, Key: k, Value: v})
+			} else if v, ok := ours.Env[k]; ok {
+				c = append(c, Change{Kind: RemoveEnv, Service: bouncerService, Key: k, Value: v})
+			}
+		}
 		for _, kv := range env {
 			c = append(c, Change{Kind: SetEnv, Service: bouncerService, Key: kv[0], Value: kv[1]})
 		}
@@ -462,4 +480,46 @@ func serviceNetworks(s *Service) []string {
 		return nil
 	}
 	return s.Networks
+}
+
+// envOf is a login source's own environment entry, as written; a nil
+// source has none.
+func (s *Service) envOf(key string) (string, bool) {
+	if s == nil {
+		return "", false
+	}
+	v, ok := s.Env[key]
+	return v, ok
+}
+
+// newerBouncerImage reports whether image is an edoburu/pgbouncer tag
+// older than bouncerImage: compose-scale moves its own service to the
+// pinned release (security fixes), and never moves one an admin bumped.
+func newerBouncerImage(image string) bool {
+	repo, tag, ok := strings.Cut(image, ":")
+	if !ok || repo != "edoburu/pgbouncer" {
+		return false
+	}
+	_, ours, _ := strings.Cut(bouncerImage, ":")
+	return lessVersionTag(tag, ours)
+}
+
+// lessVersionTag compares tags like v1.25.1-p0 number by number.
+func lessVersionTag(a, b string) bool {
+	na, nb := tagNumbers(a), tagNumbers(b)
+	for i := 0; i < len(na) && i < len(nb); i++ {
+		if na[i] != nb[i] {
+			return na[i] < nb[i]
+		}
+	}
+	return len(na) < len(nb)
+}
+
+func tagNumbers(tag string) []int {
+	var out []int
+	for _, f := range strings.FieldsFunc(tag, func(r rune) bool { return r < '0' || r > '9' }) {
+		n, _ := strconv.Atoi(f)
+		out = append(out, n)
+	}
+	return out
 }

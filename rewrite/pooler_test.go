@@ -92,3 +92,42 @@ func TestPoolerAndCacheOffGiveTheFileBack(t *testing.T) {
 		t.Errorf("a re-run of the pooled file changes it:\n%s", unidiff.Unified("on", "again", string(on), string(again)))
 	}
 }
+
+// A file pooled by an earlier compose-scale (its script logged in as
+// postgres from the first env_file only, with PgBouncer 1.25.1) gets
+// today's pooler on a re-run: the same service a fresh rewrite writes,
+// and the migrate service.
+func TestOldPoolerIsBroughtUpToDate(t *testing.T) {
+	old, err := os.ReadFile(filepath.Join("..", "fixtures", "pooled-old-v4.3.input.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig, err := os.ReadFile(filepath.Join("..", "fixtures", "stock-v4.3.input.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := planner.Input{Machine: planner.Machine{MemoryBytes: 16 * planner.GiB, CPUs: 8}}
+	again, fresh := rewriteWith(t, old, in), rewriteWith(t, orig, in)
+	for _, name := range []string{"pgbouncer", "migrate"} {
+		a, b := serviceText(t, again, name), serviceText(t, fresh, name)
+		if a == "" || a != b {
+			t.Errorf("%s after a re-run differs from a fresh rewrite's:\n%s", name, unidiff.Unified("fresh", "re-run", b, a))
+		}
+	}
+}
+
+func serviceText(t *testing.T, src []byte, name string) string {
+	t.Helper()
+	doc, err := compose.Parse("x.yml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := doc.ServiceText(name)
+	var kept []string // the comment line above its keys is the first run's
+	for _, l := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "#") {
+			kept = append(kept, l)
+		}
+	}
+	return strings.Join(kept, "\n")
+}

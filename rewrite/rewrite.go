@@ -323,6 +323,8 @@ func describe(c planner.Change) string {
 		return c.Key + ": " + c.Value
 	case planner.RestoreField:
 		return c.Key + ": as it was"
+	case planner.CopyEntry:
+		return c.Key + ": as " + c.From + " has it"
 	case planner.ReplaceText:
 		return c.Key + ": " + c.Old + " -> " + c.Value
 	case planner.SetReplicas:
@@ -484,6 +486,8 @@ func apply(doc *compose.Document, c planner.Change) error {
 		return doc.SetKeyKeeping(c.Service, c.Key, c.Value)
 	case planner.RestoreField:
 		return doc.RestoreKey(c.Service, c.Key)
+	case planner.CopyEntry:
+		return doc.CopyEntry(c.Service, c.From, c.Key)
 	case planner.ReplaceText:
 		return doc.ReplaceInEntry(c.Service, c.Key, c.Old, c.Value)
 	case planner.AddService:
