@@ -51,6 +51,11 @@ var SettingSince = map[string]int{
 	"autovacuum_max_workers": 9, "autovacuum_work_mem": 9, "io_workers": 18,
 }
 
+const (
+	maxSharedBuffersKB = (1<<30 - 1) * 8
+	maxCacheSizeKB     = (1<<31 - 1) * 8
+)
+
 // TuneInput is what PGTune asks for. Memory is the memory Postgres may use,
 // not the machine's.
 type TuneInput struct {
@@ -97,9 +102,12 @@ func Tune(in TuneInput) []Setting {
 
 	add("max_connections", strconv.Itoa(in.MaxConnections), "the app's pools plus 15 loose, from the connection budget")
 
-	sharedBuffers := ram / 4
+	// Postgres holds shared_buffers in at most 2^30-1 pages (8 TB) and
+	// effective_cache_size in at most 2^31-1 (16 TB): past that the server
+	// refuses to start, so an absurd machine is tuned at those limits.
+	sharedBuffers := min(ram/4, maxSharedBuffersKB)
 	add("shared_buffers", FormatKB(pages(sharedBuffers)), "a quarter of Postgres's memory")
-	add("effective_cache_size", FormatKB(pages(ram*3/4)), "three quarters of Postgres's memory: what the planner may expect cached")
+	add("effective_cache_size", FormatKB(pages(min(ram*3/4, maxCacheSizeKB))), "three quarters of Postgres's memory: what the planner may expect cached")
 
 	mwm := ram / 16
 	if limit := 8 * kbGB; mwm >= limit {
