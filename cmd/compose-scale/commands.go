@@ -196,7 +196,8 @@ func sourceVersion(composePath string, src []byte) *planner.Version {
 		if !filepath.IsAbs(c) {
 			c = filepath.Join(dir, c)
 		}
-		b, err := os.ReadFile(filepath.Join(c, "lib", "mastodon", "version.rb"))
+		p := filepath.Join(c, "lib", "mastodon", "version.rb")
+		b, err := readLimited(p, p)
 		if err != nil {
 			continue
 		}
@@ -216,7 +217,7 @@ func loadVars(c *cli.Context, env Env, f composeFile) (*compose.Vars, error) {
 	if named != "" {
 		display, path = named, resolve(env.Dir, named)
 	}
-	text, err := os.ReadFile(path)
+	text, err := readLimited(display, path)
 	switch {
 	case err == nil:
 	case errors.Is(err, fs.ErrNotExist) && named == "":
@@ -231,7 +232,8 @@ func loadVars(c *cli.Context, env Env, f composeFile) (*compose.Vars, error) {
 type composeFile struct {
 	display, path string // as the user named it; as opened
 	mode          os.FileMode
-	created       bool // a new file (an override written for the first time)
+	created       bool   // a new file (an override written for the first time)
+	ownerOf       string // a new file takes this file's owner: the compose file's
 }
 
 // overrideBeside is the override file docker compose reads beside file:
@@ -370,10 +372,7 @@ func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(filepath.Dir(f.path), p)
 		}
-		if st, err := os.Stat(p); err != nil || st.Size() > maxFileSize {
-			return nil, fmt.Errorf("%s: not readable", p)
-		}
-		return os.ReadFile(p)
+		return readLimited(p, p)
 	}
 	files := rewrite.Files{Base: compose.File{Path: f.display, Text: src}, Override: over, Vars: vars, ReadEnvFile: readEnvFile}
 	if c.Bool("override") {
@@ -382,7 +381,7 @@ func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile
 			return nil, report.Context{}, f, err
 		}
 		res.Plan.Notes = append(res.Plan.Notes, dockerComposeVersionNote())
-		written := composeFile{display: override, path: resolve(env.Dir, override), mode: f.mode, created: over == nil}
+		written := composeFile{display: override, path: resolve(env.Dir, override), mode: f.mode, created: over == nil, ownerOf: f.path}
 		if over != nil {
 			written = of
 		}
@@ -401,19 +400,40 @@ func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile
 	return res, report.Context{File: f.display, MachineSource: source, MachineNotes: notes}, f, nil
 }
 
-// write writes the result and returns the line to tell the user.
+// write writes the result and returns the line to tell the user. The
+// file written is locked while it is checked and replaced, and it must
+// still be what the plan was made from: of two rewrites at once, the
+// second refuses instead of replacing the first's plan with one made
+// from the file before it.
 func write(c *cli.Context, env Env, f composeFile, res *rewrite.Result) (string, error) {
 	if o := c.String("output"); o != "" {
-		if err := writeAtomicNew(o, resolve(env.Dir, o), res.Output, f.mode); err != nil {
+		if err := writeThrough(o, resolve(env.Dir, o), res.Output, f.mode, f.ownerOf); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("wrote %s\n\n", o), nil
 	}
+	return commit(f, res)
+}
+
+// commit writes the rewritten file in place (see write).
+func commit(f composeFile, res *rewrite.Result) (string, error) {
 	if !res.Changed() {
 		return fmt.Sprintf("%s already matches the plan: nothing to write\n\n", f.display), nil
 	}
+	unlock, err := lockDir(filepath.Dir(f.path))
+	if err != nil {
+		return "", fmt.Errorf("%s: cannot lock its directory against another compose-scale (%v): nothing was written", f.display, err)
+	}
+	defer unlock()
+	now, err := os.ReadFile(f.path)
+	switch {
+	case f.created && err == nil, !f.created && (err != nil || string(now) != string(res.Input)):
+		return "", fmt.Errorf("%s changed while compose-scale was planning (another compose-scale, or an editor): nothing was written; run compose-scale again", f.display)
+	}
 	if f.created {
-		if err := writeAtomicNew(f.display, f.path, res.Output, 0o644); err != nil {
+		// A new override takes the compose file's mode and owner: it is
+		// as private as the file it overrides.
+		if err := writeThrough(f.display, f.path, res.Output, f.mode, f.ownerOf); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("wrote %s (new; the compose file itself is not touched)\n\n", f.display), nil
@@ -422,7 +442,7 @@ func write(c *cli.Context, env Env, f composeFile, res *rewrite.Result) (string,
 	if err != nil {
 		return "", err
 	}
-	if err := writeAtomic(f.display, f.path, res.Output, f.mode); err != nil {
+	if err := writeThrough(f.display, f.path, res.Output, f.mode, f.path); err != nil {
 		return "", err
 	}
 	if orig != "" {
@@ -431,16 +451,6 @@ func write(c *cli.Context, env Env, f composeFile, res *rewrite.Result) (string,
 	return fmt.Sprintf("wrote %s\n\n", f.display), nil
 }
 
-// writeAtomicNew writes an -o target, which may not exist yet.
-func writeAtomicNew(display, path string, data []byte, mode os.FileMode) error {
-	if st, err := os.Stat(path); err == nil {
-		if st.IsDir() {
-			return fmt.Errorf("%s: is a directory", display)
-		}
-		mode = st.Mode().Perm()
-	}
-	return writeAtomic(display, path, data, mode)
-}
 
 func writeReport(c *cli.Context, env Env, def io.Writer, res *rewrite.Result, ctx report.Context) error {
 	var buf bytes.Buffer
@@ -448,7 +458,7 @@ func writeReport(c *cli.Context, env Env, def io.Writer, res *rewrite.Result, ct
 		return err
 	}
 	if p := c.String("report"); p != "" {
-		return writeAtomicNew(p, resolve(env.Dir, p), buf.Bytes(), 0o644)
+		return writeThrough(p, resolve(env.Dir, p), buf.Bytes(), 0o644, "")
 	}
 	_, err := def.Write(buf.Bytes())
 	return err

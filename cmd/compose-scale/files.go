@@ -85,7 +85,7 @@ func readComposeFile(display, path string) ([]byte, fs.FileMode, error) {
 	case st.Size() > maxFileSize:
 		return nil, 0, fmt.Errorf("%s: %d MB is too big for a compose file (the limit is %d MB)", display, st.Size()>>20, maxFileSize>>20)
 	}
-	b, err := os.ReadFile(path)
+	b, err := readLimited(display, path)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %v", display, unwrapPath(err))
 	}
@@ -103,7 +103,7 @@ func unwrapPath(err error) error {
 // writeAtomic replaces path with data: a temp file in the same directory,
 // synced, then renamed over it, so a reader (or a crash) sees the old file
 // or the new one, never half of one. The mode is kept.
-func writeAtomic(display, path string, data []byte, mode fs.FileMode) (err error) {
+func writeAtomic(display, path string, data []byte, mode fs.FileMode, ownerOf string) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".compose-scale-*")
 	if err != nil {
@@ -125,7 +125,7 @@ func writeAtomic(display, path string, data []byte, mode fs.FileMode) (err error
 		err = os.Chmod(tmp, mode)
 	}
 	if err == nil {
-		keepOwner(path, tmp)
+		keepOwner(ownerOf, tmp)
 		err = os.Rename(tmp, path)
 	}
 	if err != nil {
@@ -135,10 +135,13 @@ func writeAtomic(display, path string, data []byte, mode fs.FileMode) (err error
 }
 
 // keepOrig saves the untouched original as path.orig the first time, and
-// never overwrites one that exists.
+// never overwrites one that exists; it takes the file's mode and owner.
 func keepOrig(display, path string, original []byte, mode fs.FileMode) (string, error) {
 	orig := path + ".orig"
 	f, err := os.OpenFile(orig, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err == nil {
+		keepOwner(path, orig)
+	}
 	if errors.Is(err, fs.ErrExist) {
 		return "", nil
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -63,7 +62,7 @@ Examples:
 // instanceSource finds how to reach the instance the compose file runs.
 func instanceSource(c *cli.Context, env Env, f composeFile) (observe.Source, string, []observe.Service, error) {
 	src := observe.Source{Run: observe.Exec, RedisURL: c.String("redis"), DatabaseURL: c.String("database"), DBUser: c.String("db-user"), ComposeFile: f.display}
-	text, err := os.ReadFile(f.path)
+	text, err := readLimited(f.display, f.path)
 	if err != nil {
 		return src, "", nil, err
 	}
@@ -80,7 +79,7 @@ func instanceSource(c *cli.Context, env Env, f composeFile) (observe.Source, str
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(filepath.Dir(f.path), p)
 		}
-		return os.ReadFile(p)
+		return readLimited(p, p)
 	}
 	services := rewrite.PlannerServices(list, vars, readEnvFile)
 	ends, err := planner.FindEndpoints(services, c.String("db-service"))
