@@ -451,7 +451,6 @@ func commit(f composeFile, res *rewrite.Result) (string, error) {
 	return fmt.Sprintf("wrote %s\n\n", f.display), nil
 }
 
-
 func writeReport(c *cli.Context, env Env, def io.Writer, res *rewrite.Result, ctx report.Context) error {
 	var buf bytes.Buffer
 	if err := report.Write(&buf, c.String("format"), res.Plan, ctx); err != nil {
