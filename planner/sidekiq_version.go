@@ -35,7 +35,7 @@ func acceptsDuplicateQueues(v Version) bool { return SidekiqMajor(v) >= 7 }
 // pool costs twice its size in connections there. An unknown version is
 // planned for that worst case.
 func poolsPerProcess(v Version) int {
-	if v.Unknown && !v.atLeastPatch(4, 2, 1) || v.Major == 4 && v.Minor == 2 && v.Patch == 0 && !v.Unknown {
+	if v.Unknown && !v.atLeastPatch(4, 2, 1) || v.Major == 4 && v.Minor == 2 && v.Patch == 0 && !v.NewestPatch && !v.Unknown {
 		return 2
 	}
 	return 1

@@ -21,6 +21,9 @@ type Version struct {
 	// be (a separate mastodon-streaming image exists from 4.3); 0.0 when
 	// nothing narrows it.
 	FloorMajor, FloorMinor int
+	// NewestPatch is a moving minor tag (v4.2, 4.3-slim): the newest
+	// patch of that minor, whichever it is when the image is pulled.
+	NewestPatch bool
 }
 
 // Oldest and Newest bound the versions compose-scale knows the rules of.
@@ -38,6 +41,9 @@ func (v Version) String() string {
 	}
 	if v.Unknown {
 		return "unknown"
+	}
+	if v.NewestPatch {
+		return fmt.Sprintf("v%d.%d (its newest patch)", v.Major, v.Minor)
 	}
 	return fmt.Sprintf("v%d.%d.%d", v.Major, v.Minor, v.Patch)
 }
@@ -60,7 +66,7 @@ func (v Version) atLeastPatch(major, minor, patch int) bool {
 	if v.Major != major || v.Minor != minor {
 		return v.AtLeast(major, minor)
 	}
-	return v.Patch >= patch
+	return v.NewestPatch || v.Patch >= patch
 }
 
 // ParseVersion reads "v4.3", "4.3.0", "v3.4.6-rc.1".
@@ -101,10 +107,18 @@ func VersionFromImage(image string) (Version, bool) {
 	if colon <= slash {
 		return Version{}, false
 	}
-	v, err := ParseVersion(ref[colon+1:])
+	tag := ref[colon+1:]
+	v, err := ParseVersion(tag)
 	if err != nil {
 		return Version{}, false
 	}
+	// v4.2 and 4.3-slim move with each patch release: the image is the
+	// newest patch of the minor, not its .0.
+	core := strings.TrimPrefix(tag, "v")
+	if i := strings.IndexAny(core, "-+"); i >= 0 {
+		core = core[:i]
+	}
+	v.NewestPatch = strings.Count(core, ".") == 1
 	return v, true
 }
 
