@@ -343,17 +343,26 @@ func nameStyle(workers []Process) func(qs []Queue, taken []Process) string {
 	return func(_ []Queue, taken []Process) string { return uniqueName(workers[0].Name, taken) }
 }
 
-// uniqueName is name, or name-2, name-3 ... when a process has it.
+// uniqueName is name, or name-2, name-3 ... when a process has it. A
+// name that is already numbered (sidekiq-default-2) continues its own
+// numbering (sidekiq-default-3), never sidekiq-default-2-2.
 func uniqueName(name string, ps []Process) string {
 	if !nameTaken(name, ps) {
 		return name
 	}
-	for n := 2; ; n++ {
-		if c := fmt.Sprintf("%s-%d", name, n); !nameTaken(c, ps) {
+	base, n := name, 1
+	if m := dashNumber.FindStringSubmatch(name); m != nil {
+		base = m[1]
+		n, _ = strconv.Atoi(m[2])
+	}
+	for n++; ; n++ {
+		if c := fmt.Sprintf("%s-%d", base, n); !nameTaken(c, ps) {
 			return c
 		}
 	}
 }
+
+var dashNumber = regexp.MustCompile(`^(.+)-(\d+)$`)
 
 func nameTaken(name string, ps []Process) bool {
 	for _, p := range ps {

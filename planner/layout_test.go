@@ -192,3 +192,13 @@ func TestMeasuredFactsShapeThePlan(t *testing.T) {
 	}
 	checkInvariants(t, p, true)
 }
+
+// A numbered name continues its numbering.
+func TestUniqueNameContinuesNumbering(t *testing.T) {
+	taken := []Process{{Name: "sidekiq-default"}, {Name: "sidekiq-default-2"}}
+	for name, want := range map[string]string{"sidekiq-default-2": "sidekiq-default-3", "sidekiq-default": "sidekiq-default-3", "sidekiq-pull": "sidekiq-pull"} {
+		if got := uniqueName(name, taken); got != want {
+			t.Errorf("uniqueName(%s) = %s, want %s", name, got, want)
+		}
+	}
+}
