@@ -132,7 +132,7 @@ func RoleOf(s Service) Role {
 		return RoleSidekiq
 	case strings.Contains(cmd, "puma") || strings.Contains(cmd, "rails s"):
 		return RoleWeb
-	case base == "mastodon-streaming" || strings.Contains(cmd, "streaming"):
+	case base == "mastodon-streaming" || runsStreaming(s.Command):
 		return RoleStreaming
 	case strings.Contains(base, "pgbouncer") || len(s.Command) > 0 && strings.HasSuffix(s.Command[0], "pgbouncer"):
 		return RolePgBouncer
@@ -143,18 +143,51 @@ func RoleOf(s Service) Role {
 	case base == "redis" || base == "valkey" || base == "keydb":
 		return RoleRedis
 	}
-	switch s.Name {
-	case "web":
+	// The name decides, but not for a proxy's image: a web service that
+	// is nginx is no Puma.
+	switch {
+	case s.Name == "web" && !otherServer(base):
 		return RoleWeb
-	case "streaming":
+	case s.Name == "streaming" && !otherServer(base):
 		return RoleStreaming
-	case "redis":
+	case s.Name == "redis":
 		return RoleRedis
 	}
 	if dbNames[s.Name] && !notDatabase(base) {
 		return RoleDB // an admin's own image or Dockerfile, named for what it is
 	}
 	return RoleOther
+}
+
+// runsStreaming reports a command that runs Mastodon's streaming server
+// (node ./streaming/index.js, npm or yarn start in streaming/), not one
+// that merely names it (cloudflared tunnel run mastodon-streaming).
+func runsStreaming(cmd []string) bool {
+	if len(cmd) == 0 {
+		return false
+	}
+	line := strings.Join(cmd, " ")
+	if !strings.Contains(line, "streaming") {
+		return false
+	}
+	for _, w := range cmd {
+		switch b := w[strings.LastIndex(w, "/")+1:]; b {
+		case "node", "nodejs", "npm", "yarn", "pnpm", "npx", "bun":
+			return true
+		}
+	}
+	return false
+}
+
+// otherServer reports an image that is some other server, whatever the
+// service is called: a proxy or tunnel in front of Mastodon.
+func otherServer(base string) bool {
+	for _, w := range []string{"nginx", "caddy", "traefik", "httpd", "apache", "haproxy", "envoy", "varnish", "cloudflared", "tailscale", "certbot", "acme", "swag"} {
+		if strings.Contains(base, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // dbNames are what admins call their database service.

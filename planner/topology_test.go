@@ -266,3 +266,47 @@ func TestPgBouncerOnInvariantsGrid(t *testing.T) {
 		}
 	}
 }
+
+// Which service is Puma, and which is streaming, is what it runs: a web
+// service that is nginx is no Puma, a tunnel that names the streaming
+// service is no streaming server.
+func TestRoleByWhatItRuns(t *testing.T) {
+	img := "ghcr.io/mastodon/mastodon:v4.3.0"
+	for _, tc := range []struct {
+		s    Service
+		want Role
+	}{
+		{Service{Name: "web", Image: "nginx:1.27-alpine"}, RoleOther},
+		{Service{Name: "web", Image: "caddy:2"}, RoleOther},
+		{Service{Name: "observer", Image: img, Command: strings.Fields("bundle exec puma -C config/puma.rb")}, RoleWeb},
+		{Service{Name: "tunnel", Image: "cloudflare/cloudflared:latest", Command: strings.Fields("tunnel run mastodon-streaming")}, RoleOther},
+		{Service{Name: "streaming", Image: "cloudflare/cloudflared:latest", Command: strings.Fields("tunnel run")}, RoleOther},
+		{Service{Name: "stream", Image: img, Command: strings.Fields("node ./streaming/index.js")}, RoleStreaming},
+		{Service{Name: "stream", Image: "ghcr.io/mastodon/mastodon-streaming:v4.3.0"}, RoleStreaming},
+		{Service{Name: "web", Image: "registry.example/our-mastodon:2024"}, RoleWeb},
+	} {
+		if got := RoleOf(tc.s); got != tc.want {
+			t.Errorf("%s (%s %v): %s, want %s", tc.s.Name, tc.s.Image, tc.s.Command, got, tc.want)
+		}
+	}
+	// Planned: the real Puma is sized, nginx is not.
+	services := []Service{
+		{Name: "db", Image: "postgres:14-alpine"}, {Name: "redis", Image: "redis:7-alpine"},
+		{Name: "web", Image: "nginx:1.27-alpine"},
+		{Name: "observer", Image: img, Command: strings.Fields("bundle exec puma -C config/puma.rb")},
+		{Name: "tunnel", Image: "cloudflare/cloudflared:latest", Command: strings.Fields("tunnel run mastodon-streaming")},
+		{Name: "sidekiq", Image: img, Command: strings.Fields("bundle exec sidekiq")},
+	}
+	p, err := Make(Input{Services: services, Machine: Machine{8 * GiB, 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Web == nil || p.Web.Service != "observer" || p.Streaming != nil {
+		t.Errorf("web %+v, streaming %+v", p.Web, p.Streaming)
+	}
+	for _, c := range p.Changes {
+		if c.Service == "web" || c.Service == "tunnel" {
+			t.Errorf("nginx or the tunnel changed: %+v", c)
+		}
+	}
+}
