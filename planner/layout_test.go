@@ -202,3 +202,42 @@ func TestUniqueNameContinuesNumbering(t *testing.T) {
 		}
 	}
 }
+
+// A queue no release has and no release's queue is likely misspelt as is
+// the fork's own: kept, one listener, said so; a near miss stays an error.
+func TestForkQueues(t *testing.T) {
+	img := "tootsuite/mastodon:v3.4.6"
+	fork := func(cmd string) []Service {
+		return []Service{
+			{Name: "db", Image: "postgres:9.6-alpine"}, {Name: "redis", Image: "redis:6-alpine"},
+			{Name: "web", Image: img, Command: strings.Fields("bundle exec rails s -p 3000")},
+			{Name: "sidekiq", Image: img, Command: strings.Fields(cmd)},
+			{Name: "sidekiq-2", Image: img, Command: strings.Fields("bundle exec sidekiq -q push -q remove")},
+		}
+	}
+	for _, m := range []Machine{{4 * GiB, 2}, {16 * GiB, 8}} {
+		p, err := Make(Input{Services: fork("bundle exec sidekiq -q default -q mailers -q pull -q scheduler -q remove"), Machine: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, s := range p.Sidekiq {
+			if hasQueue(s.Queues, "remove") {
+				n += s.processes()
+			}
+		}
+		if n != 1 {
+			t.Errorf("%v: %d processes listen on the fork's queue remove, want 1: %v", m, n, p.Sidekiq)
+		}
+		if !strings.Contains(strings.Join(p.Notes, "\n"), "queue remove is in no Mastodon release") {
+			t.Errorf("%v: no note says remove is the fork's own", m)
+		}
+		checkInvariants(t, p, true)
+	}
+	for _, typo := range []string{"mailer", "defualt", "pusher", "schedule"} {
+		_, err := Make(Input{Services: fork("bundle exec sidekiq -q default -q mailers -q pull -q scheduler -q " + typo), Machine: Machine{4 * GiB, 2}})
+		if err == nil || !strings.Contains(err.Error(), "did you mean") {
+			t.Errorf("-q %s: %v, want a near miss refused", typo, err)
+		}
+	}
+}

@@ -85,10 +85,13 @@ type Plan struct {
 	// database the plan sizes: each process then opens a second pool
 	// there.
 	replicaPools int
-	measured     *Measured
-	Budget       Budget
-	Changes      []Change
-	Estimates    Estimates // the memory figures the plan used
+	// forkQueues are queues the file's sidekiq services listen on that no
+	// release has (a fork's own): kept, one listener each.
+	forkQueues []Queue
+	measured   *Measured
+	Budget     Budget
+	Changes    []Change
+	Estimates  Estimates // the memory figures the plan used
 	// MeasuredFigures says which of the plan's numbers came from reading
 	// the running instance (--observed), one line each.
 	MeasuredFigures []string
@@ -231,7 +234,7 @@ func Make(in Input) (*Plan, error) {
 	case stock:
 		p.Why = "" // set by sizing
 	default:
-		if s, ok := recognise(existing, p.Version); ok {
+		if s, ok := recognise(withoutForkQueues(existing, p.forkQueues), p.Version); ok {
 			if s == PerQueue { // auto never picks per-queue: keep the admin's choice
 				strategy = PerQueue
 				p.Why = "the file is already split per queue"
@@ -278,7 +281,7 @@ func Make(in Input) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.Sidekiq = procs
+	p.Sidekiq = p.placeForkQueues(procs)
 	if err := p.assignConnections(in, sz, cb, web, streaming); err != nil {
 		return nil, err
 	}
@@ -434,7 +437,16 @@ func (p *Plan) parseSidekiq(services []Service) ([]existingProcess, error) {
 			return nil, &ServiceError{Service: s.Name, Msg: err.Error()}
 		}
 		for _, q := range c.Queues {
+			if !known[q.Name] && !everyReleaseQueue[q.Name] && nearMiss(q.Name) == "" {
+				if !hasQueue(p.forkQueues, q.Name) {
+					p.forkQueues = append(p.forkQueues, Queue{Name: q.Name, Weight: q.Weight})
+				}
+				continue
+			}
 			if !known[q.Name] {
+				if m := nearMiss(q.Name); m != "" && !everyReleaseQueue[q.Name] {
+					return nil, &ServiceError{Service: s.Name, Msg: fmt.Sprintf("sidekiq queue %q does not exist in Mastodon %s (queues: %s); did you mean %s? a misspelt queue stalls silently; fix the name", q.Name, v, strings.Join(queueNames(QueuesFor(v)), ", "), m)}
+				}
 				return nil, &ServiceError{Service: s.Name, Msg: fmt.Sprintf("sidekiq queue %q does not exist in Mastodon %s (queues: %s): a misspelt queue stalls silently; fix the name", q.Name, v, strings.Join(queueNames(QueuesFor(v)), ", "))}
 			}
 		}

@@ -63,6 +63,12 @@ func checkInvariants(t *testing.T, p *Plan, planned bool) {
 			t.Errorf("queue %s: no process listens on it", q.Name)
 		}
 	}
+	for _, q := range p.forkQueues {
+		known[q.Name] = true // the fork's own, kept (TestForkQueues)
+		if listeners[q.Name] != 1 {
+			t.Errorf("the fork's queue %s has %d listeners, want 1", q.Name, listeners[q.Name])
+		}
+	}
 	for q := range listeners {
 		if !known[q] {
 			t.Errorf("queue %s does not exist in %v", q, p.Version)

@@ -1,0 +1,39 @@
+package rewrite
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/compose-scale/compose-scale/internal/unidiff"
+	"github.com/compose-scale/compose-scale/planner"
+)
+
+// A 2017 fork's file, with a queue of its own: the rewrite keeps it
+// listened on, once, at every size, and a re-run changes nothing.
+func TestForkFileRewritesStably(t *testing.T) {
+	src := []byte(`version: '3'
+services:
+  db:
+    image: postgres:9.6-alpine
+  redis:
+    image: redis:4.0-alpine
+  web:
+    image: tootsuite/mastodon:v3.4.6
+    command: bundle exec rails s -p 3000 -b '0.0.0.0'
+    ports:
+      - "127.0.0.1:3000:3000"
+  sidekiq:
+    image: tootsuite/mastodon:v3.4.6
+    command: bundle exec sidekiq -q default -q mailers -q pull -q push -q scheduler -q remove
+`)
+	for _, m := range []planner.Machine{{MemoryBytes: 4 * planner.GiB, CPUs: 2}, {MemoryBytes: 16 * planner.GiB, CPUs: 8}} {
+		in := planner.Input{Machine: m}
+		once := rewriteWith(t, src, in)
+		if n := strings.Count(string(once), "-q remove"); n != 1 {
+			t.Errorf("%v: %d commands listen on remove, want 1", m, n)
+		}
+		if again := rewriteWith(t, once, in); string(again) != string(once) {
+			t.Errorf("%v: a re-run changes the file:\n%s", m, unidiff.Unified("once", "again", string(once), string(again)))
+		}
+	}
+}
