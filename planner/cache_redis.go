@@ -83,6 +83,18 @@ func (p *Plan) decideCache(in Input, redis *Service) {
 			break
 		}
 	}
+	unused := false
+	if theirs == nil {
+		// A Redis of the admin's named as a cache that the app does not
+		// use yet: theirs, kept and budgeted; never a second one beside.
+		for i := range in.Services {
+			s := &in.Services[i]
+			if s != ours && RoleOf(*s) == RoleRedis && strings.Contains(s.Name, "cache") && !main[s.Name] && (ours == nil || s.Name != ours.Name) {
+				theirs, unused = s, true
+				break
+			}
+		}
+	}
 	if theirs != nil {
 		mem := int64(0)
 		if m := maxmemoryRE.FindStringSubmatch(strings.Join(theirs.Command, " ")); m != nil {
@@ -93,6 +105,10 @@ func (p *Plan) decideCache(in Input, redis *Service) {
 			budget = cacheMaxMemory(p.Machine) + cacheMaxMemory(p.Machine)/5
 		}
 		p.CacheRedis = &CacheRedisPlan{Service: theirs.Name, Exists: true, MaxMemory: mem, MemoryBytes: budget, Why: "the app's CACHE_REDIS_URL or CACHE_REDIS_HOST names the file's own cache Redis: kept, and counted in the memory budget"}
+		if unused {
+			p.CacheRedis.Why = fmt.Sprintf("the file's own %s, kept and counted in the memory budget; compose-scale writes no second one", theirs.Name)
+			p.Notes = append(p.Notes, fmt.Sprintf("%s runs Redis, but the app's CACHE_REDIS_HOST and CACHE_REDIS_URL do not name it, so Rails's cache is in the main Redis: set CACHE_REDIS_HOST=%s on web and sidekiq (and give it --maxmemory with --maxmemory-policy allkeys-lru) to use it", theirs.Name, theirs.Name))
+		}
 		return
 	}
 	want, why := false, ""

@@ -114,3 +114,27 @@ func replicaWhy(s Strategy, keep int) string {
 	}
 	return "what this machine's budget holds"
 }
+
+// avoidOtherNames renames a planned sidekiq process whose name another
+// service of the file already has (a service that is no sidekiq, or one
+// switched off under another plan's name): the clone would clash.
+func (p *Plan) avoidOtherNames(services []Service) {
+	others := map[string]bool{}
+	for _, s := range services {
+		if RoleOf(s) != RoleSidekiq {
+			others[s.Name] = true
+		}
+	}
+	for i := range p.Sidekiq {
+		if !others[p.Sidekiq[i].Name] {
+			continue
+		}
+		taken := append([]Process(nil), p.Sidekiq...)
+		for name := range others {
+			taken = append(taken, Process{Name: name})
+		}
+		old := p.Sidekiq[i].Name
+		p.Sidekiq[i].Name = uniqueName(old, taken)
+		p.Notes = append(p.Notes, fmt.Sprintf("%s is the name of another service of the file: the sidekiq process is %s", old, p.Sidekiq[i].Name))
+	}
+}

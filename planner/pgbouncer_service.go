@@ -174,6 +174,16 @@ func (p *Plan) decideBouncer(in Input, topo topology, sz sizing, db *Service) er
 		p.Notes = append(p.Notes, fmt.Sprintf("the app connects through the file's own PgBouncer, %s: kept, and budgeted in two layers", topo.bouncer.service))
 		return nil
 	}
+	if ours == nil {
+		for _, s := range in.Services {
+			if RoleOf(s) == RolePgBouncer || s.Name == bouncerService {
+				// The admin's, which the app does not use (yet): no second
+				// pooler beside it.
+				p.Notes = append(p.Notes, fmt.Sprintf("the file has its own PgBouncer, %s, which the app does not connect through: compose-scale writes none beside it and plans the pools direct; point DB_HOST (and DB_PORT) at it with PREPARED_STATEMENTS=false and compose-scale budgets it in two layers", s.Name))
+				return nil
+			}
+		}
+	}
 	wanted := p.wantedConnections(sz)
 	ceiling := maxPlannedConnections
 	if in.MaxConnections > 0 {
@@ -386,8 +396,8 @@ func (p *Plan) bouncerChanges(in Input, web *Service, db *Service, profiled []Se
 	if migrate != nil {
 		name = migrate.Name
 	} else {
-		for taken := takenNames(append(append([]Service(nil), in.Services...), profiled...)); taken[name]; {
-			name = "compose-scale-" + name
+		for hasService(append(append([]Service(nil), in.Services...), profiled...), name) {
+			name = "compose-scale-" + name // the admin has a migrate of their own
 		}
 		var envOver [][2]string
 		envOver = append(envOver, [2]string{"DB_HOST", db.Name}, [2]string{"DB_PORT", "5432"})
@@ -522,4 +532,14 @@ func tagNumbers(tag string) []int {
 		out = append(out, n)
 	}
 	return out
+}
+
+// hasService reports a service of that name.
+func hasService(services []Service, name string) bool {
+	for _, s := range services {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
 }

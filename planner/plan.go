@@ -282,6 +282,7 @@ func Make(in Input) (*Plan, error) {
 		return nil, err
 	}
 	p.Sidekiq = p.placeForkQueues(procs)
+	p.avoidOtherNames(all)
 	if err := p.assignConnections(in, sz, cb, web, streaming); err != nil {
 		return nil, err
 	}

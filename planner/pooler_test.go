@@ -292,3 +292,37 @@ func TestPostgresMemoryBounds(t *testing.T) {
 		}
 	}
 }
+
+// A service the admin already has under a name compose-scale would add is
+// recognised for what it is, never a failure: their cache Redis is kept
+// and budgeted, their PgBouncer is not doubled, a migrate of theirs keeps
+// its name.
+func TestServicesUnderNamesCompseScaleUses(t *testing.T) {
+	v := mustVersion(t, "v4.3.0")
+	services := append(stock("v4.3.0"),
+		Service{Name: "redis-cache", Image: "redis:7-alpine", Command: strings.Fields("redis-server --maxmemory 300mb")},
+		Service{Name: "migrate", Image: "ghcr.io/mastodon/mastodon:v4.3.0", Command: strings.Fields("bundle exec rails db:migrate")})
+	p, err := Make(Input{Services: services, Machine: Machine{32 * GiB, 8}, Version: &v, PgBouncer: ToggleOn, CacheRedis: ToggleOn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.CacheRedis == nil || p.CacheRedis.Service != "redis-cache" || p.CacheRedis.Generated || p.CacheRedis.MaxMemory != 300*MiB {
+		t.Errorf("the admin's redis-cache: %+v", p.CacheRedis)
+	}
+	for _, c := range p.Changes {
+		if c.Kind == AddService && (c.Service == "redis-cache" || c.Service == "migrate") {
+			t.Errorf("adds %s, which exists", c.Service)
+		}
+	}
+	if p.GenBouncer == nil || p.GenBouncer.MigrateCommand != "docker compose run --rm compose-scale-migrate" {
+		t.Errorf("the migrate service beside the admin's: %+v", p.GenBouncer)
+	}
+	bouncer := append(stock("v4.3.0"), Service{Name: "pgbouncer", Image: "bitnami/pgbouncer:1.23.1"})
+	p, err = Make(Input{Services: bouncer, Machine: Machine{32 * GiB, 8}, Version: &v, PgBouncer: ToggleOn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.GenBouncer != nil || !strings.Contains(strings.Join(p.Notes, "\n"), "its own PgBouncer, pgbouncer") {
+		t.Errorf("a second pooler beside the admin's: %+v", p.GenBouncer)
+	}
+}

@@ -37,3 +37,41 @@ services:
 		}
 	}
 }
+
+// Services the admin already has under the names compose-scale adds: the
+// rewrite never fails on them.
+func TestNamesTheAdminHas(t *testing.T) {
+	src := ownDBHost(t)
+	extra := `
+  redis-cache:
+    image: redis:7-alpine
+    command: redis-server --maxmemory 300mb
+    networks:
+      - internal_network
+
+  sidekiq-default:
+    image: strech/sidekiq-prometheus-exporter:0.2.0
+    networks:
+      - internal_network
+
+  migrate:
+    image: ghcr.io/mastodon/mastodon:v4.3.0
+    command: bundle exec rails db:migrate
+    profiles: [tools]
+`
+	src = []byte(strings.Replace(string(src), "\nnetworks:", extra+"\nnetworks:", 1))
+	for _, tg := range []planner.Toggle{planner.ToggleAuto, planner.ToggleOn} {
+		out := rewriteWith(t, src, planner.Input{Machine: planner.Machine{MemoryBytes: 32 * planner.GiB, CPUs: 8}, PgBouncer: tg, CacheRedis: tg})
+		if !strings.Contains(string(out), "sidekiq-default-2:") || !strings.Contains(string(out), "compose-scale-migrate:") {
+			t.Errorf("%s: the planned services did not take free names", tg)
+		}
+		if strings.Count(string(out), "\n  redis-cache:") != 1 {
+			t.Errorf("%s: redis-cache twice", tg)
+		}
+	}
+	withBouncer := []byte(strings.Replace(string(src), "\nnetworks:", "\n  pgbouncer:\n    image: bitnami/pgbouncer:1.23.1\n\nnetworks:", 1))
+	out := rewriteWith(t, withBouncer, planner.Input{Machine: planner.Machine{MemoryBytes: 32 * planner.GiB, CPUs: 8}, PgBouncer: planner.ToggleOn})
+	if strings.Count(string(out), "\n  pgbouncer:") != 1 {
+		t.Error("a second pgbouncer beside the admin's")
+	}
+}
