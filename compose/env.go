@@ -27,8 +27,89 @@ func (d *Document) SetEnv(service, key, value string) error {
 		return d.setEnvList(service, ek, ev, key, value)
 	case ev.Kind == yaml.ScalarNode && ev.Tag == "!!null":
 		return d.replaceEntryValue(ek, d.newEnvBlock(ek, key, value))
+	case ev.Kind == yaml.AliasNode || ev.Style&yaml.FlowStyle != 0:
+		return d.envAsOwnBlock(service, ek, ev, key, value)
 	}
-	return &Error{Path: d.Path, Line: ek.Line, Msg: fmt.Sprintf("service %q: environment is written as a flow collection or an alias; write it as a block list or mapping so %s can be set", service, key)}
+	return &Error{Path: d.Path, Line: ek.Line, Msg: fmt.Sprintf("service %q: environment is written in a form compose-scale cannot edit; write it as a block list or mapping so %s can be set", service, key)}
+}
+
+// envAsOwnBlock gives a service whose environment is an alias (*common) or
+// a flow collection ({ A: 1 }, [A=1]) an environment of its own in block
+// form, with KEY=VALUE set: an aliased mapping is merged (<<: *common, so
+// later edits to the anchor still reach it), anything else is written
+// entry by entry as the file has it. The anchor, and every other service
+// that uses it, is left alone.
+func (d *Document) envAsOwnBlock(service string, ek, ev *yaml.Node, key, value string) error {
+	indent := strings.Repeat(" ", ek.Column-1) + d.indentUnit()
+	target := ev
+	if ev.Kind == yaml.AliasNode {
+		target = ev.Alias
+	}
+	var lines []string
+	switch {
+	case ev.Kind == yaml.AliasNode && target.Kind == yaml.MappingNode:
+		lines = append(lines, "<<: *"+target.Anchor, key+": "+renderScalar(value, 0, ""))
+	case target.Kind == yaml.MappingNode:
+		inFlow := target.Style&yaml.FlowStyle != 0
+		for i := 0; i+1 < len(target.Content); i += 2 {
+			k, v := target.Content[i], target.Content[i+1]
+			if k.Value == key {
+				continue
+			}
+			if k.Tag == "!!merge" {
+				text, err := d.flowText(v)
+				if err != nil {
+					return &Error{Path: d.Path, Line: ek.Line, Msg: fmt.Sprintf("service %q: environment merges %s in a form compose-scale cannot copy: write it as a block mapping so %s can be set", service, k.Value, key)}
+				}
+				lines = append(lines, "<<: "+text)
+				continue
+			}
+			text, err := d.sourceText(v, inFlow)
+			if err != nil {
+				return &Error{Path: d.Path, Line: ek.Line, Msg: fmt.Sprintf("service %q: environment entry %s is written over several lines: write it on one line, or as a block mapping, so %s can be set", service, k.Value, key)}
+			}
+			lines = append(lines, k.Value+": "+text)
+		}
+		lines = append(lines, key+": "+renderScalar(value, 0, ""))
+	case target.Kind == yaml.SequenceNode:
+		inFlow := target.Style&yaml.FlowStyle != 0
+		for _, it := range target.Content {
+			if k, _, _ := strings.Cut(it.Value, "="); k == key {
+				continue
+			}
+			text, err := d.sourceText(it, inFlow)
+			if err != nil {
+				return &Error{Path: d.Path, Line: ek.Line, Msg: fmt.Sprintf("service %q: an environment entry is written over several lines: write it on one line so %s can be set", service, key)}
+			}
+			lines = append(lines, "- "+text)
+		}
+		lines = append(lines, "- "+renderScalar(key+"="+value, 0, "!!str"))
+	default:
+		return &Error{Path: d.Path, Line: ek.Line, Msg: fmt.Sprintf("service %q: environment is neither a mapping nor a list", service)}
+	}
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString("\n" + indent + l)
+	}
+	return d.replaceEntryValue(ek, b.String())
+}
+
+// flowText is the text of a merge key's value: *a or [*a, *b].
+func (d *Document) flowText(v *yaml.Node) (string, error) {
+	switch v.Kind {
+	case yaml.AliasNode:
+		return "*" + v.Value, nil
+	case yaml.SequenceNode:
+		var parts []string
+		for _, a := range v.Content {
+			if a.Kind != yaml.AliasNode {
+				return "", fmt.Errorf("not an alias")
+			}
+			parts = append(parts, "*"+a.Value)
+		}
+		return "[" + strings.Join(parts, ", ") + "]", nil
+	}
+	return "", fmt.Errorf("not an alias")
 }
 
 func (d *Document) addEnvironment(service string, sk, sv *yaml.Node, key, value string) error {

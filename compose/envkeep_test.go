@@ -72,3 +72,71 @@ func TestKeptEntriesComeBack(t *testing.T) {
 		t.Errorf("an entry the admin changed was restored:\n%s", doc.Bytes())
 	}
 }
+
+// An environment that is an alias, a flow mapping or a flow list gets an
+// environment of its own with the entry set; the anchor and the services
+// sharing it do not change.
+func TestSetEnvOnAliasAndFlow(t *testing.T) {
+	src := `x-env: &common
+  REDIS_HOST: redis
+  LOCAL_DOMAIN: example.org
+services:
+  sidekiq:
+    image: x
+    environment: *common
+  web:
+    image: x
+    environment: *common
+  streaming:
+    image: x
+    environment: { "STREAMING_API_BASE_URL": wss://s.example.org, NODE_ENV: production }
+  worker:
+    image: x
+    environment: [ "A=1", B=2 ]
+  merged:
+    image: x
+    environment:
+      <<: *common
+      C: 3
+`
+	doc, err := Parse("c.yml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"sidekiq", "streaming", "worker", "merged"} {
+		if err := doc.SetEnv(s, "DB_POOL", "25"); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	services, err := doc.Services()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, doc.Bytes())
+	}
+	want := map[string]map[string]string{
+		"sidekiq":   {"REDIS_HOST": "redis", "LOCAL_DOMAIN": "example.org", "DB_POOL": "25"},
+		"web":       {"REDIS_HOST": "redis", "LOCAL_DOMAIN": "example.org"},
+		"streaming": {"STREAMING_API_BASE_URL": "wss://s.example.org", "NODE_ENV": "production", "DB_POOL": "25"},
+		"worker":    {"A": "1", "B": "2", "DB_POOL": "25"},
+		"merged":    {"REDIS_HOST": "redis", "LOCAL_DOMAIN": "example.org", "C": "3", "DB_POOL": "25"},
+	}
+	for _, s := range services {
+		if got := s.Env; !equalEnv(got, want[s.Name]) {
+			t.Errorf("%s: %v, want %v\n%s", s.Name, got, want[s.Name], doc.Bytes())
+		}
+	}
+	if err := Validate("c.yml", doc.Bytes()); err != nil {
+		t.Errorf("compose-go refuses it: %v\n%s", err, doc.Bytes())
+	}
+}
+
+func equalEnv(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}

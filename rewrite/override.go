@@ -186,8 +186,8 @@ func RewriteOverride(f Files, overridePath string, in planner.Input) (*Result, e
 			entries = append(entries, [2]string{"scale", "scale: 0\n"})
 		} else {
 			for _, key := range managedKeys {
-				tText, tOk := tDoc.EntryText(name, key)
-				bText, bOk := base.EntryText(name, key)
+				tText, tOk := tDoc.SelfContainedEntryText(name, key)
+				bText, bOk := base.SelfContainedEntryText(name, key)
 				switch {
 				case tOk && (!bOk || tText != bText):
 					entries = append(entries, [2]string{key, tText})
@@ -240,7 +240,7 @@ func RewriteOverride(f Files, overridePath string, in planner.Input) (*Result, e
 		if _, ok := inBase[s.Name]; ok {
 			continue
 		}
-		block, _ := tDoc.ServiceText(s.Name)
+		block, _ := tDoc.SelfContainedServiceText(s.Name)
 		if created[s.Name] && !strings.Contains(block, overrideMarker) {
 			key, rest, _ := strings.Cut(block, "\n")
 			block = key + "\n  " + overrideMarker + "\n" + rest
@@ -303,7 +303,7 @@ func copySource(copy compose.Service, base []compose.Service) string {
 // recopy is the block of base service src renamed name, with the marker
 // and the container_name and hostname of the copy it replaces.
 func recopy(base *compose.Document, src, name, old string) string {
-	text, ok := base.ServiceText(src)
+	text, ok := base.SelfContainedServiceText(src)
 	if !ok {
 		return old
 	}

@@ -276,3 +276,25 @@ func services2(t *testing.T, path string, src []byte) []compose.Service {
 	}
 	return ss
 }
+
+// The held-out shapes: a base file with anchors (the copies written into
+// the override must not refer to them: anchors do not cross files), at
+// every size, and the second run a no-op.
+func TestOverrideOfAnchoredBase(t *testing.T) {
+	path, src := fixture(t, "anchors-v4.4")
+	for _, droplet := range sizes {
+		in := input(t, droplet, planner.Auto)
+		res, err := RewriteOverride(Files{Base: compose.File{Path: path, Text: src}}, overridePath, in)
+		if err != nil {
+			t.Errorf("%s: %v", droplet, err)
+			continue
+		}
+		if strings.Contains(string(res.Output), "*mastodon") || strings.Contains(string(res.Output), "*depends") {
+			t.Errorf("%s: the override refers to the base file's anchors", droplet)
+		}
+		checkMergedIsThePlan(t, droplet, path, src, res, in.Machine)
+		if again := rewriteOverride(t, path, src, res.Output, in); again.Changed() {
+			t.Errorf("%s: the second run is not a no-op:\n%s", droplet, unidiff.Unified("first", "second", string(res.Output), string(again.Output)))
+		}
+	}
+}
