@@ -197,7 +197,7 @@ func (p *Plan) cacheChanges(after string) []Change {
 			Healthcheck: []string{"CMD", "redis-cli", "ping"},
 		}})
 	}
-	keep := SetEnvKeeping // first written: what the admin had is kept
+	keep := p.keepEnv // first written: what the admin had is kept
 	if cr.Exists {
 		keep = SetEnv
 	}

@@ -196,7 +196,7 @@ func (p *Plan) poolChanges() []Change {
 		c = append(c, Change{Kind: SetCommand, Service: pg.Service, Command: pg.Command})
 		switch {
 		case pg.SetsShmSize:
-			c = append(c, Change{Kind: SetFieldKeeping, Service: pg.Service, Key: "shm_size", Value: formatShm(pg.ShmSizeBytes)})
+			c = append(c, Change{Kind: p.keepField, Service: pg.Service, Key: "shm_size", Value: formatShm(pg.ShmSizeBytes)})
 		case pg.RestoresShm:
 			c = append(c, Change{Kind: RestoreField, Service: pg.Service, Key: "shm_size"})
 		}

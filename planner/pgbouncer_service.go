@@ -372,7 +372,7 @@ func (p *Plan) bouncerChanges(in Input, web *Service, db *Service, profiled []Se
 		}
 		c = append(c, Change{Kind: AddService, Service: bouncerService, After: db.Name, New: ns})
 	}
-	keep := SetEnvKeeping // first written: what the admin had is kept
+	keep := p.keepEnv // first written: what the admin had is kept
 	if g.Exists {
 		keep = SetEnv // the entries are compose-scale's own from the last run
 	}

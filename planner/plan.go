@@ -88,10 +88,13 @@ type Plan struct {
 	// forkQueues are queues the file's sidekiq services listen on that no
 	// release has (a fork's own): kept, one listener each.
 	forkQueues []Queue
-	measured   *Measured
-	Budget     Budget
-	Changes    []Change
-	Estimates  Estimates // the memory figures the plan used
+	// keepEnv and keepField are the kinds that change an entry the admin
+	// may have written: keeping what it held, except in an override file.
+	keepEnv, keepField ChangeKind
+	measured           *Measured
+	Budget             Budget
+	Changes            []Change
+	Estimates          Estimates // the memory figures the plan used
 	// MeasuredFigures says which of the plan's numbers came from reading
 	// the running instance (--observed), one line each.
 	MeasuredFigures []string
@@ -150,6 +153,12 @@ func Make(in Input) (*Plan, error) {
 		m.CPUs = 1
 	}
 	p := &Plan{Machine: m, Estimates: est}
+	// An override file restores by dropping its own entries: what the
+	// base file says comes back, so nothing needs keeping there.
+	p.keepEnv, p.keepField = SetEnvKeeping, SetFieldKeeping
+	if in.KeepNames {
+		p.keepEnv, p.keepField = SetEnv, SetField
+	}
 	// compose-scale's migration service runs only with `docker compose
 	// run`: it is no part of the running deployment (it inherits web's
 	// ports and names through extends, which `run` does not use).
