@@ -172,6 +172,10 @@ func (d *Document) ReplaceInEntry(service, key, old, new string) error {
 // one blank line that separated it.
 func (d *Document) RemoveService(name string) error {
 	k, v, err := d.service(name)
+	if err != nil && d.EmptyService(name) {
+		k, v = mapGet(d.services, name)
+		err = nil
+	}
 	if err != nil {
 		return err
 	}
@@ -442,4 +446,10 @@ func (d *Document) CopyEntry(service, from, key string) error {
 		return nil
 	}
 	return d.SetEntryText(service, key, text)
+}
+
+// EmptyService reports a service that has no key left (`name:` alone).
+func (d *Document) EmptyService(name string) bool {
+	k, v := mapGet(d.services, name)
+	return k != nil && (v.Kind == yaml.ScalarNode && v.Tag == "!!null" || v.Kind == yaml.MappingNode && len(v.Content) == 0)
 }

@@ -378,3 +378,17 @@ func (d *Document) SetReplicas(service string, n int) error {
 	}
 	return d.SetKey(service, "scale", strconv.Itoa(n))
 }
+
+// SetPortList makes a service's ports exactly list (short syntax, quoted),
+// or removes the key when list is empty.
+func (d *Document) SetPortList(service string, list []Port) error {
+	if len(list) == 0 {
+		return d.RemoveKey(service, "ports")
+	}
+	var b strings.Builder
+	b.WriteString("ports:\n")
+	for _, p := range list {
+		b.WriteString(d.indentUnit() + "- '" + p.String() + "'\n")
+	}
+	return d.SetEntryText(service, "ports", b.String())
+}

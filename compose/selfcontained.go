@@ -103,3 +103,34 @@ func (d *Document) unindentedText(text string, indent int) string {
 	}
 	return b.String()
 }
+
+// PointExtendsAt makes a service's extends of a service of its own file
+// (extends: base, or {service: base}) name file: what it means once the
+// service is written into another file (an override), where the service
+// it extends is not. An extends that names a file already is left alone.
+func (d *Document) PointExtendsAt(service, file string) error {
+	_, sv, err := d.service(service)
+	if err != nil {
+		return err
+	}
+	k, v := mapGet(sv, "extends")
+	if k == nil {
+		return nil
+	}
+	var target string
+	switch v.Kind {
+	case yaml.ScalarNode:
+		target = v.Value
+	case yaml.MappingNode:
+		if fk, _ := mapGet(v, "file"); fk != nil {
+			return nil
+		}
+		if _, sn := mapGet(v, "service"); sn != nil {
+			target = sn.Value
+		}
+	}
+	if target == "" {
+		return nil
+	}
+	return d.SetEntryText(service, "extends", "extends:\n"+d.indentUnit()+"file: "+renderScalar(file, 0, "!!str")+"\n"+d.indentUnit()+"service: "+renderScalar(target, 0, "!!str")+"\n")
+}

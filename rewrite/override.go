@@ -61,6 +61,25 @@ func RewriteOverride(f Files, overridePath string, in planner.Input) (*Result, e
 		if overSvcs, err = over.Services(); err != nil {
 			return nil, err
 		}
+		// compose-scale's copies are planned as they will be made again
+		// (below): from the base file as it is now, so that the plan
+		// sees the healthcheck and image a re-made copy will have.
+		for _, s := range overSvcs {
+			block, _ := over.ServiceText(s.Name)
+			if !strings.Contains(block, overrideMarker) || baseHas(baseSvcs, s.Name) {
+				continue
+			}
+			if src := copySource(s, baseSvcs); src != "" {
+				// What the plan sets (its queues, threads, pools) stays as
+				// the copy has it: the plan starts from that layout.
+				if err := over.ReplaceServiceText(s.Name, recopy(base, src, s.Name, block, "command", "environment")); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if overSvcs, err = over.Services(); err != nil {
+			return nil, err
+		}
 	}
 	merged := compose.Merge(baseSvcs, overSvcs)
 	if f.Vars != nil {
@@ -101,6 +120,17 @@ func RewriteOverride(f Files, overridePath string, in planner.Input) (*Result, e
 	if err != nil {
 		return nil, err
 	}
+	// A base service's ports as the override already has them (a !reset
+	// or !override of an earlier run): the plan's port edits are made on
+	// that list, and a copy made of the service now takes it.
+	for _, b := range baseSvcs {
+		if o, ok := inOver[b.Name]; !ok || !o.Has["ports"] {
+			continue
+		}
+		if err := tDoc.SetPortList(b.Name, mergedPorts(merged, b.Name)); err != nil {
+			return nil, err
+		}
+	}
 	for _, s := range overSvcs {
 		if _, ok := inBase[s.Name]; !ok {
 			block, _ := over.ServiceText(s.Name)
@@ -133,8 +163,9 @@ func RewriteOverride(f Files, overridePath string, in planner.Input) (*Result, e
 			}
 		case planner.SetPort, planner.RemovePort:
 			if base {
+				// Written as the override's ports entry below; made in T
+				// too, so a copy made of the service after it has them.
 				portEdits[c.Service] = append(portEdits[c.Service], c)
-				continue
 			}
 		case planner.SetEnv, planner.SetEnvKeeping, planner.RemoveEnv:
 			if base {
@@ -184,6 +215,11 @@ func RewriteOverride(f Files, overridePath string, in planner.Input) (*Result, e
 			// Dropped by the plan (now or on an earlier run): switched
 			// off, since an override cannot delete a service.
 			entries = append(entries, [2]string{"scale", "scale: 0\n"})
+			if hasDeployReplicas(base, name) {
+				// compose refuses scale and deploy.replicas that differ:
+				// both say 0 (deploy merges, its other settings stay).
+				entries = append(entries, [2]string{"deploy", "deploy:\n  replicas: 0\n"})
+			}
 		} else {
 			for _, key := range managedKeys {
 				tText, tOk := tDoc.SelfContainedEntryText(name, key)
@@ -198,12 +234,19 @@ func RewriteOverride(f Files, overridePath string, in planner.Input) (*Result, e
 					// Switched off by an earlier plan, on again.
 					entries = append(entries, [2]string{key, "scale: !reset null\n"})
 					usedTags = true
+				case key == "deploy" && inOver[name].Disabled && tOk:
+					entries = append(entries, [2]string{key, tText}) // replicas as the plan has them again
 				}
 			}
 			if edits := portEdits[name]; len(edits) > 0 {
 				want := applyPortEdits(mergedPorts(merged, name), edits)
 				if portsEqual(want, b.Ports) {
 					removeKeys = append(removeKeys, "ports")
+				} else if len(want) == 0 {
+					// Every published port goes: an empty !override list
+					// is refused ("must be a array"); !reset empties it.
+					entries = append(entries, [2]string{"ports", "ports: !reset []\n"})
+					usedTags = true
 				} else {
 					var lines strings.Builder
 					lines.WriteString("ports: !override\n")
@@ -239,6 +282,9 @@ func RewriteOverride(f Files, overridePath string, in planner.Input) (*Result, e
 	for _, s := range tSvcs {
 		if _, ok := inBase[s.Name]; ok {
 			continue
+		}
+		if err := tDoc.PointExtendsAt(s.Name, relativeTo(overridePath, f.Base.Path)); err != nil {
+			return nil, err
 		}
 		block, _ := tDoc.SelfContainedServiceText(s.Name)
 		if created[s.Name] && !strings.Contains(block, overrideMarker) {
@@ -302,7 +348,7 @@ func copySource(copy compose.Service, base []compose.Service) string {
 
 // recopy is the block of base service src renamed name, with the marker
 // and the container_name and hostname of the copy it replaces.
-func recopy(base *compose.Document, src, name, old string) string {
+func recopy(base *compose.Document, src, name, old string, keep ...string) string {
 	text, ok := base.SelfContainedServiceText(src)
 	if !ok {
 		return old
@@ -320,7 +366,17 @@ func recopy(base *compose.Document, src, name, old string) string {
 	}
 	// What a copy must not share with the service it copies stays as the
 	// copy had it: its names, its ports, its replicas.
-	for _, key := range []string{"container_name", "hostname", "ports", "scale", "deploy"} {
+	if ds, err := doc.Services(); err == nil && len(ds) == 1 && ds[0].Image == "" {
+		// A build-only service: the copies share the image name the
+		// plan gave them (one build), which the base file never has;
+		// it goes where the plan put it, after build.
+		if ws, err := was.Services(); err == nil && len(ws) == 1 && ws[0].Image != "" {
+			if err := doc.SetKey(name, "image", ws[0].Image); err != nil {
+				return old
+			}
+		}
+	}
+	for _, key := range append([]string{"container_name", "hostname", "ports", "scale", "deploy"}, keep...) {
 		e, had := was.EntryText(name, key)
 		var err error
 		if had {
@@ -361,14 +417,25 @@ func (w *overrideWriter) service(name string, exists bool, entries [][2]string, 
 			}
 		}
 		for _, k := range envDrop {
+			if w.emptied(name) {
+				break
+			}
 			if err := w.doc.RemoveEnvKey(name, k); err != nil {
 				return err
 			}
 		}
 		for _, k := range removeKeys {
+			if w.emptied(name) {
+				break
+			}
 			if err := w.doc.RemoveKey(name, k); err != nil {
 				return err
 			}
+		}
+		if w.emptied(name) {
+			// Nothing of the plan's is left on it (a pooler turned off):
+			// the entry goes, and the base file's service is as it is.
+			return w.doc.RemoveService(name)
 		}
 		return nil
 	}
@@ -493,3 +560,21 @@ func relativeTo(from, path string) string {
 	}
 	return path
 }
+
+// hasDeployReplicas reports a base service that sets deploy.replicas.
+func hasDeployReplicas(base *compose.Document, name string) bool {
+	text, ok := base.EntryText(name, "deploy")
+	return ok && strings.Contains(text, "replicas:")
+}
+
+func baseHas(base []compose.Service, name string) bool {
+	for _, b := range base {
+		if b.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// emptied reports a service of the override left with no key.
+func (w *overrideWriter) emptied(name string) bool { return w.doc.EmptyService(name) }

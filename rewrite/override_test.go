@@ -79,8 +79,18 @@ func checkMergedIsThePlan(t *testing.T, name, path string, base []byte, res *Res
 			t.Errorf("%s: %s runs sidekiq, but the plan has no such process", name, s.Name)
 		}
 	}
-	maxConns := maxConnections(t, running)
-	holdsUnder(func(f string, a ...any) { t.Errorf(name+": "+f, a...) }, res.Plan.Version, running, m, maxConns)
+	if pg := res.Plan.Postgres; pg != nil && pg.Service != "" {
+		// The database the plan sized (a file may run other Postgres
+		// images: a maintenance container, a second database).
+		var db []planner.Service
+		for _, s := range running {
+			if s.Name == pg.Service {
+				db = append(db, s)
+			}
+		}
+		maxConns := maxConnections(t, db)
+		holdsUnder(func(f string, a ...any) { t.Errorf(name+": "+f, a...) }, res.Plan.Version, running, m, maxConns)
+	}
 	for _, p := range startProblemsOf(ms) {
 		t.Errorf("%s: %s", name, p)
 	}
@@ -92,7 +102,10 @@ func checkMergedIsThePlan(t *testing.T, name, path string, base []byte, res *Res
 // nothing, and a resize of the override equals writing it for the new
 // size directly.
 func TestOverrideAtEverySize(t *testing.T) {
-	for _, fx := range []string{"stock-v4.3", "stock-v3.4", "stock-v4.5", "latest", "seeds4-v4.3", "names-v4.3"} {
+	// The grid over every fixture still finds resize differences for hand
+	// splits (see the issue); these hold every invariant.
+	all := []string{"stock-v4.3", "stock-v3.4", "stock-v4.5", "latest", "seeds4-v4.3", "names-v4.3", "anchors-v4.4", "bumped-v4.5", "hometown-v4.2", "extends-v4.4", "pgbouncer-v4.5", "multidb", "nodb-v4.4"}
+	for _, fx := range all {
 		for _, st := range []planner.Strategy{planner.Auto, planner.PerQueue} {
 			t.Run(fx+"/"+string(st), func(t *testing.T) {
 				t.Parallel()
@@ -103,6 +116,9 @@ func TestOverrideAtEverySize(t *testing.T) {
 					f := Files{Base: compose.File{Path: path, Text: src}}
 					res, err := RewriteOverride(f, overridePath, in)
 					if err != nil {
+						if _, perr := Rewrite(path, src, in); perr != nil {
+							continue // no plan at this size, override or not (too small, a flag it needs)
+						}
 						if st == planner.Auto {
 							t.Errorf("%s: %v", droplet, err)
 						}
@@ -123,7 +139,7 @@ func TestOverrideAtEverySize(t *testing.T) {
 				for i, a := range sizes {
 					for _, b := range sizes[i+1 : min(i+2, len(sizes))] {
 						pairs := [][2]string{{a, b}, {b, a}}
-						if fx == "seeds4-v4.3" {
+						if res, err := Rewrite(path, src, input(t, a, st)); err == nil && res.Plan.Strategy == planner.HandSplit {
 							// A hand split: growing after a shrink does not
 							// bring back what was merged (README).
 							pairs = pairs[1:]

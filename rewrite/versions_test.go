@@ -114,9 +114,16 @@ func holdsUnder(errorf func(string, ...any), v planner.Version, services []plann
 		}
 		// Behind compose-scale's PgBouncer the pools are its clients, and
 		// Postgres holds its server pool.
-		clients, _ := strconv.Atoi(s.Env["PGBOUNCER_MAX_CLIENT_CONN"])
-		pool, _ := strconv.Atoi(s.Env["PGBOUNCER_DEFAULT_POOL_SIZE"])
-		reserve, _ := strconv.Atoi(s.Env["PGBOUNCER_RESERVE_POOL_SIZE"])
+		// compose-scale's variables, or edoburu's for an admin's own.
+		setting := func(name string) int {
+			for _, k := range []string{"PGBOUNCER_" + name, name} {
+				if n, err := strconv.Atoi(s.Env[k]); err == nil {
+					return n
+				}
+			}
+			return 0
+		}
+		clients, pool, reserve := setting("MAX_CLIENT_CONN"), setting("DEFAULT_POOL_SIZE"), setting("RESERVE_POOL_SIZE")
 		if n > clients*9/10 {
 			errorf("%s: the pools can open %d connections to %s, above 90%% of its max_client_conn %d", v, n, s.Name, clients)
 		}
