@@ -263,6 +263,9 @@ func TestPoolerLogsInAsTheApp(t *testing.T) {
 			user:  "second", pass: "in-the-second-file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if testing.Short() && !strings.Contains(tc.name, "in the env_file") {
+				t.Skip("go test -short: the URL and odd-password cases only; CI runs every case")
+			}
 			dir := t.TempDir()
 			files := map[string]string{"docker-compose.yml": stockWith(t, tc.edits...)}
 			for k, v := range tc.files {
@@ -369,7 +372,7 @@ func TestMigrationHoldsItsLockOnTheDirectPort(t *testing.T) {
 	// these servers listen on.
 	ports := map[string]int{"db": s.port, "pgbouncer": b.port}
 	// Rails's migration lock, held by a session open on migrate's address.
-	m := openSessionAs(t, c, ports[host], user, pass)
+	m := openSessionAt(t, c, "127.0.0.1", ports[host], user, pass)
 	if got := m.query(t, "SELECT 1 FROM (SELECT pg_advisory_lock(8675309)) AS l;"); got != "1" {
 		t.Fatalf("lock: %q", got)
 	}
@@ -379,27 +382,13 @@ func TestMigrationHoldsItsLockOnTheDirectPort(t *testing.T) {
 	// Through the pooler the same lock outlives its session's hold.
 	web := envs["web"]
 	wh, _ := appAddress(t, web)
-	p := openSessionAs(t, c, ports[wh], user, pass)
+	p := openSessionAt(t, c, "127.0.0.1", ports[wh], user, pass)
 	if got := p.query(t, "SELECT 1 FROM (SELECT pg_advisory_lock(4242)) AS l;"); got != "1" {
 		t.Fatalf("lock: %q", got)
 	}
 	if got, err := loginAs(c, b.port, user, pass, "SELECT pg_try_advisory_lock(4242)"); err != nil || got != "t" {
 		t.Logf("through the pooler: %q %v (a second server connection held the lock)", got, err)
 	}
-}
-
-func openSessionAs(t *testing.T, c *Cluster, port int, user, pass string) *session {
-	t.Helper()
-	cmd := exec.Command(filepath.Join(c.bin, "psql"), "-X", "-A", "-t", "-q", "-h", "127.0.0.1", "-p", strconv.Itoa(port), "-U", user, "-d", "postgres")
-	cmd.Env = append(os.Environ(), "PGPASSWORD="+pass, "PGSSLMODE=disable")
-	in, _ := cmd.StdinPipe()
-	out, _ := cmd.StdoutPipe()
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { in.Close(); cmd.Wait() })
-	return newSession(cmd, in, out)
 }
 
 // commandOf is a service's command in a compose text, as compose reads it.

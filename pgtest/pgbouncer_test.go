@@ -188,7 +188,14 @@ type session struct {
 
 func openSession(t *testing.T, c *Cluster, host string, port int) *session {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(c.bin, "psql"), "-X", "-A", "-t", "-q", "-h", host, "-p", strconv.Itoa(port), "-U", "postgres", "-d", "postgres")
+	return openSessionAt(t, c, host, port, "postgres", "")
+}
+
+// openSessionAt is a psql kept open on host:port as user, with password.
+func openSessionAt(t *testing.T, c *Cluster, host string, port int, user, pass string) *session {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(c.bin, "psql"), "-X", "-A", "-t", "-q", "-h", host, "-p", strconv.Itoa(port), "-U", user, "-d", "postgres")
+	cmd.Env = append(os.Environ(), "PGPASSWORD="+pass, "PGSSLMODE=disable")
 	in, _ := cmd.StdinPipe()
 	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = cmd.Stdout
@@ -196,10 +203,6 @@ func openSession(t *testing.T, c *Cluster, host string, port int) *session {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { in.Close(); cmd.Wait() })
-	return newSession(cmd, in, out)
-}
-
-func newSession(cmd *exec.Cmd, in io.WriteCloser, out io.Reader) *session {
 	return &session{cmd: cmd, in: in, out: bufio.NewReader(out)}
 }
 

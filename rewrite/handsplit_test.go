@@ -21,8 +21,12 @@ var handSplits = []string{"handsplit-v3.4", "seeds4-v4.3", "forms-v4.3", "replic
 var sizes = []string{"s-1vcpu-1gb", "s-1vcpu-2gb", "s-2vcpu-4gb", "s-4vcpu-8gb", "s-8vcpu-16gb", "g-16vcpu-64gb"}
 
 func TestHandSplitsAtEverySize(t *testing.T) {
+	strategies := []planner.Strategy{planner.Auto, planner.PerQueue, planner.Permuted, planner.Weighted}
+	if testing.Short() {
+		strategies = strategies[:1] // go test -short: auto only; CI runs them all
+	}
 	for _, fx := range handSplits {
-		for _, st := range []planner.Strategy{planner.Auto, planner.PerQueue, planner.Permuted, planner.Weighted} {
+		for _, st := range strategies {
 			t.Run(fx+"/"+string(st), func(t *testing.T) {
 				t.Parallel() // each case is independent: two cores halve the wall time
 				handSplitCase(t, fx, st)
