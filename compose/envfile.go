@@ -1,6 +1,7 @@
 package compose
 
 import (
+	"net/url"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/dotenv"
@@ -67,6 +68,58 @@ func URLUserinfo(u string) (user, password bool) {
 	}
 	name, pass, hasPass := strings.Cut(rest[:at], ":")
 	return name != "", hasPass && pass != ""
+}
+
+// URLLogin is the user and password of scheme://user:pass@host, decoded
+// as redis-rb decodes a Redis URL's (URI.decode_www_form_component:
+// %XX, and + is a space) when form is true, else as a URI path is (+
+// stays). Unescaped characters a URL parser refuses are taken as they
+// are, as Ruby's lenient parsers do.
+func URLLogin(u string, form bool) (user, password string) {
+	_, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return "", ""
+	}
+	at := loginEnd(rest)
+	if at < 0 {
+		return "", ""
+	}
+	name, pass, _ := strings.Cut(rest[:at], ":")
+	unescape := url.PathUnescape
+	if form {
+		unescape = url.QueryUnescape
+	}
+	decode := func(s string) string {
+		if d, err := unescape(s); err == nil {
+			return d
+		}
+		return s
+	}
+	return decode(name), decode(pass)
+}
+
+// WithoutLogin is u without its userinfo, everything else kept: for a
+// URL parser to read the host, port, path and query of a URL whose
+// password it would stumble on.
+func WithoutLogin(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return u
+	}
+	if at := loginEnd(rest); at >= 0 {
+		rest = rest[at+1:]
+	}
+	return scheme + "://" + rest
+}
+
+// loginEnd is the index of the @ that ends the userinfo of rest (a URL
+// after its "scheme://"), -1 when there is none.
+func loginEnd(rest string) int {
+	at := strings.LastIndex(rest, "@")
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 && i > at {
+		at = strings.LastIndex(rest[:i], "@")
+	}
+	return at
 }
 
 // HostOfURL reduces scheme://user:pass@host:port/db to scheme://host:port.

@@ -13,22 +13,27 @@ import (
 // service name), else by its queues.
 type Service struct {
 	Name    string
-	Aliases []string // hostname, container_name
-	Queues  []string // as its command lists them
+	Aliases []string       // hostname, container_name
+	Queues  []string       // as its command lists them, in its -q order
+	Weights map[string]int // the -q weights, when it has any
 }
 
 // Observation is what a sample of readings showed.
 type Observation struct {
-	Samples         int                `json:"samples"`
-	Seconds         float64            `json:"seconds"`
-	Sidekiq         *Sidekiq           `json:"sidekiq,omitempty"`  // the last reading
-	Postgres        *Postgres          `json:"postgres,omitempty"` // the last reading
-	RedisError      string             `json:"redis_error,omitempty"`
-	PostgresError   string             `json:"postgres_error,omitempty"`
-	QueueGrowth     map[string]int     `json:"queue_growth,omitempty"`   // last size minus first
-	BusyAverage     map[string]float64 `json:"busy_average,omitempty"`   // by process identity
-	ServiceOf       map[string]string  `json:"service_of,omitempty"`     // process identity -> service
-	SidekiqRSSKB    []int64            `json:"sidekiq_rss_kb,omitempty"` // every process in every sample
+	Samples       int                `json:"samples"`
+	Seconds       float64            `json:"seconds"`
+	Sidekiq       *Sidekiq           `json:"sidekiq,omitempty"`  // the last reading
+	Postgres      *Postgres          `json:"postgres,omitempty"` // the last reading
+	RedisError    string             `json:"redis_error,omitempty"`
+	PostgresError string             `json:"postgres_error,omitempty"`
+	QueueGrowth   map[string]int     `json:"queue_growth,omitempty"`   // last size minus first
+	BusyAverage   map[string]float64 `json:"busy_average,omitempty"`   // by process identity
+	ServiceOf     map[string]string  `json:"service_of,omitempty"`     // process identity -> service
+	SidekiqRSSKB  []int64            `json:"sidekiq_rss_kb,omitempty"` // every process in every sample
+	// Memory is every container's memory at every reading, by service
+	// (docker compose stats); MemoryError says why it could not be read.
+	Memory          map[string][]int64 `json:"memory_bytes,omitempty"`
+	MemoryError     string             `json:"memory_error,omitempty"`
 	PlannedSettings map[string]string  `json:"planned_settings,omitempty"`
 	Findings        []string           `json:"findings"`
 }
@@ -38,7 +43,7 @@ type Observation struct {
 // observation says which could not be read and why.
 func Read(src Source, samples int, interval time.Duration, settings []string, progress func(done, of int)) Observation {
 	samples = max(samples, 1)
-	o := Observation{Samples: samples, QueueGrowth: map[string]int{}, BusyAverage: map[string]float64{}, ServiceOf: map[string]string{}}
+	o := Observation{Samples: samples, QueueGrowth: map[string]int{}, BusyAverage: map[string]float64{}, ServiceOf: map[string]string{}, Memory: map[string][]int64{}}
 	var first *Sidekiq
 	busySum := map[string]int{}
 	busyN := map[string]int{}
@@ -72,6 +77,15 @@ func Read(src Source, samples int, interval time.Duration, settings []string, pr
 				o.Postgres = &pg
 			}
 		}
+		if src.CanReadMemory() && o.MemoryError == "" {
+			mem, err := src.ReadMemory()
+			if err != nil {
+				o.MemoryError = err.Error()
+			}
+			for _, c := range mem {
+				o.Memory[c.Service] = append(o.Memory[c.Service], c.Bytes)
+			}
+		}
 		if progress != nil {
 			progress(i+1, samples)
 		}
@@ -101,28 +115,65 @@ func Read(src Source, samples int, interval time.Duration, settings []string, pr
 // Nothing reports an observation that read neither side.
 func (o Observation) Nothing() bool { return o.Sidekiq == nil && o.Postgres == nil }
 
-// Attribute maps each process to the compose service it runs in.
+// Attribute maps each process to the compose service it runs in: by its
+// hostname where that is the service's (hostname:, container_name:, a
+// host network), else by what it listens on. In docker a process's
+// hostname is its container's ID, and the permuted workers all listen on
+// the same set of queues, so the set alone names them all after the
+// first; Sidekiq keeps -q's order in its heartbeat, so the ordered list
+// tells them apart, then the weights, and only then the set.
 func (o *Observation) Attribute(services []Service) {
 	if o.Sidekiq == nil {
 		return
 	}
+	matchers := []func(p Process, s Service) bool{
+		func(p Process, s Service) bool { return p.Hostname == s.Name || contains(s.Aliases, p.Hostname) },
+		func(p Process, s Service) bool {
+			return sameList(p.Queues, s.Queues) && sameWeights(p.Weights, s.Weights)
+		},
+		func(p Process, s Service) bool { return sameList(p.Queues, s.Queues) },
+		func(p Process, s Service) bool { return sameSet(p.Queues, s.Queues) },
+	}
 	for _, p := range o.Sidekiq.Processes {
-		for _, s := range services {
-			if p.Hostname == s.Name || contains(s.Aliases, p.Hostname) {
-				o.ServiceOf[p.Identity] = s.Name
-				break
-			}
-		}
-		if o.ServiceOf[p.Identity] != "" {
-			continue
-		}
-		for _, s := range services {
-			if sameSet(p.Queues, s.Queues) {
-				o.ServiceOf[p.Identity] = s.Name
-				break
+	match:
+		for _, m := range matchers {
+			for _, s := range services {
+				if m(p, s) {
+					o.ServiceOf[p.Identity] = s.Name
+					break match
+				}
 			}
 		}
 	}
+}
+
+func sameList(a, b []string) bool {
+	if len(a) == 0 || len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// sameWeights compares the weights a heartbeat gives (Sidekiq 7 and 8;
+// 6 gives none) with the command's; a heartbeat without them matches any.
+func sameWeights(got, want map[string]int) bool {
+	if len(got) == 0 {
+		return true
+	}
+	if len(got) != len(want) {
+		return false
+	}
+	for q, n := range got {
+		if want[q] != n {
+			return false
+		}
+	}
+	return true
 }
 
 // Findings says in words what an admin acts on. plannedRSS is the memory
@@ -170,6 +221,12 @@ func (o *Observation) Judge(plannedRSS int64) []string {
 				f = append(f, fmt.Sprintf("sidekiq processes use %d MB on average, the plan assumes %d MB", avg>>20, plannedRSS>>20))
 			}
 		}
+		if sk.Expired > 0 {
+			f = append(f, fmt.Sprintf("%s in Sidekiq's process set without a heartbeat (they died without cleaning up): not counted; Sidekiq drops them at its next cleanup", plural(sk.Expired, "process")))
+		}
+		if len(sk.Unusable) > 0 {
+			f = append(f, fmt.Sprintf("unusable figures in Redis, not planned from: %s", strings.Join(sk.Unusable, "; ")))
+		}
 		if sk.Dead > 0 {
 			f = append(f, fmt.Sprintf("%s in the dead set: they ran out of retries", plural(sk.Dead, "job")))
 		}
@@ -202,13 +259,18 @@ func (o *Observation) name(p Process) string {
 // RSSPercentile is the p-th percentile of the Sidekiq processes' RSS over
 // the sample, in bytes.
 func (o Observation) RSSPercentile(p float64) int64 {
-	if len(o.SidekiqRSSKB) == 0 {
+	return Percentile(o.SidekiqRSSKB, p) * 1024
+}
+
+// Percentile is the p-th percentile of v (nearest rank), 0 for none.
+func Percentile(v []int64, p float64) int64 {
+	if len(v) == 0 {
 		return 0
 	}
-	v := append([]int64(nil), o.SidekiqRSSKB...)
+	v = append([]int64(nil), v...)
 	sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
 	i := int(math.Ceil(p/100*float64(len(v)))) - 1
-	return v[min(max(i, 0), len(v)-1)] * 1024
+	return v[min(max(i, 0), len(v)-1)]
 }
 
 // Backlog is the size of each queue that is backed up at the last

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/compose-scale/compose-scale/compose"
+	"github.com/compose-scale/compose-scale/dockertest"
 	"github.com/compose-scale/compose-scale/pgtest"
 	"github.com/compose-scale/compose-scale/planner"
 	"github.com/compose-scale/compose-scale/redistest"
@@ -61,6 +62,14 @@ func plannedCommands(t *testing.T) map[string][]string {
 // command, the bundle exec prefix dropped, loading the test's jobs.
 func startSidekiq(t *testing.T, port int, command []string) {
 	t.Helper()
+	startSidekiqAt(t, "redis://127.0.0.1:"+strconv.Itoa(port)+"/0", command)
+}
+
+// startSidekiqAt is startSidekiq on any Redis URL, with variables added
+// to its environment (DYNO=... names its hostname, as a container's ID
+// names it in docker).
+func startSidekiqAt(t *testing.T, redisURL string, command []string, env ...string) {
+	t.Helper()
 	need(t, "COMPOSE_SCALE_REQUIRE_SIDEKIQ", "ruby-sidekiq", "sidekiq", "ruby")
 	args := command
 	for len(args) > 0 && args[0] != "sidekiq" {
@@ -68,7 +77,7 @@ func startSidekiq(t *testing.T, port int, command []string) {
 	}
 	jobs, _ := filepath.Abs(filepath.Join("testdata", "jobs.rb"))
 	cmd := exec.Command("sidekiq", append([]string{"-r", jobs}, args[1:]...)...)
-	cmd.Env = append(os.Environ(), "REDIS_URL=redis://127.0.0.1:"+strconv.Itoa(port)+"/0")
+	cmd.Env = append(append(os.Environ(), "REDIS_URL="+redisURL), env...)
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
@@ -342,34 +351,34 @@ func TestObserveThroughDockerCompose(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Stop()
-	dir := t.TempDir()
-	logFile := filepath.Join(dir, "invocations")
-	standIn := `#!/bin/sh
-# A stand-in for the docker CLI (there is no docker engine here): it takes
-# "compose -f FILE exec -T SERVICE CMD ARGS...", records the invocation,
-# and runs CMD against the test servers.
-printf '%s' "$*" | tr '\n' ' ' >> "` + logFile + `"; echo >> "` + logFile + `"
-[ "$1" = compose ] && [ "$2" = -f ] && [ "$4" = exec ] && [ "$5" = -T ] || { echo "unexpected: $*" >&2; exit 2; }
-service=$6; shift 6
-case "$1" in
-  redis-cli) shift; exec redis-cli -p ` + strconv.Itoa(port) + ` "$@" ;;
-  psql) shift; exec ` + filepath.Join(bin, "psql") + ` -h 127.0.0.1 -p ` + strconv.Itoa(s.Port()) + ` "$@" ;;
-esac
-echo "no such command in $service: $1" >&2; exit 127
-`
-	if err := os.WriteFile(filepath.Join(dir, "docker"), []byte(standIn), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	src := Source{Run: Exec, ComposeFile: "/srv/mastodon/docker-compose.yml", RedisService: "redis", DBService: "db"}
+	log := dockertest.StandIn(t, dockertest.Config{
+		RedisPort: port, PsqlBin: filepath.Join(bin, "psql"), PGPort: s.Port(),
+		PS:    `{"ID":"3f2a9c1b7d4e5f60","Name":"mastodon-web-1","Service":"web","State":"running"}` + "\n" + `{"ID":"0a1b2c3d4e5f6071","Name":"mastodon-streaming-1","Service":"streaming","State":"running"}`,
+		Stats: `{"ID":"3f2a9c1b7d4e","Name":"mastodon-web-1","MemUsage":"612.5MiB / 7.761GiB"}` + "\n" + `{"ID":"0a1b2c3d4e5f","Name":"mastodon-streaming-1","MemUsage":"98MiB / 7.761GiB"}` + "\n" + `{"ID":"ffffffffffff","Name":"other-project-1","MemUsage":"1GiB / 7.761GiB"}`,
+	})
+	src := Source{Run: Exec, ComposeFiles: []string{"/srv/mastodon/docker-compose.yml"}, RedisService: "redis", DBService: "db"}
 	o := Read(src, 1, 0, []string{"max_connections"}, nil)
 	if o.RedisError != "" || o.PostgresError != "" || o.Sidekiq == nil || o.Postgres == nil {
 		t.Fatalf("read through the stand-in: %+v", o)
 	}
-	logged, _ := os.ReadFile(logFile)
-	lines := strings.Split(strings.TrimSpace(string(logged)), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[0], "compose -f /srv/mastodon/docker-compose.yml exec -T redis redis-cli --raw EVAL_RO ") ||
-		lines[1] != "compose -f /srv/mastodon/docker-compose.yml exec -T db psql -U postgres -X -A -t -F \t -v ON_ERROR_STOP=1 -f -" {
-		t.Errorf("invocations:\n%s", logged)
+	lines := dockertest.Invocations(t, log)
+	want := []string{
+		"compose -f /srv/mastodon/docker-compose.yml exec -T redis redis-cli --raw EVAL_RO ",
+		"compose -f /srv/mastodon/docker-compose.yml exec -T db psql -U postgres -X -A -t -F \t -v ON_ERROR_STOP=1 -f -",
+		"compose -f /srv/mastodon/docker-compose.yml ps --format json",
+		"compose -f /srv/mastodon/docker-compose.yml stats --no-stream --format json",
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("invocations:\n%s", strings.Join(lines, "\n"))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) || (i > 0 && lines[i] != w) {
+			t.Errorf("invocation %d: %q, want %q", i, lines[i], w)
+		}
+	}
+	// Each container's memory under its service; another project's
+	// container is not ours.
+	if o.MemoryError != "" || len(o.Memory) != 2 || o.Memory["web"][0] != 6125*(1<<20)/10 || o.Memory["streaming"][0] != 98<<20 {
+		t.Errorf("memory: %v %q", o.Memory, o.MemoryError)
 	}
 }

@@ -65,20 +65,20 @@ func ParsePostgres(out string) (Postgres, error) {
 			seen = true
 		case len(f) == 3 && f[0] == "state":
 			n, _ := strconv.Atoi(f[2])
-			pg.ByState[f[1]] += n
+			pg.ByState[Printable(f[1])] += n
 			pg.Clients += n
 		case len(f) == 3 && f[0] == "app":
 			n, _ := strconv.Atoi(f[2])
-			pg.ByApplication[f[1]] += n
+			pg.ByApplication[Printable(f[1])] += n
 		case len(f) == 4 && f[0] == "wait":
 			n, _ := strconv.Atoi(f[3])
-			pg.Waits = append(pg.Waits, Wait{Type: f[1], Event: f[2], Count: n})
+			pg.Waits = append(pg.Waits, Wait{Type: Printable(f[1]), Event: Printable(f[2]), Count: n})
 		case len(f) == 3 && f[0] == "setting":
-			pg.Settings[f[1]] = f[2]
+			pg.Settings[f[1]] = Printable(f[2])
 		}
 	}
 	if !seen {
-		return pg, fmt.Errorf("no max_connections in the answer: %s", firstLine(out))
+		return pg, fmt.Errorf("no max_connections in the answer: %s", Printable(firstLine(out)))
 	}
 	sort.Slice(pg.Waits, func(i, j int) bool {
 		if pg.Waits[i].Count != pg.Waits[j].Count {

@@ -7,6 +7,7 @@ package observe
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -85,6 +86,13 @@ type Sidekiq struct {
 	// Major is the Sidekiq major version the data is in: 8 when
 	// concurrency is its own field, 7 when info carries a version, else 6.
 	Major int `json:"sidekiq_major"`
+	// Expired counts the identities still in the processes set whose
+	// heartbeat hash has expired (the process died without cleaning up):
+	// Sidekiq's own API skips them, and so does this reading.
+	Expired int `json:"expired_processes,omitempty"`
+	// Unusable lists the numbers that cannot be true (negative, past
+	// int64, not numbers): a reading with any is not planned from.
+	Unusable []string `json:"unusable,omitempty"`
 }
 
 // ParseSidekiq reads sidekiqScript's answer. The three shapes Sidekiq
@@ -128,42 +136,55 @@ func ParseSidekiq(raw string) (Sidekiq, error) {
 		s.At = sec + usec/1e6
 	}
 	s.Retry, s.Scheduled, s.Dead = in.Retry, in.Schedule, in.Dead
-	s.Processed, _ = strconv.ParseInt(in.Processed, 10, 64)
-	s.Failed, _ = strconv.ParseInt(in.Failed, 10, 64)
+	s.Processed = count("stat:processed", in.Processed, &s.Unusable)
+	s.Failed = count("stat:failed", in.Failed, &s.Unusable)
 	s.Major = 6
 	for _, p := range in.Processes {
 		f := map[string]string{}
 		for i := 0; i+1 < len(p.Fields); i += 2 {
 			f[p.Fields[i]] = p.Fields[i+1]
 		}
-		proc, major := parseProcess(p.Identity, f)
+		if f["info"] == "" {
+			s.Expired++ // the heartbeat expired: Sidekiq's ProcessSet skips it too
+			continue
+		}
+		proc, major, bad := parseProcess(p.Identity, f)
 		s.Major = max(s.Major, major)
 		s.Processes = append(s.Processes, proc)
+		s.Unusable = append(s.Unusable, bad...)
 	}
 	for _, q := range in.Queues {
-		s.Queues = append(s.Queues, Queue{Name: q.Name, Size: q.Size, LatencySeconds: latency(q.Oldest, s.At)})
+		age, ok := latency(q.Oldest, s.At)
+		if !ok {
+			s.Unusable = append(s.Unusable, fmt.Sprintf("queue %s: its oldest job's enqueued_at is not a time", Printable(q.Name)))
+		}
+		s.Queues = append(s.Queues, Queue{Name: Printable(q.Name), Size: q.Size, LatencySeconds: age})
 	}
 	sort.Slice(s.Queues, func(i, j int) bool { return s.Queues[i].Name < s.Queues[j].Name })
 	sort.Slice(s.Processes, func(i, j int) bool { return s.Processes[i].Identity < s.Processes[j].Identity })
 	return s, nil
 }
 
-func parseProcess(identity string, f map[string]string) (Process, int) {
-	p := Process{Identity: identity}
+func parseProcess(identity string, f map[string]string) (Process, int, []string) {
+	p := Process{Identity: Printable(identity)}
+	var bad []string
 	var info struct {
 		Hostname    string          `json:"hostname"`
-		PID         int             `json:"pid"`
-		Concurrency int             `json:"concurrency"`
+		PID         json.Number     `json:"pid"`
+		Concurrency json.Number     `json:"concurrency"`
 		Queues      []string        `json:"queues"`
 		Weights     json.RawMessage `json:"weights"`
 		Version     string          `json:"version"`
 		Capsules    map[string]struct {
-			Concurrency int            `json:"concurrency"`
+			Concurrency json.Number    `json:"concurrency"`
 			Weights     map[string]int `json:"weights"`
 		} `json:"capsules"`
 	}
-	json.Unmarshal([]byte(f["info"]), &info)
-	p.Hostname, p.PID, p.Queues, p.Version = info.Hostname, info.PID, info.Queues, info.Version
+	if err := json.Unmarshal([]byte(f["info"]), &info); err != nil {
+		bad = append(bad, fmt.Sprintf("%s: its heartbeat's info does not read as JSON", p.Identity))
+	}
+	p.Hostname, p.Queues, p.Version = Printable(info.Hostname), printableAll(info.Queues), Printable(info.Version)
+	p.PID = int(count(p.Identity+": pid", string(info.PID), &bad))
 	major := 6
 	if info.Version != "" {
 		major = 7
@@ -171,14 +192,14 @@ func parseProcess(identity string, f map[string]string) (Process, int) {
 			major = n
 		}
 	}
-	p.Concurrency = info.Concurrency
+	p.Concurrency = int(count(p.Identity+": concurrency", string(info.Concurrency), &bad))
 	if c, ok := f["concurrency"]; ok { // Sidekiq 8: its own field
-		p.Concurrency, _ = strconv.Atoi(c)
+		p.Concurrency = int(count(p.Identity+": concurrency", c, &bad))
 		major = max(major, 8)
 	}
 	if p.Concurrency == 0 && len(info.Capsules) > 0 {
 		for _, c := range info.Capsules {
-			p.Concurrency += c.Concurrency
+			p.Concurrency += int(count(p.Identity+": a capsule's concurrency", string(c.Concurrency), &bad))
 		}
 	}
 	// Weights: 7 and 8 write [{queue: weight}] per capsule.
@@ -190,22 +211,30 @@ func parseProcess(identity string, f map[string]string) (Process, int) {
 					if p.Weights == nil {
 						p.Weights = map[string]int{}
 					}
-					p.Weights[q] = n
+					p.Weights[Printable(q)] = n
 				}
 			}
 		}
 	}
-	p.Busy, _ = strconv.Atoi(f["busy"])
-	p.RSSKB, _ = strconv.ParseInt(f["rss"], 10, 64)
+	p.Busy = int(count(p.Identity+": busy", f["busy"], &bad))
+	p.RSSKB = count(p.Identity+": rss", f["rss"], &bad)
+	if p.RSSKB > 1<<40 { // a petabyte in kB: no process has it
+		bad = append(bad, fmt.Sprintf("%s: rss is %d kB, more than any machine has", p.Identity, p.RSSKB))
+		p.RSSKB = 0
+	}
 	p.Quiet = f["quiet"] == "true"
-	return p, major
+	return p, major, bad
 }
 
-// latency is the age of a job at now: enqueued_at (or created_at) in
-// float seconds (Sidekiq up to 7) or integer milliseconds (8).
-func latency(job string, now float64) float64 {
+// latency is the age of a job at now, from its enqueued_at (or
+// created_at): Sidekiq up to 7 writes float seconds, 8 integer
+// milliseconds (client.rb v8.0.9:286), and other clients whole seconds.
+// A decimal point tells nothing, so the magnitude does: epoch seconds
+// stay below 1e11 until the year 5138, epoch milliseconds have been above
+// it since 1973. ok is false for a stamp that is not a number.
+func latency(job string, now float64) (age float64, ok bool) {
 	if job == "" || now == 0 {
-		return 0
+		return 0, true
 	}
 	var j struct {
 		EnqueuedAt json.Number `json:"enqueued_at"`
@@ -214,21 +243,21 @@ func latency(job string, now float64) float64 {
 	d := json.NewDecoder(strings.NewReader(job))
 	d.UseNumber()
 	if d.Decode(&j) != nil {
-		return 0
+		return 0, true // not a job Sidekiq wrote: its age is unknown, not wrong
 	}
 	ts := j.EnqueuedAt
 	if ts == "" {
 		ts = j.CreatedAt
 	}
 	if ts == "" {
-		return 0
+		return 0, true
 	}
-	var at float64
-	if strings.ContainsAny(string(ts), ".eE") {
-		at, _ = strconv.ParseFloat(string(ts), 64)
-	} else {
-		ms, _ := strconv.ParseInt(string(ts), 10, 64)
-		at = float64(ms) / 1000
+	at, err := strconv.ParseFloat(string(ts), 64)
+	if err != nil || at < 0 || math.IsInf(at, 0) {
+		return 0, false
 	}
-	return max(0, now-at)
+	if at >= 1e11 {
+		at /= 1000
+	}
+	return max(0, now-at), true
 }

@@ -21,20 +21,14 @@ func currentConnections(v Version, services []Service, m Machine) (total int, pa
 		replicas := max(s.Replicas, 1)
 		switch RoleOf(s) {
 		case RoleWeb:
-			procs := envInt(s, "WEB_CONCURRENCY", 2)
-			if s.Env["WEB_CONCURRENCY"] == "0" {
-				procs = 1
-			}
+			procs := ProcessesPerContainer(v, s, m)
 			threads := envInt(s, "MAX_THREADS", 5)
 			pool := envInt(s, "DB_POOL", threads)
 			n := replicas * procs * pool * poolsPerProcess(v)
 			total += n
 			parts = append(parts, fmt.Sprintf("%s %d", s.Name, n))
 		case RoleStreaming:
-			procs := 1
-			if !v.AtLeast(4, 2) {
-				procs = envInt(s, "STREAMING_CLUSTER_NUM", max(m.CPUs-1, 1))
-			}
+			procs := ProcessesPerContainer(v, s, m)
 			pool := 10
 			if v.AtLeast(4, 1) {
 				pool = envInt(s, "DB_POOL", 10)
@@ -66,6 +60,34 @@ func currentConnections(v Version, services []Service, m Machine) (total int, pa
 		}
 	}
 	return total, parts
+}
+
+// ProcessesPerContainer is how many of the processes the estimates are
+// for (a Puma worker, a node streaming process, a Sidekiq process) one
+// container of the service runs, from what the file says and Mastodon's
+// defaults: WEB_CONCURRENCY (2; 0 is single mode, one process), and
+// before 4.2 STREAMING_CLUSTER_NUM (the CPUs less one). Puma's master is
+// counted in its workers' estimate. A value in .env.production is not
+// seen (the env_file is read only for where services connect).
+func ProcessesPerContainer(v Version, s Service, m Machine) int {
+	envInt := func(key string, def int) int {
+		if n, err := strconv.Atoi(s.Env[key]); err == nil && n > 0 {
+			return n
+		}
+		return def
+	}
+	switch RoleOf(s) {
+	case RoleWeb:
+		if s.Env["WEB_CONCURRENCY"] == "0" {
+			return 1
+		}
+		return envInt("WEB_CONCURRENCY", 2)
+	case RoleStreaming:
+		if !v.AtLeast(4, 2) {
+			return envInt("STREAMING_CLUSTER_NUM", max(m.CPUs-1, 1))
+		}
+	}
+	return 1
 }
 
 // ConnectionsUnder counts the connections a deployment's pools can open

@@ -17,6 +17,11 @@ type Measured struct {
 	// Source says what was read, for the report ("90th percentile of 12
 	// readings of 6 processes, plus 20%").
 	Source string
+	// PumaProcess and StreamingProcess are the same for a Puma worker
+	// and a streaming process, from their containers' memory divided by
+	// the processes each runs; their sources say so.
+	PumaProcess, StreamingProcess int64
+	PumaSource, StreamingSource   string
 }
 
 // applyMeasured puts measured figures into the estimates (an estimate the
@@ -29,6 +34,14 @@ func (p *Plan) applyMeasured(in Input, est *Estimates) {
 	if m.SidekiqProcess > 0 && in.Estimates.SidekiqProcess == 0 {
 		est.SidekiqProcess = m.SidekiqProcess
 		p.MeasuredFigures = append(p.MeasuredFigures, fmt.Sprintf("Sidekiq process memory %s (measured: %s)", FormatBytes(m.SidekiqProcess), m.Source))
+	}
+	if m.PumaProcess > 0 && in.Estimates.PumaProcess == 0 {
+		est.PumaProcess = m.PumaProcess
+		p.MeasuredFigures = append(p.MeasuredFigures, fmt.Sprintf("Puma process memory %s (measured: %s)", FormatBytes(m.PumaProcess), m.PumaSource))
+	}
+	if m.StreamingProcess > 0 && in.Estimates.StreamingProcess == 0 {
+		est.StreamingProcess = m.StreamingProcess
+		p.MeasuredFigures = append(p.MeasuredFigures, fmt.Sprintf("streaming process memory %s (measured: %s)", FormatBytes(m.StreamingProcess), m.StreamingSource))
 	}
 	if len(m.Backlog) > 0 {
 		var backed []string

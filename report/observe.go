@@ -12,8 +12,21 @@ import (
 
 // ObserveContext is what an observe report says beside the observation.
 type ObserveContext struct {
-	File string
-	Via  string // "docker compose exec (redis, db)", "--redis and --database"
+	File   string
+	Via    string // "docker compose exec (redis, db)", "--redis and --database"
+	Memory []MemoryRow
+}
+
+// MemoryRow is one service's measured memory against the plan's
+// estimate: the 90th percentile of its containers' readings, and of
+// those divided by the processes a container runs.
+type MemoryRow struct {
+	Service    string `json:"service"`
+	Containers int    `json:"containers"`
+	Measured   int64  `json:"measured_bytes"` // a container, p90
+	Processes  int    `json:"processes,omitempty"`
+	PerProcess int64  `json:"per_process_bytes,omitempty"` // p90
+	Estimate   int64  `json:"estimate_bytes,omitempty"`    // the plan's, per process
 }
 
 // WriteObservation renders an observation in format.
@@ -26,7 +39,8 @@ func WriteObservation(w io.Writer, format string, o observe.Observation, ctx Obs
 			File string `json:"file"`
 			Via  string `json:"via"`
 			observe.Observation
-		}{ctx.File, ctx.Via, o})
+			MemoryAgainstEstimates []MemoryRow `json:"memory_against_estimates,omitempty"`
+		}{ctx.File, ctx.Via, o, ctx.Memory})
 	case "markdown":
 		return observeText(w, o, ctx, true)
 	case "text", "":
@@ -140,6 +154,18 @@ func observeText(w io.Writer, o observe.Observation, ctx ObserveContext, md bool
 			}
 		}
 	}
+	if len(ctx.Memory) > 0 {
+		fmt.Fprintf(w, "\n%s (docker compose stats, 90th percentile; per process against the plan's estimate):\n", h("memory"))
+		rows := [][]string{{"SERVICE", "CONTAINERS", "MEMORY", "PROCESSES", "PER PROCESS", "ESTIMATE"}}
+		for _, m := range ctx.Memory {
+			procs, per, est := "", "", ""
+			if m.Estimate > 0 {
+				procs, per, est = fmt.Sprint(m.Processes), mb(m.PerProcess), mb(m.Estimate)
+			}
+			rows = append(rows, []string{m.Service, fmt.Sprint(m.Containers), mb(m.Measured), procs, per, est})
+		}
+		table(rows)
+	}
 	list(w, "findings", o.Findings)
 	var unread []string
 	if o.RedisError != "" {
@@ -147,6 +173,9 @@ func observeText(w io.Writer, o observe.Observation, ctx ObserveContext, md bool
 	}
 	if o.PostgresError != "" {
 		unread = append(unread, "Postgres: "+o.PostgresError)
+	}
+	if o.MemoryError != "" {
+		unread = append(unread, "memory: "+o.MemoryError+" (Puma's and streaming's memory stay estimates)")
 	}
 	list(w, "could not read", unread)
 	return nil

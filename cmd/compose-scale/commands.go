@@ -335,13 +335,12 @@ func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile
 		// plan with what was measured.
 		first, err := rewrite.Rewrite(f.display, src, in)
 		if err == nil {
-			o, _, err2 := readInstance(c, env, f, first.Plan)
-			switch m := measuredFrom(o); {
-			case err2 != nil:
+			o, inst, err2 := readInstance(c, env, first.Plan)
+			if err2 != nil {
 				observedNote = "--observed: " + err2.Error() + ": planned with the estimates"
-			case m == nil:
-				observedNote = "--observed: no running instance could be read (" + strings.TrimSpace(o.RedisError+" "+o.PostgresError) + "): planned with the estimates"
-			default:
+			} else if m, why := measuredFrom(o, inst.services, first.Plan); m == nil {
+				observedNote = "--observed: " + why + ": planned with the estimates"
+			} else {
 				in.Measured = m
 			}
 		}

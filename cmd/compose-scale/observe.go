@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/compose-scale/compose-scale/compose"
@@ -40,15 +41,16 @@ Examples:
    compose-scale observe --redis "$REDIS_URL" --database "$DATABASE_URL"`,
 		Flags: planFlags(),
 		Action: func(c *cli.Context) error {
-			res, _, f, err := plan(c, env)
+			res, _, _, err := plan(c, env)
 			if err != nil {
 				return err
 			}
-			o, via, err := readInstance(c, env, f, res.Plan)
+			o, inst, err := readInstance(c, env, res.Plan)
 			if err != nil {
 				return err
 			}
-			if err := report.WriteObservation(env.Stdout, c.String("format"), o, report.ObserveContext{File: f.display, Via: via}); err != nil {
+			ctx := report.ObserveContext{File: strings.Join(inst.src.ComposeFiles, " + "), Via: inst.via, Memory: memoryRows(o, inst.services, res.Plan)}
+			if err := report.WriteObservation(env.Stdout, c.String("format"), o, ctx); err != nil {
 				return err
 			}
 			if o.Nothing() {
@@ -59,20 +61,54 @@ Examples:
 	}
 }
 
-// instanceSource finds how to reach the instance the compose file runs.
-func instanceSource(c *cli.Context, env Env, f composeFile) (observe.Source, string, []observe.Service, error) {
-	src := observe.Source{Run: observe.Exec, RedisURL: c.String("redis"), DatabaseURL: c.String("database"), DBUser: c.String("db-user"), ComposeFile: f.display}
-	text, err := readLimited(f.display, f.path)
+// instanceFiles are the files docker compose runs the instance from: the
+// compose file and its override as docker compose reads them (found
+// beside it, the second of COMPOSE_FILE, or --override's), so that
+// services compose-scale wrote into an override are seen.
+func instanceFiles(c *cli.Context, env Env) (base composeFile, override string, err error) {
+	arg, err := oneFileArg(c)
 	if err != nil {
-		return src, "", nil, err
+		return base, "", err
 	}
-	doc, err := compose.Parse(f.display, text)
+	base.display, base.path, override, err = findComposeFile(arg, env)
 	if err != nil {
-		return src, "", nil, err
+		return base, "", err
 	}
-	list, err := doc.Services()
+	if c.Bool("override") && override == "" {
+		if o := overrideBeside(base.display, env); fileExists(resolve(env.Dir, o)) {
+			override = o
+		}
+	}
+	return base, override, nil
+}
+
+// instance is the running instance as the compose files describe it.
+type instance struct {
+	src      observe.Source
+	via      string
+	sidekiq  []observe.Service
+	services []planner.Service // base and override merged
+}
+
+// instanceSource finds how to reach the instance the compose files run.
+func instanceSource(c *cli.Context, env Env) (instance, error) {
+	var in instance
+	f, override, err := instanceFiles(c, env)
 	if err != nil {
-		return src, "", nil, err
+		return in, err
+	}
+	src := observe.Source{Run: observe.Exec, RedisURL: c.String("redis"), DatabaseURL: c.String("database"), DBUser: c.String("db-user"), ComposeFiles: []string{f.display}}
+	list, err := readServices(f.display, f.path)
+	if err != nil {
+		return in, err
+	}
+	if override != "" {
+		src.ComposeFiles = append(src.ComposeFiles, override)
+		over, err := readServices(override, resolve(env.Dir, override))
+		if err != nil {
+			return in, err
+		}
+		list = compose.Merge(list, over)
 	}
 	vars, _ := loadVars(c, env, f)
 	readEnvFile := func(p string) ([]byte, error) {
@@ -84,32 +120,67 @@ func instanceSource(c *cli.Context, env Env, f composeFile) (observe.Source, str
 	services := rewrite.PlannerServices(list, vars, readEnvFile)
 	ends, err := planner.FindEndpoints(services, c.String("db-service"))
 	if err != nil {
-		return src, "", nil, err
+		return in, err
 	}
 	src.RedisService, src.DBService, src.Namespace = ends.Redis, ends.DB, ends.Namespace
-	var sidekiq []observe.Service
-	for _, s := range services {
-		if !planner.IsSidekiq(s.Command) {
+	redisDB := ""
+	for i, s := range services {
+		if planner.RoleOf(s) != planner.RoleSidekiq {
 			continue
+		}
+		if len(in.sidekiq) == 0 && src.RedisURL == "" {
+			// Sidekiq's database and login, as the first Sidekiq service
+			// gets them (they all share one Redis: the plan copies them).
+			login, err := rewrite.SidekiqRedisLogin(list[i], vars, readEnvFile)
+			if err != nil {
+				return in, err
+			}
+			src.RedisDB, src.RedisUser, src.RedisPassword = login.DB, login.User, login.Password
+			if login.DB != 0 {
+				redisDB = fmt.Sprintf(", database %d from %s", login.DB, login.From)
+			}
 		}
 		os := observe.Service{Name: s.Name, Aliases: s.Aliases}
 		if cmd, err := planner.ParseSidekiqCommand(s.Command); err == nil {
 			for _, q := range cmd.Queues {
 				os.Queues = append(os.Queues, q.Name)
+				if q.Weight > 0 {
+					if os.Weights == nil {
+						os.Weights = map[string]int{}
+					}
+					os.Weights[q.Name] = q.Weight
+				}
 			}
 		}
-		sidekiq = append(sidekiq, os)
+		in.sidekiq = append(in.sidekiq, os)
 	}
-	via := fmt.Sprintf("docker compose exec (Redis: %s, Postgres: %s)", orNone(src.RedisService), orNone(src.DBService))
+	via := fmt.Sprintf("docker compose exec (Redis: %s%s, Postgres: %s)", orNone(src.RedisService), redisDB, orNone(src.DBService))
 	switch {
 	case src.RedisURL != "" && src.DatabaseURL != "":
 		via = "--redis and --database"
 	case src.RedisURL != "":
 		via = fmt.Sprintf("--redis, and docker compose exec for Postgres (%s)", orNone(src.DBService))
 	case src.DatabaseURL != "":
-		via = fmt.Sprintf("--database, and docker compose exec for Redis (%s)", orNone(src.RedisService))
+		via = fmt.Sprintf("--database, and docker compose exec for Redis (%s%s)", orNone(src.RedisService), redisDB)
 	}
-	return src, via, sidekiq, nil
+	if override != "" {
+		via += ", with " + override
+	}
+	in.src, in.via, in.services = src, via, services
+	return in, nil
+}
+
+// readServices parses one compose file's services.
+func readServices(display, path string) ([]compose.Service, error) {
+	text, err := readLimited(display, path)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := compose.Parse(display, text)
+	if err != nil {
+		return nil, err
+	}
+	return doc.Services()
 }
 
 func orNone(s string) string {
@@ -121,10 +192,10 @@ func orNone(s string) string {
 
 // readInstance observes for --sample, with a progress line on a terminal,
 // and judges what it saw against the plan.
-func readInstance(c *cli.Context, env Env, f composeFile, p *planner.Plan) (observe.Observation, string, error) {
-	src, via, sidekiq, err := instanceSource(c, env, f)
+func readInstance(c *cli.Context, env Env, p *planner.Plan) (observe.Observation, instance, error) {
+	inst, err := instanceSource(c, env)
 	if err != nil {
-		return observe.Observation{}, "", err
+		return observe.Observation{}, inst, err
 	}
 	interval := c.Duration("interval")
 	samples := 1
@@ -143,26 +214,12 @@ func readInstance(c *cli.Context, env Env, f composeFile, p *planner.Plan) (obse
 			names = append(names, s.Name)
 		}
 	}
-	o := observe.Read(src, samples, interval, names, progress)
+	o := observe.Read(inst.src, samples, interval, names, progress)
 	if progress != nil {
 		fmt.Fprintln(env.Stderr)
 	}
 	o.PlannedSettings = planned
-	o.Attribute(sidekiq)
+	o.Attribute(inst.sidekiq)
 	o.Judge(p.Estimates.SidekiqProcess)
-	return o, via, nil
-}
-
-// measuredFrom turns an observation into the planner's facts: the 90th
-// percentile of the Sidekiq processes' RSS plus a fifth, and the backlog.
-func measuredFrom(o observe.Observation) *planner.Measured {
-	if o.Sidekiq == nil || len(o.Sidekiq.Processes) == 0 {
-		return nil
-	}
-	m := &planner.Measured{Backlog: o.Backlog()}
-	if p90 := o.RSSPercentile(90); p90 > 0 {
-		m.SidekiqProcess = p90 + p90/5
-		m.Source = fmt.Sprintf("the 90th percentile of %d readings of %d processes, %s, plus 20%% headroom", o.Samples, len(o.Sidekiq.Processes), planner.FormatBytes(p90))
-	}
-	return m
+	return o, inst, nil
 }

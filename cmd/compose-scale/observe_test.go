@@ -2,22 +2,22 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/compose-scale/compose-scale/dockertest"
 	"github.com/compose-scale/compose-scale/redistest"
 )
 
 // fakeInstance is a real redis-server holding Sidekiq data written in
 // Sidekiq 6's shapes with fixed identities, RSS and ages (so reports are
 // golden), reached through a docker stand-in on PATH that runs the real
-// redis-cli against it; the stand-in has no Postgres, so that side is
-// reported unreadable, as it would be on a host without psql access.
+// redis-cli against it, and gives the containers' memory; the stand-in
+// has no Postgres, so that side is reported unreadable, as it would be
+// on a host without psql access.
 func fakeInstance(t *testing.T) {
 	t.Helper()
 	port := redistest.StartT(t)
@@ -55,18 +55,17 @@ func fakeInstance(t *testing.T) {
 	}
 	cli("LPUSH", "queue:default", fmt.Sprintf(`{"class":"PushUpdateWorker","queue":"default","enqueued_at":%f}`, now-2))
 	cli("ZADD", "dead", "1", "a")
-	dir := t.TempDir()
-	standIn := `#!/bin/sh
-# docker stand-in (no engine here): compose -f FILE exec -T SERVICE CMD...
-[ "$1" = compose ] && [ "$4" = exec ] && [ "$5" = -T ] || exit 2
-shift 6
-case "$1" in
-  redis-cli) shift; exec redis-cli -p ` + strconv.Itoa(port) + ` "$@" ;;
-esac
-echo "service db: psql is not reachable in this test" >&2; exit 1
-`
-	os.WriteFile(filepath.Join(dir, "docker"), []byte(standIn), 0o755)
-	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	// The containers as docker compose ps and stats show them: web runs
+	// 4 Puma workers (WEB_CONCURRENCY=4 in the planned file) in 1240 MB.
+	var ps, stats []string
+	for i, c := range []struct{ service, mem string }{
+		{"db", "900MiB"}, {"redis", "40.5MiB"}, {"web", "1.211GiB"}, {"streaming", "112MiB"}, {"sidekiq-default", "610MiB"},
+	} {
+		id := fmt.Sprintf("%012x", 0xa0b0c0d0e000+i)
+		ps = append(ps, fmt.Sprintf(`{"ID":"%s0000","Name":"mastodon-%s-1","Service":"%s","State":"running"}`, id, c.service, c.service))
+		stats = append(stats, fmt.Sprintf(`{"ID":"%s","Name":"mastodon-%s-1","MemUsage":"%s / 7.761GiB","CPUPerc":"1.00%%"}`, id, c.service, c.mem))
+	}
+	dockertest.StandIn(t, dockertest.Config{RedisPort: port, PS: strings.Join(ps, "\n"), Stats: strings.Join(stats, "\n")})
 }
 
 // observe on the instance the planned file runs: what an admin acts on,
@@ -83,7 +82,8 @@ func TestObserveCLI(t *testing.T) {
 	for _, want := range []string{
 		"pull: 40 jobs, oldest 3 h: its listeners are busy 75/75",
 		"sidekiq processes use 503 MB on average, the plan assumes 350 MB",
-		"Postgres: service db: psql is not reachable in this test",
+		"Postgres: OCI runtime exec failed",
+		"web              1           1240 MB  4          310 MB       300 MB",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("observe does not say %q", want)
@@ -95,7 +95,10 @@ func TestObserveCLI(t *testing.T) {
 	}
 	golden(t, "plan-observed-stock-v4.3.text", r.stdout)
 	for _, want := range []string{
-		"Sidekiq process memory 768 MB (measured: the 90th percentile of 1 readings of 6 processes, 640 MB, plus 20% headroom)",
+		"Sidekiq process memory 768 MB (measured: the 90th percentile of 1 reading of 6 processes, 640 MB, plus 20% headroom)",
+		"Puma process memory 372 MB (measured: the 90th percentile of 1 container reading of web, per process, 310 MB, plus 20% headroom)",
+		"streaming process memory 134 MB (measured: the 90th percentile of 1 container reading of streaming, per process, 112 MB, plus 20% headroom)",
+		"web                                        6        5           30        2232 MB",
 		"queue backlog (measured): [pull 40]: the most backed-up queues lead the orderings",
 		"sidekiq-pull-default-push-ingress",
 	} {
