@@ -239,7 +239,13 @@ func (o *Observation) Judge(plannedRSS int64) []string {
 		if n := pg.ByState["idle in transaction"]; n > 0 {
 			f = append(f, fmt.Sprintf("%d connections idle in transaction: each holds locks and a connection until it ends", n))
 		}
-		for name, want := range o.PlannedSettings {
+		var names []string
+		for name := range o.PlannedSettings {
+			names = append(names, name)
+		}
+		sort.Strings(names) // the same findings in the same order on every run
+		for _, name := range names {
+			want := o.PlannedSettings[name]
 			if got, ok := pg.Settings[name]; ok && got != want {
 				f = append(f, fmt.Sprintf("Postgres runs %s=%s, the plan has %s: restart it with the planned command (docker compose up -d)", name, got, want))
 			}

@@ -204,7 +204,9 @@ func (s Source) run(c Command, err error) (string, error) {
 	defer cancel()
 	out, err := s.Run(ctx, c)
 	if err != nil {
-		return out, fmt.Errorf("%s", Printable(s.scrub(err.Error())))
+		// One line: a client's usage text over several would glue into
+		// one word once its line breaks are stripped.
+		return out, fmt.Errorf("%s", Printable(strings.Join(strings.Fields(s.scrub(err.Error())), " ")))
 	}
 	return out, nil
 }

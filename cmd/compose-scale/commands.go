@@ -329,22 +329,6 @@ func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile
 	if in.Version == nil {
 		in.SourceVersion = sourceVersion(f.path, src)
 	}
-	var observedNote string
-	if c.Bool("observed") {
-		// Observe first (with the estimates' plan for the findings), then
-		// plan with what was measured.
-		first, err := rewrite.Rewrite(f.display, src, in)
-		if err == nil {
-			o, inst, err2 := readInstance(c, env, first.Plan)
-			if err2 != nil {
-				observedNote = "--observed: " + err2.Error() + ": planned with the estimates"
-			} else if m, why := measuredFrom(o, inst.services, first.Plan); m == nil {
-				observedNote = "--observed: " + why + ": planned with the estimates"
-			} else {
-				in.Measured = m
-			}
-		}
-	}
 	var over *compose.File
 	var of composeFile
 	if c.Bool("override") && override == "" {
@@ -374,12 +358,36 @@ func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile
 		return readLimited(p, p)
 	}
 	files := rewrite.Files{Base: compose.File{Path: f.display, Text: src}, Override: over, Vars: vars, ReadEnvFile: readEnvFile}
+	var observedNote string
+	if c.Bool("observed") {
+		// Observe first (with the estimates' plan for the findings), then
+		// plan with what was measured.
+		var first *rewrite.Result
+		if c.Bool("override") {
+			first, err = rewrite.RewriteOverride(files, override, in)
+		} else {
+			first, err = rewrite.RewriteFiles(files, in)
+		}
+		if err == nil {
+			o, inst, err2 := readInstance(c, env, first.Plan)
+			if err2 != nil {
+				observedNote = "--observed: " + err2.Error() + ": planned with the estimates"
+			} else if m, why := measuredFrom(o, inst.services, first.Plan); m == nil {
+				observedNote = "--observed: " + why + ": planned with the estimates"
+			} else {
+				in.Measured = m
+			}
+		}
+	}
 	if c.Bool("override") {
 		res, err := rewrite.RewriteOverride(files, override, in)
 		if err != nil {
 			return nil, report.Context{}, f, err
 		}
 		res.Plan.Notes = append(res.Plan.Notes, dockerComposeVersionNote())
+		if observedNote != "" {
+			res.Plan.Warnings = append(res.Plan.Warnings, observedNote)
+		}
 		written := composeFile{display: override, path: resolve(env.Dir, override), mode: f.mode, created: over == nil, ownerOf: f.path}
 		if over != nil {
 			written = of

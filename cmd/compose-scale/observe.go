@@ -41,6 +41,11 @@ Examples:
    compose-scale observe --redis "$REDIS_URL" --database "$DATABASE_URL"`,
 		Flags: planFlags(),
 		Action: func(c *cli.Context) error {
+			// The instance runs the base and its override together: plan
+			// as --override does, on both, when docker compose reads one.
+			if _, override, err := instanceFiles(c, env); err == nil && override != "" && !c.Bool("override") {
+				c.Set("override", "true")
+			}
 			res, _, _, err := plan(c, env)
 			if err != nil {
 				return err
@@ -162,9 +167,6 @@ func instanceSource(c *cli.Context, env Env) (instance, error) {
 		via = fmt.Sprintf("--redis, and docker compose exec for Postgres (%s)", orNone(src.DBService))
 	case src.DatabaseURL != "":
 		via = fmt.Sprintf("--database, and docker compose exec for Redis (%s%s)", orNone(src.RedisService), redisDB)
-	}
-	if override != "" {
-		via += ", with " + override
 	}
 	in.src, in.via, in.services = src, via, services
 	return in, nil
