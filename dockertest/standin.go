@@ -26,6 +26,9 @@ type Config struct {
 	// Exec answers exec SERVICE CMD... for other commands: "CMD" or
 	// "SERVICE CMD" to its output.
 	Exec map[string]string
+	// Labels answers docker inspect --format '{{json .Config.Labels}}'
+	// ID: a container ID (as ps gives it) to its labels as JSON.
+	Labels map[string]string
 }
 
 // StandIn writes the script into a temp dir put first on PATH, and
@@ -45,6 +48,10 @@ func StandIn(t *testing.T, c Config) (log string) {
 		return p
 	}
 	ps, stats := answer("ps.out", c.PS), answer("stats.out", c.Stats)
+	var inspectCases strings.Builder
+	for id, labels := range c.Labels {
+		fmt.Fprintf(&inspectCases, "    %s) exec cat %s ;;\n", quote(id), quote(answer("labels-"+id, labels)))
+	}
 	var execCases strings.Builder
 	i := 0
 	for k, out := range c.Exec {
@@ -60,7 +67,13 @@ func StandIn(t *testing.T, c Config) (log string) {
 # by package dockertest: it takes the docker compose commands observe
 # runs, records each, and answers from the test's servers and outputs.
 printf '%s' "$*" | tr '\n' ' ' >> ` + quote(log) + `; echo >> ` + quote(log) + `
-[ "$1" = compose ] || { echo "docker stand-in: only docker compose: $*" >&2; exit 2; }
+if [ "$1" = inspect ]; then
+  [ "$2" = --format ] && [ "$3" = '{{json .Config.Labels}}' ] || { echo "docker stand-in: unexpected: $*" >&2; exit 2; }
+  case "$4" in
+` + inspectCases.String() + `  esac
+  echo "Error: No such object: $4" >&2; exit 1
+fi
+[ "$1" = compose ] || { echo "docker stand-in: only docker compose and inspect: $*" >&2; exit 2; }
 shift
 while [ "$1" = -f ]; do shift 2; done
 case "$1" in

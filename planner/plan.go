@@ -19,6 +19,13 @@ type Input struct {
 	// SourceVersion is the version of a build context's source
 	// (lib/mastodon/version.rb), used when no image tag says.
 	SourceVersion *Version
+	// InstanceVersion is the version the running instance reports (its
+	// container's image label or lib/mastodon/version.rb), used when
+	// neither the tags nor a build context say; InstanceSource says where
+	// it came from, or, when it is nil, why the instance could not tell
+	// ("" when it was not asked).
+	InstanceVersion *Version
+	InstanceSource  string
 	// MaxConnections fixes Postgres max_connections; 0 plans it.
 	MaxConnections int
 	// DBMemory is the memory Postgres may use; 0 means DBMemoryShare of the
@@ -366,6 +373,10 @@ func (p *Plan) resolveVersion(in Input, sidekiq []Service, web *Service, streami
 		p.Version, p.VersionSource = *in.SourceVersion, "from lib/mastodon/version.rb in the build context"
 		return nil
 	}
+	if in.InstanceVersion != nil {
+		p.Version, p.VersionSource = *in.InstanceVersion, "from "+in.InstanceSource+", since the file does not say"
+		return nil
+	}
 	// Nothing says: plan so that every version's rules hold.
 	img := sidekiq[0].Image
 	if img == "" {
@@ -373,6 +384,9 @@ func (p *Plan) resolveVersion(in Input, sidekiq []Service, web *Service, streami
 	}
 	p.Version = UnknownVersion
 	p.VersionSource = fmt.Sprintf("%s's image %s has no version tag, and no lib/mastodon/version.rb is in its build context", sidekiq[0].Name, img)
+	if in.InstanceSource != "" {
+		p.VersionSource += "; the running instance could not tell (" + in.InstanceSource + ")"
+	}
 	safe := fmt.Sprintf("every version from %s to %s (every queue any of them has, DB_POOL on every service, streaming with DB_POOL and STREAMING_CLUSTER_NUM=1, connections counted for the worst case, 4.2.0's two pools per process)", short(Oldest), short(Newest))
 	for _, s := range streamings {
 		if base := imageBase(s.image()); base == "mastodon-streaming" {

@@ -358,17 +358,22 @@ func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile
 		return readLimited(p, p)
 	}
 	files := rewrite.Files{Base: compose.File{Path: f.display, Text: src}, Override: over, Vars: vars, ReadEnvFile: readEnvFile}
+	rewriteAll := func(in planner.Input) (*rewrite.Result, error) {
+		if c.Bool("override") {
+			return rewrite.RewriteOverride(files, override, in)
+		}
+		return rewrite.RewriteFiles(files, in)
+	}
+	// A file that does not say which Mastodon it runs: ask the instance
+	// before planning for every release.
+	if first, err := rewriteAll(in); err == nil && in.Version == nil && first.Plan.Version == planner.UnknownVersion {
+		in.InstanceVersion, in.InstanceSource = askVersion(c, env)
+	}
 	var observedNote string
 	if c.Bool("observed") {
 		// Observe first (with the estimates' plan for the findings), then
 		// plan with what was measured.
-		var first *rewrite.Result
-		if c.Bool("override") {
-			first, err = rewrite.RewriteOverride(files, override, in)
-		} else {
-			first, err = rewrite.RewriteFiles(files, in)
-		}
-		if err == nil {
+		if first, err := rewriteAll(in); err == nil {
 			o, inst, err2 := readInstance(c, env, first.Plan)
 			if err2 != nil {
 				observedNote = "--observed: " + err2.Error() + ": planned with the estimates"
