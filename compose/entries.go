@@ -107,6 +107,19 @@ func (d *Document) RemoveKey(service, key string) error {
 	return d.removeEntry(k)
 }
 
+// RemoveKeyIf deletes a service's scalar key when it holds value (what
+// an earlier edit wrote): one the admin changed since stays.
+func (d *Document) RemoveKeyIf(service, key, value string) error {
+	_, sv, err := d.service(service)
+	if err != nil {
+		return err
+	}
+	if _, v := mapGet(sv, key); v == nil || v.Kind != yaml.ScalarNode || v.Value != value {
+		return nil
+	}
+	return d.RemoveKey(service, key)
+}
+
 // RemoveEnvKey deletes KEY from a service's own environment, whatever its
 // value; the environment goes when it is left empty.
 func (d *Document) RemoveEnvKey(service, key string) error {

@@ -27,6 +27,10 @@ const (
 	SetFieldKeeping
 	RestoreField
 	CopyEntry // Service's Key entry becomes service From's, as written
+	// RemoveField deletes Service's scalar key Key, written by an earlier
+	// plan as Value (the shared image name of build-only copies, once
+	// no copy is left).
+	RemoveField
 )
 
 // Change is one edit. Changes are applied in order; names refer to the
@@ -104,6 +108,13 @@ func reconcile(existing []existingProcess, planned []Process, taken map[string]b
 			changes = append(changes, Change{Kind: Rename, Service: e.Service, To: p.Name})
 			if e.Service == templateName {
 				templateName = p.Name
+			} else if e.ID != (identity{}) && e.ID == derivedIdentity(template.ID, template.Service, e.Service) {
+				// Its container_name and hostname were derived from its
+				// old name by an earlier plan: derived again from the new
+				// one, or a resize leaves the pull-led worker called
+				// sidekiq-scheduler-mailers in docker ps.
+				changes = append(changes, copyIdentity(template.ID, template.Service, p.Name, taken)...)
+				e.ID = identity{}
 			}
 			current[p.Name] = e
 			continue
@@ -121,6 +132,12 @@ func reconcile(existing []existingProcess, planned []Process, taken map[string]b
 	if len(missing) > 0 && template.Build && template.Image == "" {
 		// Without an image name each copy would build an image of its own.
 		changes = append(changes, Change{Kind: SetField, Service: templateName, Key: "image", Value: sharedImage})
+	}
+	if len(planned) == 1 && len(missing) == 0 && template.Build && template.Image == sharedImage {
+		// No copy is left to share the build: the image name an earlier
+		// plan gave goes, so the file is what a plan for this size made
+		// from the original would be.
+		changes = append(changes, Change{Kind: RemoveField, Service: templateName, Key: "image", Value: sharedImage})
 	}
 	off := map[string]existingProcess{}
 	for _, d := range disabled {

@@ -37,6 +37,19 @@ func copyIdentity(id identity, src, dst string, taken map[string]bool) []Change 
 	return changes
 }
 
+// derivedIdentity is the identity copyIdentity gives a copy dst of a
+// service with identity id when the names are free.
+func derivedIdentity(id identity, src, dst string) identity {
+	var out identity
+	if id.ContainerName != "" {
+		out.ContainerName = derivedName(id.ContainerName, src, dst)
+	}
+	if id.Hostname != "" {
+		out.Hostname = derivedName(id.Hostname, src, dst)
+	}
+	return out
+}
+
 // derivedName puts copy where name holds the service it was copied from
 // (social-worker-default, copied as worker-pull: social-worker-pull), or
 // where name ends with what copy starts with (mastodon-sidekiq +

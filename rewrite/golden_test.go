@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -205,33 +206,50 @@ func partOfRemovedService(p *planner.Plan, _ string) bool {
 	return false
 }
 
-// Resizing: 8 GB then 16 GB gives the same services and numbers as 16 GB
-// directly.
+// Resizing is path-independent: every fixture rewritten for one size,
+// then for another, means what rewriting it for the second size directly
+// means: the same services, commands, pools, names, container_names and
+// hostnames. Hand splits growing are not compared yet: a split merged on a
+// small machine does not come back when it grows (the open part of the
+// issue on real files).
 func TestResizeEqualsDirect(t *testing.T) {
-	for _, fx := range []string{"stock-v4.3", "stock-v3.4", "anchors-v4.4", "mapenv-v4.2"} {
-		for _, pair := range [][2]string{{"s-4vcpu-8gb", "s-8vcpu-16gb"}, {"s-8vcpu-16gb", "s-4vcpu-8gb"}, {"s-1vcpu-1gb", "s-8vcpu-16gb"}, {"s-2vcpu-4gb", "s-4vcpu-8gb"}} {
-			t.Run(fx+"/"+pair[0]+"-then-"+pair[1], func(t *testing.T) {
-				path, src := fixture(t, fx)
-				first, err := Rewrite(path, src, input(t, pair[0], ""))
-				if err != nil {
-					t.Fatal(err)
+	names, err := filepath.Glob(filepath.Join("..", "fixtures", "*.input.yml"))
+	if err != nil || len(names) < 20 {
+		t.Fatalf("fixtures: %v %v", names, err)
+	}
+	for _, n := range names {
+		fx := strings.TrimSuffix(filepath.Base(n), ".input.yml")
+		t.Run(fx, func(t *testing.T) {
+			t.Parallel()
+			path, src := fixture(t, fx)
+			direct := map[string][]byte{}
+			for _, d := range sizes {
+				if res, err := Rewrite(path, src, input(t, d, "")); err == nil {
+					direct[d] = res.Output
 				}
-				resized, err := Rewrite(path, first.Output, input(t, pair[1], ""))
-				if err != nil {
-					t.Fatal(err)
+			}
+			for i, a := range sizes {
+				for j, b := range sizes {
+					if a == b || direct[a] == nil || direct[b] == nil || testing.Short() && (j-i > 1 || i-j > 1) {
+						continue // go test -short: neighbouring sizes only
+					}
+					if j > i && slices.Contains(handSplits, fx) {
+						continue // a hand split growing: TestHandSplitComesBack
+					}
+					resized, err := Rewrite(path, direct[a], input(t, b, ""))
+					if err != nil {
+						t.Errorf("%s then %s: %v", a, b, err)
+						continue
+					}
+					// shm_size is raised, never lowered: a smaller machine
+					// keeps what a bigger one (or PgBouncer's larger
+					// work_mem) set.
+					if diff := cmp.Diff(meaning(t, direct[b]), meaning(t, resized.Output), cmpopts.IgnoreFields(compose.Service{}, "ShmSize", "Has")); diff != "" {
+						t.Errorf("%s then %s differs from %s directly (-direct +resized):\n%s", a, b, b, diff)
+					}
 				}
-				direct, err := Rewrite(path, src, input(t, pair[1], ""))
-				if err != nil {
-					t.Fatal(err)
-				}
-				// shm_size is raised, never lowered: a smaller machine
-				// keeps what a bigger one (or PgBouncer's larger
-				// work_mem) set.
-				if diff := cmp.Diff(services(t, direct.Output), services(t, resized.Output), cmpopts.IgnoreFields(compose.Service{}, "ShmSize")); diff != "" {
-					t.Errorf("resized differs from direct (-direct +resized):\n%s", diff)
-				}
-			})
-		}
+			}
+		})
 	}
 }
 

@@ -323,6 +323,8 @@ func describe(c planner.Change) string {
 		return c.Key + ": " + c.Value
 	case planner.RestoreField:
 		return c.Key + ": as it was"
+	case planner.RemoveField:
+		return c.Key + ": removed"
 	case planner.CopyEntry:
 		return c.Key + ": as " + c.From + " has it"
 	case planner.ReplaceText:
@@ -486,6 +488,8 @@ func apply(doc *compose.Document, c planner.Change) error {
 		return doc.SetKeyKeeping(c.Service, c.Key, c.Value)
 	case planner.RestoreField:
 		return doc.RestoreKey(c.Service, c.Key)
+	case planner.RemoveField:
+		return doc.RemoveKeyIf(c.Service, c.Key, c.Value)
 	case planner.CopyEntry:
 		return doc.CopyEntry(c.Service, c.From, c.Key)
 	case planner.ReplaceText:
