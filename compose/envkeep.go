@@ -22,6 +22,9 @@ func (d *Document) SetEnvKeeping(service, key, value string) error {
 	if err != nil || n == nil {
 		return d.SetEnv(service, key, value)
 	}
+	if isList && n.Value == key+"="+value || !isList && n.Value == value {
+		return nil // it says so already: nothing of the admin's to keep
+	}
 	s, lineEnd, ok := d.entrySpan(n)
 	if !ok || strings.Contains(string(d.src[s:lineEnd]), keptMarker) {
 		return d.SetEnv(service, key, value)

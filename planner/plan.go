@@ -59,13 +59,17 @@ type Input struct {
 type Plan struct {
 	Version       Version
 	VersionSource string // where Version came from: "image tag of sidekiq", "--mastodon-version"
-	Machine       Machine
-	Strategy      Strategy
-	Why           string // one line on why this strategy
-	Sidekiq       []Process
-	Web           *WebPlan
-	Streaming     *StreamingPlan
-	Postgres      *PostgresPlan
+	// OwnSplit says the file's sidekiq services are the admin's own split
+	// (no layout compose-scale writes): what a merge of them loses, a
+	// writer keeps for a bigger machine to bring back.
+	OwnSplit  bool
+	Machine   Machine
+	Strategy  Strategy
+	Why       string // one line on why this strategy
+	Sidekiq   []Process
+	Web       *WebPlan
+	Streaming *StreamingPlan
+	Postgres  *PostgresPlan
 	// DBWhy says why Postgres.Service was taken for the database;
 	// ExternalDB names the host the app uses when it is not in the file.
 	DBWhy      string
@@ -258,11 +262,11 @@ func Make(in Input) (*Plan, error) {
 			if s == PerQueue && len(perQueueLayout(p.Version)) > sidekiqFit(in, m, est, db != nil, redis != nil, p.Version, searchMem) {
 				// Too many for this machine: kept and shrunk like any
 				// split of the admin's.
-				strategy = HandSplit
+				strategy, p.OwnSplit = HandSplit, true
 				p.Why = "the file is split per queue, more processes than this machine holds: its services are kept and merged to fit"
 			}
 		} else {
-			strategy = HandSplit
+			strategy, p.OwnSplit = HandSplit, true
 			p.Why = "the file is already split by hand: its services are kept and corrected"
 		}
 	}

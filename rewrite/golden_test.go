@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
@@ -209,9 +208,8 @@ func partOfRemovedService(p *planner.Plan, _ string) bool {
 // Resizing is path-independent: every fixture rewritten for one size,
 // then for another, means what rewriting it for the second size directly
 // means: the same services, commands, pools, names, container_names and
-// hostnames. Hand splits growing are not compared yet: a split merged on a
-// small machine does not come back when it grows (the open part of the
-// issue on real files).
+// hostnames. Hand splits too: a split merged on a small machine comes
+// back when it grows (comeback.go).
 func TestResizeEqualsDirect(t *testing.T) {
 	names, err := filepath.Glob(filepath.Join("..", "fixtures", "*.input.yml"))
 	if err != nil || len(names) < 20 {
@@ -232,9 +230,6 @@ func TestResizeEqualsDirect(t *testing.T) {
 				for j, b := range sizes {
 					if a == b || direct[a] == nil || direct[b] == nil || testing.Short() && (j-i > 1 || i-j > 1) {
 						continue // go test -short: neighbouring sizes only
-					}
-					if j > i && slices.Contains(handSplits, fx) {
-						continue // a hand split growing: TestHandSplitComesBack
 					}
 					resized, err := Rewrite(path, direct[a], input(t, b, ""))
 					if err != nil {

@@ -13,9 +13,8 @@ import (
 
 // Admins' own splits, and files with replicas, at every size and strategy:
 // the output loads, would start, holds every invariant; its rewrite is
-// byte-identical; and shrinking a rewritten file gives what rewriting the
-// original at the smaller size gives. Growing after a shrink cannot bring
-// back services it merged, so that direction is not compared.
+// byte-identical; and resizing a rewritten file, either way, gives what
+// rewriting the original at the new size gives.
 var handSplits = []string{"handsplit-v3.4", "seeds4-v4.3", "forms-v4.3", "replicas-v4.3", "scale-v4.3"}
 
 var sizes = []string{"s-1vcpu-1gb", "s-1vcpu-2gb", "s-2vcpu-4gb", "s-4vcpu-8gb", "s-8vcpu-16gb", "g-16vcpu-64gb"}
@@ -62,18 +61,19 @@ func handSplitCase(t *testing.T, fx string, st planner.Strategy) {
 			t.Errorf("%s: the second rewrite is not a no-op:\n%s", name, udiff.Unified("first", "second", string(res.Output), string(again.Output)))
 		}
 	}
-	// Shrinking: every bigger size's output, rewritten for each
-	// smaller size, equals the original rewritten for it.
-	// From each size to every smaller one two steps away at most.
-	for i, small := range sizes {
-		for _, big := range sizes[i+1 : min(i+3, len(sizes))] {
-			if outputs[small] == nil || outputs[big] == nil {
+	// Resizing, both ways: every size's output rewritten for each size
+	// up to two steps away equals the original rewritten for it. A split
+	// merged on a small machine comes back on a bigger one (comeback.go).
+	for i := range sizes {
+		for j := max(i-2, 0); j < min(i+3, len(sizes)); j++ {
+			from, to := sizes[i], sizes[j]
+			if i == j || outputs[from] == nil || outputs[to] == nil {
 				continue
 			}
 			path, _ := fixture(t, fx)
-			resized, err := Rewrite(path, outputs[big], input(t, small, st))
+			resized, err := Rewrite(path, outputs[from], input(t, to, st))
 			if err != nil {
-				t.Errorf("%s/%s: %s then %s: %v", fx, st, big, small, err)
+				t.Errorf("%s/%s: %s then %s: %v", fx, st, from, to, err)
 				continue
 			}
 			// shm_size is raised, never lowered (README): a shrink
@@ -82,8 +82,8 @@ func handSplitCase(t *testing.T, fx string, st planner.Strategy) {
 			// which of them a planned one was renamed from (and so
 			// how its command is spelt) may differ; its queues and
 			// threads may not.
-			if diff := cmp.Diff(meaning(t, outputs[small]), meaning(t, resized.Output), cmpopts.IgnoreFields(compose.Service{}, "ShmSize", "Has")); diff != "" {
-				t.Errorf("%s/%s: %s then %s differs from %s directly (-direct +resized):\n%s", fx, st, big, small, small, diff)
+			if diff := cmp.Diff(meaning(t, outputs[to]), meaning(t, resized.Output), cmpopts.IgnoreFields(compose.Service{}, "ShmSize", "Has")); diff != "" {
+				t.Errorf("%s/%s: %s then %s differs from %s directly (-direct +resized):\n%s", fx, st, from, to, to, diff)
 			}
 		}
 	}

@@ -110,6 +110,13 @@ func rewriteFiles(files []compose.File, vars *compose.Vars, readEnvFile func(str
 	if len(files) > 1 {
 		override = &files[1]
 	}
+	original := files[0].Text
+	restored := false
+	if override == nil {
+		// Services a shrink merged come back before planning (comeback.go).
+		files = append([]compose.File(nil), files...)
+		files[0].Text, restored = restoreKept(files[0].Path, files[0].Text)
+	}
 	docs := make([]*compose.Document, len(files))
 	services := make([][]compose.Service, len(files))
 	for i, f := range files {
@@ -173,10 +180,26 @@ func rewriteFiles(files []compose.File, vars *compose.Vars, readEnvFile func(str
 	if err := applyAll(docs[target], changes); err != nil {
 		return nil, nil, err
 	}
+	if override == nil {
+		if err := markAdded(docs[target], plan); err != nil {
+			return nil, nil, err
+		}
+	}
 	out := docs[target].Bytes()
+	input := files[target].Text
+	if override == nil {
+		kept := keepMerged(files[0].Path, files[0].Text, out, plan)
+		switch {
+		case len(kept) != len(out):
+			plan.Notes = append(plan.Notes, "the sidekiq services as they were before this merge are kept in a comment block at the end of services:; they come back when the machine grows")
+		case restored:
+			plan.Notes = append(plan.Notes, "the sidekiq services a smaller machine merged are back, planned for this one")
+		}
+		out, input = kept, original
+	}
 	check := append([]compose.File(nil), files...)
 	check[target].Text = out
-	return &Result{Plan: plan, Path: files[target].Path, Input: files[target].Text, Output: out}, check, nil
+	return &Result{Plan: plan, Path: files[target].Path, Input: input, Output: out}, check, nil
 }
 
 // PlannerServices are the facts the planner takes from the compose
