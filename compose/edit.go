@@ -183,6 +183,27 @@ func (d *Document) RemoveService(name string) error {
 		ref := append(renamable, fixed...)[0]
 		return &Error{Path: d.Path, Line: ref.Line, Msg: fmt.Sprintf("refers to service %s, which the rewrite removes: drop the reference (or point it at a service that stays), then run compose-scale again", name)}
 	}
+	return d.removeServiceText(k, v)
+}
+
+// RemoveServiceEntry deletes a service's entry from an override file,
+// where the service itself lives on in the base file: what refers to it
+// still finds it.
+func (d *Document) RemoveServiceEntry(name string) error {
+	k, v, err := d.service(name)
+	if err != nil && d.EmptyService(name) {
+		k, v = mapGet(d.services, name)
+		err = nil
+	}
+	if err != nil {
+		return err
+	}
+	return d.removeServiceText(k, v)
+}
+
+// removeServiceText deletes a service's lines, the comment lines directly
+// above it, and one blank line that separated it.
+func (d *Document) removeServiceText(k, v *yaml.Node) error {
 	first, last := k.Line, d.entryEnd(k, v)
 	for first > 1 && isComment(d.line(first-1)) && indentOf(d.line(first-1)) == k.Column-1 {
 		first--

@@ -107,6 +107,15 @@ func (d *Document) RemoveKey(service, key string) error {
 	return d.removeEntry(k)
 }
 
+// OnlyKey reports whether key is all a service has.
+func (d *Document) OnlyKey(service, key string) bool {
+	_, sv, err := d.service(service)
+	if err != nil || len(sv.Content) != 2 {
+		return false
+	}
+	return sv.Content[0].Value == key
+}
+
 // RemoveKeyIf deletes a service's scalar key when it holds value (what
 // an earlier edit wrote): one the admin changed since stays.
 func (d *Document) RemoveKeyIf(service, key, value string) error {

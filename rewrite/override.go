@@ -3,6 +3,7 @@ package rewrite
 import (
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/compose-scale/compose-scale/compose"
@@ -33,6 +34,9 @@ const MergeTagsVersion = "2.24.4"
 // whole; a base service gets only the keys the plan changes, with
 // compose's merge tags where a merge would add up (ports: !override) or
 // keep what must go (!reset).
+// overrideHeader starts an override file compose-scale writes.
+const overrideHeader = "# Written by compose-scale rewrite --override: the plan for "
+
 func RewriteOverride(f Files, overridePath string, in planner.Input) (*Result, error) {
 	in.KeepNames = true
 	files := []compose.File{f.Base}
@@ -82,13 +86,22 @@ func RewriteOverride(f Files, overridePath string, in planner.Input) (*Result, e
 		}
 	}
 	merged := compose.Merge(baseSvcs, overSvcs)
+	planFrom, fromBase := merged, false
+	if f.Override != nil && strings.HasPrefix(string(f.Override.Text), overrideHeader) {
+		// An override compose-scale wrote holds an earlier plan, nothing
+		// of the admin's: planning from the base file alone makes every
+		// size's override what writing it directly would be, whatever
+		// sizes came before (a split an earlier plan merged is the base
+		// file's again).
+		planFrom, fromBase = baseSvcs, true
+	}
 	if f.Vars != nil {
 		in.VarsSource = "the environment"
 		if f.Vars.DotEnv != "" {
 			in.VarsSource = f.Vars.DotEnv + " and the environment"
 		}
 	}
-	in.Services = PlannerServices(merged, f.Vars, f.ReadEnvFile)
+	in.Services = PlannerServices(planFrom, f.Vars, f.ReadEnvFile)
 	for i := range in.Services {
 		for _, b := range baseSvcs {
 			if b.Name == in.Services[i].Name {
@@ -124,15 +137,15 @@ func RewriteOverride(f Files, overridePath string, in planner.Input) (*Result, e
 	// or !override of an earlier run): the plan's port edits are made on
 	// that list, and a copy made of the service now takes it.
 	for _, b := range baseSvcs {
-		if o, ok := inOver[b.Name]; !ok || !o.Has["ports"] {
-			continue
+		if o, ok := inOver[b.Name]; !ok || !o.Has["ports"] || fromBase {
+			continue // planned from the base file: its port edits are on the base's list
 		}
 		if err := tDoc.SetPortList(b.Name, mergedPorts(merged, b.Name)); err != nil {
 			return nil, err
 		}
 	}
 	for _, s := range overSvcs {
-		if _, ok := inBase[s.Name]; !ok {
+		if _, ok := inBase[s.Name]; !ok && !fromBase {
 			block, _ := over.ServiceText(s.Name)
 			// A copy of compose-scale's is made again from the service
 			// it copies, as the base file has it now: after an upgrade
@@ -203,7 +216,7 @@ func RewriteOverride(f Files, overridePath string, in planner.Input) (*Result, e
 
 	w := &overrideWriter{path: overridePath, doc: over}
 	if over == nil {
-		w.text = "# Written by compose-scale rewrite --override: the plan for " + f.Base.Path + ", which stays as upstream ships it.\n# docker compose reads this file beside it; it needs docker compose " + MergeTagsVersion + " or later (merge tags).\nservices:\n"
+		w.text = overrideHeader + f.Base.Path + ", which stays as upstream ships it.\n# docker compose reads this file beside it; it needs docker compose " + MergeTagsVersion + " or later (merge tags).\nservices:\n"
 	}
 	usedTags := false
 	for _, b := range baseSvcs {
@@ -236,6 +249,9 @@ func RewriteOverride(f Files, overridePath string, in planner.Input) (*Result, e
 					usedTags = true
 				case key == "deploy" && inOver[name].Disabled && tOk:
 					entries = append(entries, [2]string{key, tText}) // replicas as the plan has them again
+				case fromBase && inOver[name].Has[key] && key != "ports":
+					// An earlier plan's entry this plan does not make.
+					removeKeys = append(removeKeys, key)
 				}
 			}
 			if edits := portEdits[name]; len(edits) > 0 {
@@ -261,7 +277,15 @@ func RewriteOverride(f Files, overridePath string, in planner.Input) (*Result, e
 		var envSet [][2]string
 		var envDrop []string
 		seen := map[string]bool{}
-		for _, key := range envTouched[name] {
+		keys := envTouched[name]
+		if fromBase {
+			// Every entry an earlier plan wrote is made again or goes.
+			for k := range inOver[name].Env {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys[len(envTouched[name]):])
+		}
+		for _, key := range keys {
 			if seen[key] {
 				continue
 			}
@@ -428,6 +452,9 @@ func (w *overrideWriter) service(name string, exists bool, entries [][2]string, 
 			if w.emptied(name) {
 				break
 			}
+			if w.doc.OnlyKey(name, k) {
+				return w.doc.RemoveServiceEntry(name) // nothing of the plan's is left on it
+			}
 			if err := w.doc.RemoveKey(name, k); err != nil {
 				return err
 			}
@@ -435,7 +462,7 @@ func (w *overrideWriter) service(name string, exists bool, entries [][2]string, 
 		if w.emptied(name) {
 			// Nothing of the plan's is left on it (a pooler turned off):
 			// the entry goes, and the base file's service is as it is.
-			return w.doc.RemoveService(name)
+			return w.doc.RemoveServiceEntry(name)
 		}
 		return nil
 	}
