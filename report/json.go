@@ -7,7 +7,7 @@ import (
 	"github.com/compose-scale/compose-scale/planner"
 )
 
-// The JSON report's field names are a contract with scripts: README.md
+// The JSON report's field names are a contract with scripts: docs/json-report.md
 // documents them; add fields, never rename them.
 type jsonReport struct {
 	File        string          `json:"file"`
