@@ -262,23 +262,6 @@ func (o *Observation) name(p Process) string {
 	return p.Identity
 }
 
-// RSSPercentile is the p-th percentile of the Sidekiq processes' RSS over
-// the sample, in bytes.
-func (o Observation) RSSPercentile(p float64) int64 {
-	return Percentile(o.SidekiqRSSKB, p) * 1024
-}
-
-// Percentile is the p-th percentile of v (nearest rank), 0 for none.
-func Percentile(v []int64, p float64) int64 {
-	if len(v) == 0 {
-		return 0
-	}
-	v = append([]int64(nil), v...)
-	sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
-	i := int(math.Ceil(p/100*float64(len(v)))) - 1
-	return v[min(max(i, 0), len(v)-1)]
-}
-
 // Backlog is the size of each queue that is backed up at the last
 // reading: its oldest job has waited a minute or more.
 func (o Observation) Backlog() map[string]int {

@@ -171,12 +171,15 @@ func TestDerivedName(t *testing.T) {
 // of permuted, the top weight and first place of weighted; measured
 // memory replaces the estimate (and a flag's estimate wins over it).
 func TestMeasuredFactsShapeThePlan(t *testing.T) {
-	m := &Measured{SidekiqProcess: 700 * MiB, Backlog: map[string]int{"pull": 40000}, Source: "test"}
+	// Readings whose 90th percentile is 700 MB less a sixth: planned at
+	// 700 MB with the fifth of headroom.
+	p90 := int64(700*MiB) * 5 / 6
+	m := &Measured{SidekiqRSS: []int64{200 * MiB, p90, p90}, Readings: 1, SidekiqProcesses: 3, Backlog: map[string]int{"pull": 40000}}
 	p, err := Make(Input{Services: stock("v4.3.0"), Machine: Machine{16 * GiB, 8}, Measured: m, PgBouncer: ToggleOff})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Sidekiq[0].Queues[0].Name != "pull" || p.Estimates.SidekiqProcess != 700*MiB || len(p.MeasuredFigures) != 2 {
+	if p.Sidekiq[0].Queues[0].Name != "pull" || p.Estimates.SidekiqProcess != WithHeadroom(p90) || len(p.MeasuredFigures) != 2 {
 		t.Errorf("permuted: first %v, estimate %d, figures %q", p.Sidekiq[0].Queues, p.Estimates.SidekiqProcess, p.MeasuredFigures)
 	}
 	p, err = Make(Input{Services: stock("v4.3.0"), Machine: Machine{8 * GiB, 4}, Measured: m, Strategy: Weighted})

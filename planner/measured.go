@@ -2,26 +2,100 @@ package planner
 
 import (
 	"fmt"
+	"math"
 	"sort"
+	"strings"
 )
 
 // Measured is what reading the running instance found (package observe),
-// for the plan to use instead of the constants.
+// as raw readings: the rule that turns them into estimates is here.
 type Measured struct {
-	// SidekiqProcess is the memory to plan a Sidekiq process with: a high
-	// percentile of the processes' RSS over the sample, with headroom.
-	SidekiqProcess int64
+	// SidekiqRSS is every Sidekiq process's RSS at every reading, from
+	// their heartbeats, in bytes; Readings and SidekiqProcesses say how
+	// many readings of how many processes.
+	SidekiqRSS                 []int64
+	Readings, SidekiqProcesses int
+	// ContainerMemory is every container's memory at every reading, by
+	// service (docker compose stats), in bytes.
+	ContainerMemory map[string][]int64
 	// Backlog is each queue's size: the backed-up busy queues lead the
 	// orderings.
 	Backlog map[string]int
-	// Source says what was read, for the report ("90th percentile of 12
-	// readings of 6 processes, plus 20%").
-	Source string
-	// PumaProcess and StreamingProcess are the same for a Puma worker
-	// and a streaming process, from their containers' memory divided by
-	// the processes each runs; their sources say so.
-	PumaProcess, StreamingProcess int64
-	PumaSource, StreamingSource   string
+}
+
+// MeasuredPercentile is the reading a process is planned from: the 90th
+// of the sample (nearest rank), which leaves out the reading taken
+// mid-GC or mid-job and keeps the peaks an instance reaches every day.
+const MeasuredPercentile = 90
+
+// WithHeadroom is what a measured figure is planned with: a fifth above
+// its percentile, for the growth between a reading taken days after a
+// restart and the next surge. The same rule for every process: Ruby's
+// heap fragments under Puma as under Sidekiq, and node's grows with its
+// connections.
+func WithHeadroom(p90 int64) int64 { return p90 + p90/5 }
+
+// Percentile is the p-th percentile of v (nearest rank), 0 for none.
+func Percentile(v []int64, p float64) int64 {
+	if len(v) == 0 {
+		return 0
+	}
+	v = append([]int64(nil), v...)
+	sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
+	i := int(math.Ceil(p/100*float64(len(v)))) - 1
+	return v[min(max(i, 0), len(v)-1)]
+}
+
+// MemoryRow is one measured service against the estimate its processes
+// are planned with: the percentile of its containers' readings, and of
+// those divided by the processes one container runs.
+type MemoryRow struct {
+	Service    string `json:"service"`
+	Containers int    `json:"containers"`
+	Measured   int64  `json:"measured_bytes"`
+	Processes  int    `json:"processes,omitempty"`
+	PerProcess int64  `json:"per_process_bytes,omitempty"`
+	Estimate   int64  `json:"estimate_bytes,omitempty"`
+}
+
+// MeasuredMemory sets every measured service of the file against the
+// plan's estimate for its processes (Puma, streaming, Sidekiq; none for
+// the others), those with one first.
+func MeasuredMemory(m *Measured, services []Service, p *Plan) []MemoryRow {
+	if m == nil {
+		return nil
+	}
+	var rows []MemoryRow
+	for _, s := range services {
+		readings := m.ContainerMemory[s.Name]
+		if len(readings) == 0 {
+			continue
+		}
+		row := MemoryRow{Service: s.Name, Containers: max(len(readings)/max(m.Readings, 1), 1), Measured: Percentile(readings, MeasuredPercentile)}
+		switch RoleOf(s) {
+		case RoleWeb:
+			row.Estimate = p.Estimates.PumaProcess
+		case RoleStreaming:
+			row.Estimate = p.Estimates.StreamingProcess
+		case RoleSidekiq:
+			row.Estimate = p.Estimates.SidekiqProcess
+		}
+		if row.Estimate > 0 {
+			row.Processes = ProcessesPerContainer(p.Version, s, p.Machine)
+			row.PerProcess = Percentile(perProcess(readings, row.Processes), MeasuredPercentile)
+		}
+		rows = append(rows, row)
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Estimate > 0 && rows[j].Estimate == 0 })
+	return rows
+}
+
+func perProcess(readings []int64, n int) []int64 {
+	out := make([]int64, len(readings))
+	for i, b := range readings {
+		out[i] = b / int64(max(n, 1))
+	}
+	return out
 }
 
 // applyMeasured puts measured figures into the estimates (an estimate the
@@ -31,17 +105,30 @@ func (p *Plan) applyMeasured(in Input, est *Estimates) {
 	if m == nil {
 		return
 	}
-	if m.SidekiqProcess > 0 && in.Estimates.SidekiqProcess == 0 {
-		est.SidekiqProcess = m.SidekiqProcess
-		p.MeasuredFigures = append(p.MeasuredFigures, fmt.Sprintf("Sidekiq process memory %s (measured: %s)", FormatBytes(m.SidekiqProcess), m.Source))
+	if p90 := Percentile(m.SidekiqRSS, MeasuredPercentile); p90 > 0 && in.Estimates.SidekiqProcess == 0 {
+		est.SidekiqProcess = WithHeadroom(p90)
+		p.MeasuredFigures = append(p.MeasuredFigures, fmt.Sprintf("Sidekiq process memory %s (measured: the 90th percentile of %s of %d processes, %s, plus 20%% headroom)", FormatBytes(est.SidekiqProcess), plural(m.Readings, "reading"), m.SidekiqProcesses, FormatBytes(p90)))
 	}
-	if m.PumaProcess > 0 && in.Estimates.PumaProcess == 0 {
-		est.PumaProcess = m.PumaProcess
-		p.MeasuredFigures = append(p.MeasuredFigures, fmt.Sprintf("Puma process memory %s (measured: %s)", FormatBytes(m.PumaProcess), m.PumaSource))
-	}
-	if m.StreamingProcess > 0 && in.Estimates.StreamingProcess == 0 {
-		est.StreamingProcess = m.StreamingProcess
-		p.MeasuredFigures = append(p.MeasuredFigures, fmt.Sprintf("streaming process memory %s (measured: %s)", FormatBytes(m.StreamingProcess), m.StreamingSource))
+	for _, r := range []struct {
+		role  Role
+		what  string
+		given int64
+		set   *int64
+	}{{RoleWeb, "Puma", in.Estimates.PumaProcess, &est.PumaProcess}, {RoleStreaming, "streaming", in.Estimates.StreamingProcess, &est.StreamingProcess}} {
+		var readings []int64
+		var names []string
+		for _, s := range in.Services {
+			if RoleOf(s) == r.role && len(m.ContainerMemory[s.Name]) > 0 {
+				readings = append(readings, perProcess(m.ContainerMemory[s.Name], ProcessesPerContainer(p.Version, s, in.Machine))...)
+				names = append(names, s.Name)
+			}
+		}
+		p90 := Percentile(readings, MeasuredPercentile)
+		if p90 == 0 || r.given != 0 {
+			continue
+		}
+		*r.set = WithHeadroom(p90)
+		p.MeasuredFigures = append(p.MeasuredFigures, fmt.Sprintf("%s process memory %s (measured: the 90th percentile of %s of %s, per process, %s, plus 20%% headroom)", r.what, FormatBytes(*r.set), plural(len(readings), "container reading"), strings.Join(names, ", "), FormatBytes(p90)))
 	}
 	if len(m.Backlog) > 0 {
 		var backed []string
@@ -54,6 +141,13 @@ func (p *Plan) applyMeasured(in Input, est *Estimates) {
 			p.MeasuredFigures = append(p.MeasuredFigures, fmt.Sprintf("queue backlog (measured): %v: the most backed-up queues lead the orderings", backed))
 		}
 	}
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // leadersBy orders the hot queues for the orderings: the most backed-up

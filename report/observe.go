@@ -8,25 +8,14 @@ import (
 	"strings"
 
 	"github.com/compose-scale/compose-scale/observe"
+	"github.com/compose-scale/compose-scale/planner"
 )
 
 // ObserveContext is what an observe report says beside the observation.
 type ObserveContext struct {
 	File   string
 	Via    string // "docker compose exec (redis, db)", "--redis and --database"
-	Memory []MemoryRow
-}
-
-// MemoryRow is one service's measured memory against the plan's
-// estimate: the 90th percentile of its containers' readings, and of
-// those divided by the processes a container runs.
-type MemoryRow struct {
-	Service    string `json:"service"`
-	Containers int    `json:"containers"`
-	Measured   int64  `json:"measured_bytes"` // a container, p90
-	Processes  int    `json:"processes,omitempty"`
-	PerProcess int64  `json:"per_process_bytes,omitempty"` // p90
-	Estimate   int64  `json:"estimate_bytes,omitempty"`    // the plan's, per process
+	Memory []planner.MemoryRow
 }
 
 // WriteObservation renders an observation in format.
@@ -39,7 +28,7 @@ func WriteObservation(w io.Writer, format string, o observe.Observation, ctx Obs
 			File string `json:"file"`
 			Via  string `json:"via"`
 			observe.Observation
-			MemoryAgainstEstimates []MemoryRow `json:"memory_against_estimates,omitempty"`
+			MemoryAgainstEstimates []planner.MemoryRow `json:"memory_against_estimates,omitempty"`
 		}{ctx.File, ctx.Via, o, ctx.Memory})
 	case "markdown":
 		return observeText(w, o, ctx, true)

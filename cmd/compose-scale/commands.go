@@ -374,10 +374,10 @@ func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile
 		// Observe first (with the estimates' plan for the findings), then
 		// plan with what was measured.
 		if first, err := rewriteAll(in); err == nil {
-			o, inst, err2 := readInstance(c, env, first.Plan)
+			o, _, err2 := readInstance(c, env, first.Plan)
 			if err2 != nil {
 				observedNote = "--observed: " + err2.Error() + ": planned with the estimates"
-			} else if m, why := measuredFrom(o, inst.services, first.Plan); m == nil {
+			} else if m, why := measuredFrom(o); m == nil {
 				observedNote = "--observed: " + why + ": planned with the estimates"
 			} else {
 				in.Measured = m

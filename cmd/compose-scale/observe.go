@@ -54,7 +54,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			ctx := report.ObserveContext{File: strings.Join(inst.src.ComposeFiles, " + "), Via: inst.via, Memory: memoryRows(o, inst.services, res.Plan)}
+			ctx := report.ObserveContext{File: strings.Join(inst.src.ComposeFiles, " + "), Via: inst.via, Memory: observedMemory(o, inst.services, res.Plan)}
 			if err := report.WriteObservation(env.Stdout, c.String("format"), o, ctx); err != nil {
 				return err
 			}
@@ -224,4 +224,13 @@ func readInstance(c *cli.Context, env Env, p *planner.Plan) (observe.Observation
 	o.Attribute(inst.sidekiq)
 	o.Judge(p.Estimates.SidekiqProcess)
 	return o, inst, nil
+}
+
+// observedMemory is the report's memory table: what the planner makes of
+// the containers' readings, against its estimates.
+func observedMemory(o observe.Observation, services []planner.Service, p *planner.Plan) []planner.MemoryRow {
+	if len(o.Memory) == 0 {
+		return nil
+	}
+	return planner.MeasuredMemory(&planner.Measured{Readings: o.Samples, ContainerMemory: o.Memory}, services, p)
 }
