@@ -3,8 +3,6 @@ package compose
 import (
 	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 func TestVarsInterpolate(t *testing.T) {
@@ -53,14 +51,6 @@ func TestVarsBrokenDotEnv(t *testing.T) {
 	_, err := NewVars(".env", []byte("GOOD=1\nSECRET='MARKER-unterminated\n"), nil)
 	if err == nil || strings.Contains(err.Error(), "MARKER") || !strings.Contains(err.Error(), ".env") {
 		t.Errorf("got %v", err)
-	}
-}
-
-func TestReadConnectionKeys(t *testing.T) {
-	got := ReadConnectionKeys([]byte("SECRET_KEY_BASE=MARKER1\nDB_HOST=pgbouncer\nDB_PASS=MARKER2\nREDIS_URL=redis://:MARKER3@redis:6379/0\nDATABASE_URL=postgres://u:MARKER4@db:5432/mastodon?sslmode=disable\nPREPARED_STATEMENTS=false\n"))
-	want := map[string]string{"DB_HOST": "pgbouncer", "REDIS_URL": "redis://redis:6379", "DATABASE_URL": "postgres://db:5432", "PREPARED_STATEMENTS": "false"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("(-want +got)\n%s", diff)
 	}
 }
 

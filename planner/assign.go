@@ -12,7 +12,8 @@ const (
 	// process costs more memory than its threads earn.
 	minWorkerThreads = 10
 	// Postgres: keep total pools at or below 90% of max_connections and
-	// leave at least 15 loose (seed 000, 001); never plan past 250 without
+	// leave at least 15 loose (for psql, migrations, backups and
+	// monitoring); never plan past 250 without
 	// PgBouncer.
 	maxPlannedConnections = 250
 	looseConnections      = 15
@@ -65,7 +66,7 @@ func (p *Plan) connectionBudget(in Input, sz *sizing, hasWeb, hasStreaming bool)
 		b.limit = min(usable(maxPlannedConnections), sz.connsByMemory)
 	}
 	// Puma takes at most a third of the connections: sidekiq is what
-	// falls behind in a surge (seeds 001, 004), not web.
+	// falls behind in a surge (bench/surge), not web.
 	f := p.railsPools()
 	if byConns := max(1, b.limit/3/webThreads/f); sz.webProcs > byConns {
 		sz.webProcs = byConns

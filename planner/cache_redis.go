@@ -8,8 +8,8 @@ import (
 
 // The cache Redis compose-scale writes: Rails's cache in a Redis of its
 // own, so that a burst of cache writes evicts cache, never Sidekiq's
-// queues or the home feeds ("using a separate redis for cache and
-// persistent data is not optional", seed 000).
+// queues or the home feeds (docs.joinmastodon.org/admin/scaling, Cache:
+// a Redis of its own for Rails's cache, evicting with an LRU policy).
 const (
 	cacheService = "redis-cache"
 	cachePort    = "6379"

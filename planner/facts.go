@@ -46,7 +46,7 @@ type Service struct {
 	// service name: container_name and hostname, interpolated.
 	Aliases []string
 	// ConnEnv holds where the service connects (DB_HOST, REDIS_URL...,
-	// PREPARED_STATEMENTS: compose.ConnectionKeys only): its env_file's
+	// PREPARED_STATEMENTS: the connection keys only): its env_file's
 	// values under its own environment's, interpolated. For deciding
 	// which service is the database; never written, never printed.
 	ConnEnv map[string]string

@@ -55,7 +55,10 @@ func (p Process) processes() int { return max(p.Replicas, 1) }
 const smallConcurrency = 5
 
 // maxConcurrency is the most threads one Sidekiq process gets: past 25 the
-// GVL makes threads cheaper than processes only on paper (seed 000).
+// GVL makes threads cheaper than processes only on paper: Sidekiq's own
+// load benchmark stops at 25, for IO-bound jobs (its README), and
+// bench/surge measured stock's 5 threads serving default faster than 110
+// shared with a surge.
 const maxConcurrency = 25
 
 func processName(queues []string) string { return "sidekiq-" + strings.Join(queues, "-") }
@@ -117,7 +120,9 @@ func smallProcesses(v Version) []Process {
 // the surge drains (bench/surge: default's p99 1.7 s when it led a worker
 // that also listened on pull, 30 ms alone). Every other ordering has
 // default second, so all workers help when default itself backs up.
-// Orderings with default last are dropped (seed 001). The list is
+// Orderings with default last are dropped: default is what users wait on,
+// and a worker that drains it last helps it only when all else is empty.
+// The list is
 // interleaved by leading queue, so the first N workers give every hot
 // queue a process that drains it first as early as possible.
 func Orderings(v Version) [][]string { return orderingsBy(v, nil) }

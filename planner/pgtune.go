@@ -7,8 +7,8 @@ import (
 )
 
 // DBType is PGTune's workload type. Mastodon is OLTP: many short
-// transactions from sidekiq, Puma and streaming (seed 001: "choose online
-// transaction processing").
+// transactions from sidekiq, Puma and streaming, which is PGTune's "Online
+// transaction processing system" (pgtune.leopard.in.ua, the DB Type field).
 type DBType string
 
 const (

@@ -29,7 +29,7 @@ type Input struct {
 	// MaxConnections fixes Postgres max_connections; 0 plans it.
 	MaxConnections int
 	// DBMemory is the memory Postgres may use; 0 means DBMemoryShare of the
-	// machine (default one half, seed 001).
+	// machine (default one half: see sizing).
 	DBMemory      int64
 	DBMemoryShare float64
 	// DBType is PGTune's workload type; "" means OLTP.

@@ -50,7 +50,8 @@ func (p *Plan) tunePostgres(in Input, db *Service, sz sizing) error {
 	cmd.Manage(TunedSettings, pg.Settings)
 	pg.Command = cmd.Tokens()
 
-	// Sanity rules (seed 000): each a line in the report when it bites.
+	// Sanity rules a DBA checks after PGTune: each a line in the report
+	// when it bites.
 	workMem := settingKB(pg.Settings, "work_mem")
 	if total := int64(pg.MaxConnections) * workMem * KiB; total > 2*pg.MemoryBytes {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("max_connections x work_mem = %s, more than twice Postgres's %s: a burst of sorts could exhaust memory; lower work_mem or give Postgres more (--db-memory)", FormatBytes(total), FormatBytes(pg.MemoryBytes)))

@@ -74,8 +74,9 @@ func ParsePostgresCommand(tokens []string) (PostgresCommand, error) {
 	return c, nil
 }
 
-// splitSetting reads "name=value" or "name = value" (seed 001 writes
-// -c 'max_connections = 200'), normalising the name as postgres does.
+// splitSetting reads "name=value" or "name = value" (admins' files write
+// -c 'max_connections = 200'; fixtures/handsplit-v3.4), normalising the
+// name as postgres does.
 func splitSetting(s string) (name, value string, ok bool) {
 	n, v, ok := strings.Cut(s, "=")
 	if !ok {

@@ -3,7 +3,8 @@ package planner
 import "fmt"
 
 // sizing is the memory split of the machine, decided before any sidekiq
-// layout: Postgres's share first (seed 001: about half), then Redis,
+// layout: Postgres's share first (about half: PGTune's shared_buffers and
+// effective_cache_size assume the memory given is Postgres's), then Redis,
 // streaming and Puma, and what remains holds sidekiq processes.
 type sizing struct {
 	dbMem         int64

@@ -6,6 +6,20 @@ import (
 	"github.com/compose-scale/compose-scale/compose"
 )
 
+// connectionKeys are the only entries of a service's env_file ever read
+// for where it connects (.env.production holds SECRET_KEY_BASE,
+// OTP_SECRET, DB_PASS...): they tell which service is the database, Redis
+// or PgBouncer; none is ever written or printed. Mastodon's names, so
+// here and not in compose.
+var connectionKeys = []string{
+	"DB_HOST", "DB_PORT", "DATABASE_URL",
+	"REPLICA_DB_HOST", "REPLICA_DB_PORT", "REPLICA_DATABASE_URL",
+	"REDIS_HOST", "REDIS_PORT", "REDIS_URL",
+	"CACHE_REDIS_HOST", "CACHE_REDIS_PORT", "CACHE_REDIS_URL",
+	"SIDEKIQ_REDIS_HOST", "SIDEKIQ_REDIS_PORT", "SIDEKIQ_REDIS_URL",
+	"PREPARED_STATEMENTS", "REDIS_NAMESPACE",
+}
+
 // credentialKeys are the keys a Mastodon service logs in to Postgres
 // with. Their values are read only to compare two services' logins, in
 // memory; the planner learns where each is set, never what it is.
@@ -18,11 +32,11 @@ var credentialKeys = []string{"DATABASE_URL", "DB_USER", "DB_PASS"}
 // service's login as a string to compare with other services' (user and
 // password as Mastodon reads them, or how they are written when they
 // cannot be resolved here), "" when it sets none of credentialKeys.
-// Only compose.ConnectionKeys and credentialKeys are ever read.
+// Only connectionKeys and credentialKeys are ever read.
 func connectionFacts(s compose.Service, vars *compose.Vars, readEnvFile func(string) ([]byte, error)) (env, from map[string]string, urlPassword map[string]bool, login string) {
 	env, from, urlPassword = map[string]string{}, map[string]string{}, map[string]bool{}
 	creds := map[string]string{} // resolved values of credentialKeys
-	keys := append(append([]string(nil), compose.ConnectionKeys...), credentialKeys[1:]...)
+	keys := append(append([]string(nil), connectionKeys...), credentialKeys[1:]...)
 	if readEnvFile != nil {
 		for _, path := range s.EnvFiles {
 			p, ok := vars.Interpolate(path)

@@ -51,7 +51,7 @@ type Files struct {
 	Vars *compose.Vars
 	// ReadEnvFile reads a service's env_file (its path as the file
 	// writes it, relative to the compose file) for compose's
-	// ConnectionKeys alone; nil reads none.
+	// connection keys alone (connfacts.go); nil reads none.
 	ReadEnvFile func(path string) ([]byte, error)
 }
 
