@@ -1,0 +1,416 @@
+package rewrite
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/compose-scale/compose-scale/compose"
+	"github.com/compose-scale/compose-scale/planner"
+)
+
+// overrideHeader starts an override file compose-scale writes.
+const overrideHeader = "# Written by compose-scale rewrite --override: the plan for "
+
+// RewriteOverride plans the compose file (f.Base) together with the
+// override docker compose reads beside it (f.Override; nil when there is
+// none yet, to be created as overridePath) and writes the whole plan into
+// the override: the base file is read, never written, so upgrading it
+// (git pull) never conflicts. Services are not renamed (an override
+// cannot): the plan's processes adopt the file's sidekiq names; a service
+// the plan drops is switched off (scale: 0). New services are written
+// whole; a base service gets only the keys the plan changes, with
+// compose's merge tags where a merge would add up (ports: !override) or
+// keep what must go (!reset).
+func RewriteOverride(f Files, overridePath string, in planner.Input) (*Result, error) {
+	r := &overrideRun{f: f, path: overridePath}
+	if f.Override != nil {
+		r.path = f.Override.Path
+	}
+	steps := []func() error{r.read, func() error { return r.makePlan(in) }, r.buildT, r.writeBase, r.writeNew, r.writeGone}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	return r.result()
+}
+
+// overrideRun is one RewriteOverride: the files as read, the plan, T (the
+// base file with the plan applied: what every service should be, as
+// text), and the override being written.
+type overrideRun struct {
+	f        Files
+	path     string // the override's
+	warnings []string
+
+	base     *compose.Document
+	baseSvcs []compose.Service
+	over     *compose.Document // nil when there is no override yet
+	overSvcs []compose.Service
+	merged   []compose.Service
+	// fromBase: the override is compose-scale's own (overrideHeader) and
+	// the plan is made from the base file alone.
+	fromBase     bool
+	inBase       map[string]compose.Service
+	inOver       map[string]compose.Service
+	plan         *planner.Plan
+	tDoc         *compose.Document
+	tSvcs        []compose.Service
+	removed      map[string]bool // base services the plan drops
+	created      map[string]bool // services the plan adds
+	envTouched   map[string][]string
+	portEdits    map[string][]planner.Change
+	w            *overrideWriter
+	usedTags     bool
+	planned, inT map[string]bool
+}
+
+// read validates and parses both files, and makes compose-scale's copies
+// in the override again from the base file as it is now, so that the
+// plan sees the healthcheck and image a re-made copy will have.
+func (r *overrideRun) read() error {
+	files := []compose.File{r.f.Base}
+	if r.f.Override != nil {
+		files = append(files, *r.f.Override)
+	}
+	var err error
+	if r.warnings, err = compose.ValidateWith(r.f.Vars, files...); err != nil {
+		return err
+	}
+	if r.base, err = compose.Parse(r.f.Base.Path, r.f.Base.Text); err != nil {
+		return err
+	}
+	if r.baseSvcs, err = r.base.Services(); err != nil {
+		return err
+	}
+	if r.f.Override != nil {
+		if r.over, err = compose.Parse(r.f.Override.Path, r.f.Override.Text); err != nil {
+			return err
+		}
+		if r.overSvcs, err = r.over.Services(); err != nil {
+			return err
+		}
+		for _, s := range r.overSvcs {
+			block, _ := r.over.ServiceText(s.Name)
+			if !strings.Contains(block, overrideMarker) || baseHas(r.baseSvcs, s.Name) {
+				continue
+			}
+			if src := copySource(s, r.baseSvcs); src != "" {
+				// What the plan sets (its queues, threads, pools) stays as
+				// the copy has it: the plan starts from that layout.
+				if err := r.over.ReplaceServiceText(s.Name, recopy(r.base, src, s.Name, block, "command", "environment")); err != nil {
+					return err
+				}
+			}
+		}
+		if r.overSvcs, err = r.over.Services(); err != nil {
+			return err
+		}
+	}
+	r.merged = compose.Merge(r.baseSvcs, r.overSvcs)
+	r.inBase, r.inOver = byName(r.baseSvcs), byName(r.overSvcs)
+	return nil
+}
+
+func byName(ss []compose.Service) map[string]compose.Service {
+	m := map[string]compose.Service{}
+	for _, s := range ss {
+		m[s.Name] = s
+	}
+	return m
+}
+
+// makePlan plans base + override as docker compose merges them, or the
+// base file alone when the override is compose-scale's own: it holds an
+// earlier plan and nothing of the admin's, and planning from the base
+// makes every size's override what writing it directly would be, whatever
+// sizes came before (a split an earlier plan merged is the base file's
+// again).
+func (r *overrideRun) makePlan(in planner.Input) error {
+	in.KeepNames = true
+	planFrom := r.merged
+	if r.f.Override != nil && strings.HasPrefix(string(r.f.Override.Text), overrideHeader) {
+		planFrom, r.fromBase = r.baseSvcs, true
+	}
+	if r.f.Vars != nil {
+		in.VarsSource = "the environment"
+		if r.f.Vars.DotEnv != "" {
+			in.VarsSource = r.f.Vars.DotEnv + " and the environment"
+		}
+	}
+	in.Services = PlannerServices(planFrom, r.f.Vars, r.f.ReadEnvFile)
+	for i := range in.Services {
+		if _, ok := r.inBase[in.Services[i].Name]; ok {
+			in.Services[i].Fixed = true // the base file is never written
+		}
+	}
+	plan, err := planner.Make(in)
+	if err != nil {
+		docs := []*compose.Document{r.base}
+		if r.over != nil {
+			docs = append(docs, r.over)
+		}
+		return placeError(docs, err)
+	}
+	plan.Warnings = append(r.warnings, plan.Warnings...)
+	r.plan = plan
+	return nil
+}
+
+// buildT applies the plan to the base file (with the override's own
+// services after it, unless planning from the base alone).
+func (r *overrideRun) buildT() error {
+	var err error
+	if r.tDoc, err = compose.Parse(r.f.Base.Path, r.f.Base.Text); err != nil {
+		return err
+	}
+	// A base service's ports as the override already has them (a !reset
+	// or !override of an earlier run): the plan's port edits are made on
+	// that list, and a copy made of the service now takes it.
+	for _, b := range r.baseSvcs {
+		if o, ok := r.inOver[b.Name]; !ok || !o.Has["ports"] || r.fromBase {
+			continue // planned from the base file: its port edits are on the base's list
+		}
+		if err := r.tDoc.SetPortList(b.Name, mergedPorts(r.merged, b.Name)); err != nil {
+			return err
+		}
+	}
+	for _, s := range r.overSvcs {
+		if _, ok := r.inBase[s.Name]; ok || r.fromBase {
+			continue
+		}
+		block, _ := r.over.ServiceText(s.Name)
+		// A copy of compose-scale's is made again from the service it
+		// copies, as the base file has it now: after an upgrade it
+		// follows the new image and healthcheck. Its own names stay;
+		// its command, pools and ports the plan sets again.
+		if strings.Contains(block, overrideMarker) {
+			if src := copySource(s, r.baseSvcs); src != "" {
+				block = recopy(r.base, src, s.Name, block)
+			}
+		}
+		if err := r.tDoc.AppendServiceText(block); err != nil {
+			return err
+		}
+	}
+	if err := applyAll(r.tDoc, r.sortChanges()); err != nil {
+		return err
+	}
+	if r.tSvcs, err = r.tDoc.Services(); err != nil {
+		return err
+	}
+	r.planned, r.inT = map[string]bool{}, map[string]bool{}
+	for _, p := range r.plan.Sidekiq {
+		r.planned[p.Name] = true
+	}
+	for _, s := range r.tSvcs {
+		r.inT[s.Name] = true
+	}
+	r.w = &overrideWriter{path: r.path, doc: r.over}
+	if r.over == nil {
+		r.w.text = overrideHeader + r.f.Base.Path + ", which stays as upstream ships it.\n# docker compose reads this file beside it; it needs docker compose " + MergeTagsVersion + " or later (merge tags).\nservices:\n"
+	}
+	return nil
+}
+
+// sortChanges notes what each change means for the override (a base
+// service dropped, ports and environment touched, services added) and
+// returns the changes to make in T.
+func (r *overrideRun) sortChanges() []planner.Change {
+	r.removed, r.created = map[string]bool{}, map[string]bool{}
+	r.envTouched, r.portEdits = map[string][]string{}, map[string][]planner.Change{}
+	var tChanges []planner.Change
+	for _, c := range r.plan.Changes {
+		_, base := r.inBase[c.Service]
+		switch c.Kind {
+		case planner.Remove:
+			if base {
+				r.removed[c.Service] = true
+				continue
+			}
+		case planner.SetPort, planner.RemovePort:
+			if base {
+				// Written as the override's ports entry; made in T too,
+				// so a copy made of the service after it has them.
+				r.portEdits[c.Service] = append(r.portEdits[c.Service], c)
+			}
+		case planner.SetEnv, planner.SetEnvKeeping, planner.RemoveEnv:
+			if base {
+				r.envTouched[c.Service] = append(r.envTouched[c.Service], c.Key)
+			}
+		case planner.Clone:
+			r.created[c.To] = true
+		case planner.AddService:
+			r.created[c.Service] = true
+			if c.New.Extends != "" {
+				// Extends without a file is resolved within the override,
+				// where web is only the plan's edits: name the base file.
+				ns := *c.New
+				ns.ExtendsFile = relativeTo(r.path, r.f.Base.Path)
+				c.New = &ns
+			}
+		}
+		tChanges = append(tChanges, c)
+	}
+	return tChanges
+}
+
+// writeBase gives each base service the entries where T differs from it.
+func (r *overrideRun) writeBase() error {
+	for _, b := range r.baseSvcs {
+		entries, removeKeys := r.baseEntries(b)
+		envSet, envDrop := r.baseEnv(b)
+		if err := r.w.service(b.Name, r.inOver[b.Name].Name != "", entries, removeKeys, envSet, envDrop); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// baseEntries are a base service's managed keys as T has them, and the
+// keys an earlier run wrote that go.
+func (r *overrideRun) baseEntries(b compose.Service) (entries [][2]string, removeKeys []string) {
+	name := b.Name
+	if off := r.inOver[name].Disabled && planner.IsSidekiq(b.Command) && !r.planned[name]; r.removed[name] || off {
+		// Dropped by the plan (now or on an earlier run): switched off,
+		// since an override cannot delete a service.
+		entries = append(entries, [2]string{"scale", "scale: 0\n"})
+		if hasDeployReplicas(r.base, name) {
+			// compose refuses scale and deploy.replicas that differ: both
+			// say 0 (deploy merges, its other settings stay).
+			entries = append(entries, [2]string{"deploy", "deploy:\n  replicas: 0\n"})
+		}
+		return entries, nil
+	}
+	for _, key := range managedKeys {
+		tText, tOk := r.tDoc.SelfContainedEntryText(name, key)
+		bText, bOk := r.base.SelfContainedEntryText(name, key)
+		switch {
+		case tOk && (!bOk || tText != bText):
+			entries = append(entries, [2]string{key, tText})
+		case !tOk && bOk:
+			entries = append(entries, [2]string{key, key + ": !reset null\n"})
+			r.usedTags = true
+		case key == "scale" && r.inOver[name].Disabled:
+			// Switched off by an earlier plan, on again.
+			entries = append(entries, [2]string{key, "scale: !reset null\n"})
+			r.usedTags = true
+		case key == "deploy" && r.inOver[name].Disabled && tOk:
+			entries = append(entries, [2]string{key, tText}) // replicas as the plan has them again
+		case r.fromBase && r.inOver[name].Has[key] && key != "ports":
+			// An earlier plan's entry this plan does not make.
+			removeKeys = append(removeKeys, key)
+		}
+	}
+	if edits := r.portEdits[name]; len(edits) > 0 {
+		want := applyPortEdits(mergedPorts(r.merged, name), edits)
+		switch {
+		case portsEqual(want, b.Ports):
+			removeKeys = append(removeKeys, "ports")
+		case len(want) == 0:
+			// Every published port goes: an empty !override list is
+			// refused ("must be a array"); !reset empties it.
+			entries = append(entries, [2]string{"ports", "ports: !reset []\n"})
+			r.usedTags = true
+		default:
+			var lines strings.Builder
+			lines.WriteString("ports: !override\n")
+			for _, p := range want {
+				lines.WriteString("  - '" + p.String() + "'\n")
+			}
+			entries = append(entries, [2]string{"ports", lines.String()})
+			r.usedTags = true
+		}
+	}
+	return entries, removeKeys
+}
+
+// baseEnv is what a base service's override environment sets and drops:
+// each key the plan touches, and when planning from the base alone every
+// key an earlier plan wrote (made again or gone).
+func (r *overrideRun) baseEnv(b compose.Service) (envSet [][2]string, envDrop []string) {
+	keys := r.envTouched[b.Name]
+	if r.fromBase {
+		n := len(keys)
+		for k := range r.inOver[b.Name].Env {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys[n:])
+	}
+	seen := map[string]bool{}
+	tSvc := serviceNamed(r.tSvcs, b.Name)
+	for _, key := range keys {
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		tVal, tOk := tSvc.Env[key]
+		if bVal, bOk := b.Env[key]; tOk && (!bOk || tVal != bVal) {
+			envSet = append(envSet, [2]string{key, tVal})
+		} else {
+			envDrop = append(envDrop, key)
+		}
+	}
+	return envSet, envDrop
+}
+
+// writeNew writes whole the services T has and the base file does not.
+func (r *overrideRun) writeNew() error {
+	for _, s := range r.tSvcs {
+		if _, ok := r.inBase[s.Name]; ok {
+			continue
+		}
+		if err := r.tDoc.PointExtendsAt(s.Name, relativeTo(r.path, r.f.Base.Path)); err != nil {
+			return err
+		}
+		block, _ := r.tDoc.SelfContainedServiceText(s.Name)
+		if r.created[s.Name] && !strings.Contains(block, overrideMarker) {
+			key, rest, _ := strings.Cut(block, "\n")
+			block = key + "\n  " + overrideMarker + "\n" + rest
+		}
+		if err := r.w.whole(s.Name, r.inOver[s.Name].Name != "", block); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeGone handles the override's services the plan removed:
+// compose-scale's own go; an admin's is switched off, not deleted.
+func (r *overrideRun) writeGone() error {
+	for _, s := range r.overSvcs {
+		if _, ok := r.inBase[s.Name]; ok || r.inT[s.Name] {
+			continue
+		}
+		block, _ := r.over.ServiceText(s.Name)
+		if strings.Contains(block, overrideMarker) {
+			if err := r.w.remove(s.Name); err != nil {
+				return err
+			}
+		} else if err := r.w.service(s.Name, true, [][2]string{{"scale", "scale: 0\n"}}, nil, nil, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// result checks that base + the new override load, and returns it.
+func (r *overrideRun) result() (*Result, error) {
+	out, err := r.w.bytes()
+	if err != nil {
+		return nil, err
+	}
+	r.plan.Notes = append(r.plan.Notes, fmt.Sprintf("the plan is written to %s; %s is not touched (upgrades never conflict with it)", r.path, r.f.Base.Path))
+	if r.usedTags {
+		r.plan.Notes = append(r.plan.Notes, fmt.Sprintf("%s uses compose's merge tags (!override, !reset): docker compose %s or later reads them", r.path, MergeTagsVersion))
+	}
+	if _, err := compose.ValidateWith(r.f.Vars, r.f.Base, compose.File{Path: r.path, Text: out}); err != nil {
+		return nil, fmt.Errorf("internal error: the override compose-scale wrote would not load (%v); nothing was written, please report this with your compose files", err)
+	}
+	var input []byte
+	if r.f.Override != nil {
+		input = r.f.Override.Text
+	}
+	return &Result{Plan: r.plan, Path: r.path, Input: input, Output: out}, nil
+}
