@@ -2,6 +2,8 @@ package compose
 
 import (
 	"strings"
+
+	"go.yaml.in/yaml/v4"
 )
 
 // Editing a document re-parses all of it after every edit, so the next
@@ -48,6 +50,9 @@ func (d *Document) EditService(name string, fn func(*Document) error) error {
 		return err
 	}
 	block := string(d.src[start:end])
+	if d.definesAliased(name) {
+		return fn(d) // alone, the block would not know who else uses its anchors
+	}
 	if mini := d.standalone(block); mini != nil && fn(mini) == nil {
 		edited := strings.TrimPrefix(string(mini.src), "services:\n")
 		if edited == block {
@@ -122,4 +127,30 @@ func (d *Document) CloneServicesWith(src string, dsts []string, after string, fn
 		return nil
 	}
 	return d.insertText(at, all.String())
+}
+
+// definesAliased reports whether service name's block defines an anchor
+// that an alias in the file uses.
+func (d *Document) definesAliased(name string) bool {
+	_, v, err := d.service(name)
+	if err != nil {
+		return false
+	}
+	var anchors []*yaml.Node
+	var collect func(*yaml.Node)
+	collect = func(n *yaml.Node) {
+		if n.Anchor != "" {
+			anchors = append(anchors, n)
+		}
+		for _, c := range n.Content {
+			collect(c)
+		}
+	}
+	collect(v)
+	for _, a := range anchors {
+		if d.aliased(a) {
+			return true
+		}
+	}
+	return false
 }

@@ -21,6 +21,8 @@ func (d *Document) SetEnv(service, key, value string) error {
 		return d.addEnvironment(service, sk, sv, key, value)
 	}
 	switch {
+	case ev.Kind == yaml.MappingNode && ev.Style&yaml.FlowStyle == 0 && ev.Anchor != "" && d.aliased(ev):
+		return d.envUnderMerge(ek, ev, key, value)
 	case ev.Kind == yaml.MappingNode && ev.Style&yaml.FlowStyle == 0:
 		return d.setEnvMap(service, ek, ev, key, value)
 	case ev.Kind == yaml.SequenceNode && ev.Style&yaml.FlowStyle == 0:
@@ -31,6 +33,51 @@ func (d *Document) SetEnv(service, key, value string) error {
 		return d.envAsOwnBlock(service, ek, ev, key, value)
 	}
 	return &Error{Path: d.Path, Line: ek.Line, Msg: fmt.Sprintf("service %q: environment is written in a form compose-scale cannot edit; write it as a block list or mapping so %s can be set", service, key)}
+}
+
+// envUnderMerge sets KEY=VALUE on a service whose environment mapping is
+// an anchor other services use (environment: &env ... then *env or
+// <<: *env elsewhere): a key added inside the anchor would reach them
+// all. The mapping becomes the value of a merge key, anchor and all, and
+// the service's own key goes beside it:
+//
+//	environment:
+//	  <<: &env
+//	    LOCAL_DOMAIN: example.com
+//	  KEY: VALUE
+//
+// The anchor means what it meant; only this service gets KEY.
+func (d *Document) envUnderMerge(ek, ev *yaml.Node, key, value string) error {
+	indent := strings.Repeat(" ", ek.Column-1) + d.indentUnit()
+	body := d.unindented(ev.Content[0].Line, d.entryEnd(ek, ev), ev.Content[0].Column-1)
+	var b strings.Builder
+	b.WriteString("\n" + indent + "<<: &" + ev.Anchor)
+	for _, l := range strings.Split(strings.TrimSuffix(body, "\n"), "\n") {
+		if strings.TrimSpace(l) == "" {
+			b.WriteString("\n")
+			continue
+		}
+		b.WriteString("\n" + indent + d.indentUnit() + l)
+	}
+	b.WriteString("\n" + indent + key + ": " + renderScalar(value, 0, ""))
+	return d.replaceEntryValue(ek, b.String())
+}
+
+// aliased reports whether an alias anywhere in the file refers to n.
+func (d *Document) aliased(n *yaml.Node) bool {
+	var walk func(*yaml.Node) bool
+	walk = func(x *yaml.Node) bool {
+		if x.Kind == yaml.AliasNode && x.Alias == n {
+			return true
+		}
+		for _, c := range x.Content {
+			if walk(c) {
+				return true
+			}
+		}
+		return false
+	}
+	return walk(d.root)
 }
 
 // envAsOwnBlock gives a service whose environment is an alias (*common) or

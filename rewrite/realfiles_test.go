@@ -75,3 +75,37 @@ func TestNamesTheAdminHas(t *testing.T) {
 		t.Error("a second pgbouncer beside the admin's")
 	}
 }
+
+// An environment mapping that is an anchor other services use (web's
+// &env, *env in streaming and sidekiq): web's own pool settings must not
+// reach them through the anchor. web's mapping goes under a merge key,
+// anchor and all, with web's keys beside it.
+func TestAnchoredEnvironmentOwner(t *testing.T) {
+	path, src := fixture(t, "anchorowner-v4.3")
+	res, err := Rewrite(path, src, input(t, "s-4vcpu-8gb", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := services(t, res.Output)
+	if out["web"].Env["WEB_CONCURRENCY"] == "" || out["web"].Env["LOCAL_DOMAIN"] != "example.com" {
+		t.Errorf("web: %v", out["web"].Env)
+	}
+	for name, s := range out {
+		if name == "web" || s.Env["LOCAL_DOMAIN"] == "" {
+			continue
+		}
+		if _, ok := s.Env["WEB_CONCURRENCY"]; ok {
+			t.Errorf("%s got web's WEB_CONCURRENCY through the anchor: %v", name, s.Env)
+		}
+		if _, ok := s.Env["MAX_THREADS"]; ok {
+			t.Errorf("%s got web's MAX_THREADS through the anchor: %v", name, s.Env)
+		}
+	}
+	if !strings.Contains(string(res.Output), "    environment:\n      <<: &env\n        LOCAL_DOMAIN: example.com\n") {
+		t.Errorf("web's environment:\n%s", res.Output)
+	}
+	again, err := Rewrite(path, res.Output, input(t, "s-4vcpu-8gb", ""))
+	if err != nil || again.Changed() {
+		t.Errorf("the second rewrite is not a no-op (%v)", err)
+	}
+}
