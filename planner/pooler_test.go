@@ -276,23 +276,6 @@ func atoi(t *testing.T, s string) int {
 	return n
 }
 
-// Memory past what Postgres holds is tuned at its limits.
-func TestPostgresMemoryBounds(t *testing.T) {
-	s := Tune(TuneInput{MemoryKB: 64 << 30, CPUs: 8, MaxConnections: 100, Major: 16}) // 64 TB
-	for _, st := range s {
-		switch st.Name {
-		case "shared_buffers":
-			if st.Value != FormatKB(pages(maxSharedBuffersKB)) {
-				t.Errorf("shared_buffers=%s, above what Postgres holds", st.Value)
-			}
-		case "effective_cache_size":
-			if st.Value != FormatKB(pages(maxCacheSizeKB)) {
-				t.Errorf("effective_cache_size=%s", st.Value)
-			}
-		}
-	}
-}
-
 // A service the admin already has under a name compose-scale would add is
 // recognised for what it is, never a failure: their cache Redis is kept
 // and budgeted, their PgBouncer is not doubled, a migrate of theirs keeps

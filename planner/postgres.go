@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"github.com/compose-scale/compose-scale/planner/pgtune"
 	"strconv"
 	"strings"
 )
@@ -34,7 +35,7 @@ func (p *Plan) tunePostgres(in Input, db *Service, sz sizing) error {
 		p.Notes = append(p.Notes, fmt.Sprintf("the image %q does not say which Postgres it runs: tuned for Postgres %d; pin a version tag (postgres:16-alpine) so settings match the server", db.Image, NewestPostgres))
 	}
 	pg.Major = major
-	pg.Settings = Tune(TuneInput{MemoryKB: sz.dbMem / KiB, CPUs: pg.CPUs, MaxConnections: pg.MaxConnections, Major: major, Type: pg.Type})
+	pg.Settings = pgtune.Tune(pgtune.TuneInput{MemoryKB: sz.dbMem / KiB, CPUs: pg.CPUs, MaxConnections: pg.MaxConnections, Major: major, Type: pg.Type})
 	if p.throughBouncer() {
 		for i := range pg.Settings {
 			if pg.Settings[i].Name == "max_connections" {
@@ -80,7 +81,7 @@ func (p *Plan) tunePostgres(in Input, db *Service, sz sizing) error {
 		if db.ShmSizeBytes > 0 {
 			was = FormatBytes(db.ShmSizeBytes)
 		}
-		p.Notes = append(p.Notes, fmt.Sprintf("%s: shm_size raised from %s to %s so parallel queries (%d workers, work_mem %s) do not run out of /dev/shm", db.Name, was, FormatBytes(need), workers, FormatKB(workMem)))
+		p.Notes = append(p.Notes, fmt.Sprintf("%s: shm_size raised from %s to %s so parallel queries (%d workers, work_mem %s) do not run out of /dev/shm", db.Name, was, FormatBytes(need), workers, pgtune.FormatKB(workMem)))
 	}
 	return nil
 }
@@ -97,7 +98,7 @@ func settingValue(s []Setting, name string) string {
 // settingKB reads back a size FormatKB wrote.
 func settingKB(s []Setting, name string) int64 {
 	v := settingValue(s, name)
-	for suffix, mult := range map[string]int64{"GB": kbGB, "MB": kbMB, "kB": 1} {
+	for suffix, mult := range map[string]int64{"GB": pgtune.KBPerGB, "MB": pgtune.KBPerMB, "kB": 1} {
 		if n, ok := strings.CutSuffix(v, suffix); ok {
 			x, _ := strconv.ParseInt(n, 10, 64)
 			return x * mult

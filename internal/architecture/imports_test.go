@@ -18,6 +18,9 @@ var rules = map[string][]string{
 	// The decisions: facts in, a plan out. No files, no YAML, no
 	// processes, no writers.
 	"planner": {"os", "os/exec", "io/fs", "net", "go.yaml.in/yaml", "gopkg.in/yaml", "github.com/compose-spec", module + "compose", module + "rewrite", module + "report", module + "observe", module + "machine", module + "cmd"},
+	// PGTune's arithmetic: nothing of this module, Mastodon's rules
+	// included.
+	"planner/pgtune": {module},
 	// YAML and the compose format, nothing of Mastodon.
 	"compose": {module + "planner", module + "rewrite", module + "report", module + "observe", module + "cmd"},
 	// Reads a live instance and hands facts on; it never plans.

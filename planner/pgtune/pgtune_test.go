@@ -1,4 +1,4 @@
-package planner
+package pgtune
 
 import (
 	"fmt"
@@ -239,6 +239,23 @@ func TestSettingSince(t *testing.T) {
 				if !TunedSettings[s.Name] {
 					t.Errorf("%s written but not in TunedSettings: a resize would never remove it", s.Name)
 				}
+			}
+		}
+	}
+}
+
+// Memory past what Postgres holds is tuned at its limits.
+func TestPostgresMemoryBounds(t *testing.T) {
+	s := Tune(TuneInput{MemoryKB: 64 << 30, CPUs: 8, MaxConnections: 100, Major: 16}) // 64 TB
+	for _, st := range s {
+		switch st.Name {
+		case "shared_buffers":
+			if st.Value != FormatKB(pages(maxSharedBuffersKB)) {
+				t.Errorf("shared_buffers=%s, above what Postgres holds", st.Value)
+			}
+		case "effective_cache_size":
+			if st.Value != FormatKB(pages(maxCacheSizeKB)) {
+				t.Errorf("effective_cache_size=%s", st.Value)
 			}
 		}
 	}

@@ -1,4 +1,9 @@
-package planner
+// Package pgtune is PGTune's arithmetic (le0pard/pgtune): Postgres's
+// settings from the memory it may use, its CPUs, max_connections, its
+// major version and the workload type, and how Postgres writes sizes. It
+// knows Postgres and PGTune only: not Mastodon, not compose files, not
+// where the numbers came from.
+package pgtune
 
 import (
 	"fmt"
@@ -20,6 +25,9 @@ const (
 const (
 	kbMB int64 = 1024
 	kbGB int64 = 1024 * 1024
+	// KBPerMB and KBPerGB are the same, for readers of FormatKB's output.
+	KBPerMB = kbMB
+	KBPerGB = kbGB
 )
 
 // NewestPostgres is the major version assumed for an image whose tag does
