@@ -26,13 +26,26 @@ func init() {
 // environment: every ${VAR} is given a placeholder, so files that need
 // variables validate without them (ValidateWith gives them their values).
 func Validate(path string, text []byte) error {
-	return ValidateFiles(File{path, text})
+	return ValidateFiles(File{Path: path, Text: text})
 }
 
 // File is a compose file's name and text.
 type File struct {
 	Path string
 	Text []byte
+	// Dir is the directory the file is in on disk, which what compose
+	// resolves relative to the project (an extends' file:, an env_file)
+	// is read from; "" is Path's directory. The CLI names files as the
+	// user did (Path) while working in another directory.
+	Dir string
+}
+
+// projectDir is the directory compose resolves files' relative paths in.
+func projectDir(files []File) string {
+	if files[0].Dir != "" {
+		return files[0].Dir
+	}
+	return filepath.Dir(files[0].Path)
 }
 
 // ValidateFiles loads files together, later ones overriding earlier ones,
@@ -55,7 +68,7 @@ func ValidateWith(vars *Vars, files ...File) (warnings []string, err error) {
 		configs = append(configs, types.ConfigFile{Filename: f.Path, Content: f.Text})
 		all = append(all, f.Text...)
 	}
-	dir := filepath.Dir(path)
+	dir := projectDir(files)
 	details := types.ConfigDetails{
 		WorkingDir:  dir,
 		ConfigFiles: configs,
@@ -192,7 +205,7 @@ func LoadMerged(vars *Vars, files ...File) ([]Service, error) {
 	}
 	lookup, _, _ := lookupFor(vars, all)
 	project, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
-		WorkingDir: filepath.Dir(files[0].Path), ConfigFiles: configs, Environment: types.Mapping{},
+		WorkingDir: projectDir(files), ConfigFiles: configs, Environment: types.Mapping{},
 	}, func(o *loader.Options) {
 		o.SetProjectName("compose-scale-check", true)
 		o.SkipResolveEnvironment = true

@@ -60,7 +60,7 @@ func TestVarsBrokenDotEnv(t *testing.T) {
 func TestValidateWithVars(t *testing.T) {
 	src := []byte("services:\n  web:\n    image: ${IMG}\n    ports:\n      - ${HTTP_IP}:${HTTP_PORT}:3000\n    volumes:\n      - ${BASE}/x:/x\n    environment:\n      SECRET: ${SECRET:?needed}\n")
 	none, _ := NewVars("", nil, nil)
-	warnings, err := ValidateWith(none, File{"dc.yml", src})
+	warnings, err := ValidateWith(none, File{Path: "dc.yml", Text: src})
 	if err != nil {
 		t.Fatalf("unset variables refused: %v", err)
 	}
@@ -68,7 +68,7 @@ func TestValidateWithVars(t *testing.T) {
 		t.Errorf("warnings: %q", warnings)
 	}
 	bad, _ := NewVars(".env", []byte("HTTP_IP=MARKER-not-an-address\nHTTP_PORT=3000\nIMG=x\nBASE=.\nSECRET=s\n"), nil)
-	_, err = ValidateWith(bad, File{"dc.yml", src})
+	_, err = ValidateWith(bad, File{Path: "dc.yml", Text: src})
 	if err == nil || strings.Contains(err.Error(), "MARKER") || !strings.Contains(err.Error(), "${HTTP_IP}") {
 		t.Errorf("an invalid address from .env: %v", err)
 	}

@@ -57,8 +57,9 @@ type overrideRun struct {
 	plan         *planner.Plan
 	tDoc         *compose.Document
 	tSvcs        []compose.Service
-	removed      map[string]bool // base services the plan drops
-	created      map[string]bool // services the plan adds
+	removed      map[string]bool   // base services the plan drops
+	created      map[string]bool   // services the plan adds
+	cloneOf      map[string]string // a copy the plan makes of a base service: that service
 	envTouched   map[string][]string
 	portEdits    map[string][]planner.Change
 	w            *overrideWriter
@@ -218,7 +219,7 @@ func (r *overrideRun) buildT() error {
 // service dropped, ports and environment touched, services added) and
 // returns the changes to make in T.
 func (r *overrideRun) sortChanges() []planner.Change {
-	r.removed, r.created = map[string]bool{}, map[string]bool{}
+	r.removed, r.created, r.cloneOf = map[string]bool{}, map[string]bool{}, map[string]string{}
 	r.envTouched, r.portEdits = map[string][]string{}, map[string][]planner.Change{}
 	var tChanges []planner.Change
 	for _, c := range r.plan.Changes {
@@ -241,6 +242,9 @@ func (r *overrideRun) sortChanges() []planner.Change {
 			}
 		case planner.Clone:
 			r.created[c.To] = true
+			if _, fromBaseFile := r.inBase[c.Service]; fromBaseFile {
+				r.cloneOf[c.To] = c.Service
+			}
 		case planner.AddService:
 			r.created[c.Service] = true
 			if c.New.Extends != "" {
@@ -365,6 +369,18 @@ func (r *overrideRun) writeNew() error {
 			return err
 		}
 		block, _ := r.tDoc.SelfContainedServiceText(s.Name)
+		src := r.cloneOf[s.Name]
+		if src == "" && r.over != nil {
+			// A copy an earlier run made, kept by this plan.
+			if prev, _ := r.over.ServiceText(s.Name); strings.Contains(prev, overrideMarker) {
+				src = copySource(s, r.baseSvcs)
+			}
+		}
+		if src != "" {
+			if ext, ok := r.extendsBlock(s, src); ok {
+				block = ext
+			}
+		}
 		if r.created[s.Name] && !strings.Contains(block, overrideMarker) {
 			key, rest, _ := strings.Cut(block, "\n")
 			block = key + "\n  " + overrideMarker + "\n" + rest
@@ -413,4 +429,71 @@ func (r *overrideRun) result() (*Result, error) {
 		input = r.f.Override.Text
 	}
 	return &Result{Plan: r.plan, Path: r.path, Input: input, Output: out}, nil
+}
+
+// extendsBlock writes a copy the plan makes of a base service as
+// extends of it plus what differs: the copy follows the base file (an
+// upgrade's image and healthcheck) with no re-run, and nothing of the
+// base service's own (literal environment values, secrets among them) is
+// written a second time. ok is false when a difference cannot be said
+// that way (the copy lacks an environment entry the service has).
+func (r *overrideRun) extendsBlock(copy compose.Service, src string) (string, bool) {
+	base := r.inBase[src]
+	if raw, _ := r.base.ServiceText(src); base.Has["extends"] || strings.Contains(raw, "extends:") || strings.Contains(raw, "<<") || strings.Contains(raw, ": *") {
+		return "", false // merges and aliases: the whole copy, resolved, is plainer
+	}
+	var b strings.Builder
+	b.WriteString(copy.Name + ":\n  " + overrideMarker + "\n")
+	b.WriteString("  extends:\n    file: " + quoteIfNeeded(relativeTo(r.path, r.f.Base.Path)) + "\n    service: " + src + "\n")
+	keys := map[string]bool{}
+	for k := range copy.Has {
+		keys[k] = true
+	}
+	for k := range base.Has {
+		keys[k] = true
+	}
+	var names []string
+	for k := range keys {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, key := range names {
+		if key == "environment" {
+			continue
+		}
+		cText, cOk := r.tDoc.SelfContainedEntryText(copy.Name, key)
+		sText, sOk := r.base.SelfContainedEntryText(src, key)
+		switch {
+		case cOk && sOk && cText == sText:
+		case cOk && key == "ports":
+			// extends adds the copy's ports to the service's: the copy's
+			// list replaces them.
+			b.WriteString(indent(strings.Replace(cText, "ports:", "ports: !override", 1), "  "))
+		case cOk:
+			b.WriteString(indent(cText, "  "))
+		case key == "ports":
+			b.WriteString("  ports: !reset []\n")
+		default:
+			b.WriteString("  " + key + ": !reset null\n")
+		}
+	}
+	var env []string
+	for k, v := range copy.Env {
+		if bv, ok := base.Env[k]; !ok || bv != v {
+			env = append(env, quoteIfNeeded(k+"="+v))
+		}
+	}
+	for k := range base.Env {
+		if _, ok := copy.Env[k]; !ok {
+			return "", false
+		}
+	}
+	if len(env) > 0 {
+		sort.Strings(env)
+		b.WriteString("  environment:\n")
+		for _, e := range env {
+			b.WriteString("    - " + e + "\n")
+		}
+	}
+	return b.String(), true
 }

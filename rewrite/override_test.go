@@ -327,3 +327,44 @@ func fixtureNames(t *testing.T) []string {
 	}
 	return out
 }
+
+// A copy written into the override extends the base service instead of
+// repeating it: a literal value in the base sidekiq's environment (a
+// secret) is not written a second time, and base + override still give
+// the copies that value.
+func TestOverrideCopiesExtend(t *testing.T) {
+	_, src := fixture(t, "stock-v4.3")
+	src = []byte(strings.Replace(string(src), "    command: bundle exec sidekiq\n", "    command: bundle exec sidekiq\n    environment:\n      - OTP_SECRET=MARKER-otp\n", 1))
+	if !strings.Contains(string(src), "MARKER-otp") {
+		t.Fatal("the fixture's sidekiq command is not where the test expects it")
+	}
+	// extends reads the base file from disk, as docker compose does.
+	dir := t.TempDir()
+	path, over := filepath.Join(dir, "docker-compose.yml"), filepath.Join(dir, "docker-compose.override.yml")
+	if err := os.WriteFile(path, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := RewriteOverride(Files{Base: compose.File{Path: path, Text: src}}, over, input(t, "s-4vcpu-8gb", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(res.Output), "MARKER-otp") || !strings.Contains(string(res.Output), "    extends:\n      file: docker-compose.yml\n      service: sidekiq\n") {
+		t.Errorf("the override repeats the base service instead of extending it:\n%s", res.Output)
+	}
+	ss, err := compose.LoadMerged(nil, compose.File{Path: path, Text: src}, compose.File{Path: over, Text: res.Output})
+	if err != nil {
+		t.Fatal(err)
+	}
+	copies := 0
+	for _, s := range ss {
+		if planner.IsSidekiq(s.Command) {
+			copies++
+			if s.Env["OTP_SECRET"] != "MARKER-otp" || s.Env["DB_POOL"] == "" || s.Image == "" {
+				t.Errorf("%s is not the base service with its own pool: image %q, %v", s.Name, s.Image, s.Env)
+			}
+		}
+	}
+	if copies < 5 {
+		t.Errorf("%d sidekiq services in base + override", copies)
+	}
+}

@@ -357,7 +357,7 @@ func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile
 		}
 		return readLimited(p, p)
 	}
-	files := rewrite.Files{Base: compose.File{Path: f.display, Text: src}, Override: over, Vars: vars, ReadEnvFile: readEnvFile}
+	files := rewrite.Files{Base: compose.File{Path: f.display, Text: src, Dir: filepath.Dir(f.path)}, Override: over, Vars: vars, ReadEnvFile: readEnvFile}
 	rewriteAll := func(in planner.Input) (*rewrite.Result, error) {
 		if c.Bool("override") {
 			return rewrite.RewriteOverride(files, override, in)
