@@ -24,7 +24,18 @@ const (
 )
 
 // usable is the most connections the pools may hold under max_connections m.
-func usable(m int) int { return min(m*9/10, m-looseConnections) }
+func usable(m int) int { return min(m*usablePercent/100, m-looseConnections) }
+
+// SafeLimit is the most connections the pools may hold against
+// max_connections m.
+func SafeLimit(m int) int { return usable(m) }
+
+// usablePercent is the share of max_connections the pools may hold.
+const usablePercent = 90
+
+// LimitRule says how the safe connection limit is made from
+// max_connections, for a report to print beside the numbers.
+var LimitRule = fmt.Sprintf("at most %d%% of max_connections, at least %d left loose", usablePercent, looseConnections)
 
 // connectionBudget is the split of usable connections before sidekiq's layout.
 type connectionBudget struct {

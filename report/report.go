@@ -71,16 +71,12 @@ func postgresLine(p *planner.Plan) string {
 		name += " (" + p.DBWhy + ")"
 	}
 	if b := p.PgBouncer; b != nil {
-		return fmt.Sprintf("max_connections %d on %s: %s's server pool %d and %d direct use %d, the safe limit is %d (at most 90%% of max_connections, at least 15 left loose)",
-			c.MaxConnections, name, b.Service, b.ServerPool, b.Direct, b.Servers, usable(c.MaxConnections))
+		return fmt.Sprintf("max_connections %d on %s: %s's server pool %d and %d direct use %d, the safe limit is %d (%s)",
+			c.MaxConnections, name, b.Service, b.ServerPool, b.Direct, b.Servers, planner.SafeLimit(c.MaxConnections), planner.LimitRule)
 	}
-	return fmt.Sprintf("max_connections %d on %s: the pools use %d, the safe limit is %d (at most 90%% of max_connections, at least 15 left loose), %d free",
-		c.MaxConnections, name, c.Total, c.Limit, c.Free)
+	return fmt.Sprintf("max_connections %d on %s: the pools use %d, the safe limit is %d (%s), %d free",
+		c.MaxConnections, name, c.Total, c.Limit, planner.LimitRule, c.Free)
 }
-
-// usable mirrors the planner's rule: the most the pools may hold under
-// max_connections m.
-func usable(m int) int { return min(m*9/10, m-15) }
 
 // pgbouncerLine is the client layer of a deployment behind PgBouncer.
 func pgbouncerLine(p *planner.Plan) string {
