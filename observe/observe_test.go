@@ -257,23 +257,7 @@ func TestObserveSidekiq7And8Shapes(t *testing.T) {
 
 // A real Postgres with sessions in known states: observe counts them.
 func TestObservePostgres(t *testing.T) {
-	bin, _, err := pgtest.Binaries()
-	if err != nil {
-		if os.Getenv("COMPOSE_SCALE_REQUIRE_POSTGRES") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	c, err := pgtest.NewCluster(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	s, err := c.Start([]string{"-c", "max_connections=20"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Stop()
+	bin, _, s := pgtest.StartT(t, []string{"-c", "max_connections=20"})
 	url := "postgresql://postgres@127.0.0.1:" + strconv.Itoa(s.Port()) + "/postgres"
 	psql := filepath.Join(bin, "psql")
 	hold := func(sql, app string) {
@@ -295,6 +279,7 @@ func TestObservePostgres(t *testing.T) {
 	hold("SELECT pg_sleep(60);", "")
 	src := Source{Run: Exec, DatabaseURL: url}
 	var pg Postgres
+	var err error
 	for i := 0; ; i++ {
 		pg, err = src.ReadPostgres([]string{"max_connections", "shared_buffers"})
 		if err != nil {
@@ -337,20 +322,7 @@ func TestObservePostgres(t *testing.T) {
 // type: docker compose -f FILE exec -T SERVICE redis-cli|psql ...
 func TestObserveThroughDockerCompose(t *testing.T) {
 	port := startRedis(t)
-	bin, _, err := pgtest.Binaries()
-	if err != nil {
-		t.Skip(err)
-	}
-	c, err := pgtest.NewCluster(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	s, err := c.Start(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Stop()
+	bin, _, s := pgtest.StartT(t, nil) // a skip without Postgres only outside CI
 	log := dockertest.StandIn(t, dockertest.Config{
 		RedisPort: port, PsqlBin: filepath.Join(bin, "psql"), PGPort: s.Port(),
 		PS:    `{"ID":"3f2a9c1b7d4e5f60","Name":"mastodon-web-1","Service":"web","State":"running"}` + "\n" + `{"ID":"0a1b2c3d4e5f6071","Name":"mastodon-streaming-1","Service":"streaming","State":"running"}`,

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -206,4 +207,29 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// StartT is a cluster and a running server for a test, both gone at its
+// end: args go to postgres as in Start. A machine without Debian's
+// postgresql skips the test, or fails it when
+// COMPOSE_SCALE_REQUIRE_POSTGRES is set (CI). It returns the binaries'
+// directory, the cluster and the server.
+func StartT(t testing.TB, args []string) (bin string, c *Cluster, s *Server) {
+	t.Helper()
+	bin, _, err := Binaries()
+	if err != nil {
+		if os.Getenv("COMPOSE_SCALE_REQUIRE_POSTGRES") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	if c, err = NewCluster(bin); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	if s, err = c.Start(args); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return bin, c, s
 }

@@ -24,23 +24,7 @@ const secret = "MARKER-s3cret/ x:@"
 // TCP with secret alone (scram-sha-256).
 func passwordPostgres(t *testing.T) (bin string, port int) {
 	t.Helper()
-	bin, _, err := pgtest.Binaries()
-	if err != nil {
-		if os.Getenv("COMPOSE_SCALE_REQUIRE_POSTGRES") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	c, err := pgtest.NewCluster(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	s, err := c.Start(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
+	bin, c, s := pgtest.StartT(t, nil)
 	psql := func(env []string, sql string) ([]byte, error) {
 		cmd := exec.Command(filepath.Join(bin, "psql"), "-h", "127.0.0.1", "-p", strconv.Itoa(s.Port()), "-U", "postgres", "-X", "-A", "-t", "-w", "-c", sql)
 		cmd.Env = append(os.Environ(), env...)
