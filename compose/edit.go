@@ -171,11 +171,7 @@ func (d *Document) ReplaceInEntry(service, key, old, new string) error {
 // RemoveService deletes a service, the comment lines directly above it, and
 // one blank line that separated it.
 func (d *Document) RemoveService(name string) error {
-	k, v, err := d.service(name)
-	if err != nil && d.EmptyService(name) {
-		k, v = mapGet(d.services, name)
-		err = nil
-	}
+	k, v, err := d.serviceOrEmpty(name)
 	if err != nil {
 		return err
 	}
@@ -190,15 +186,22 @@ func (d *Document) RemoveService(name string) error {
 // where the service itself lives on in the base file: what refers to it
 // still finds it.
 func (d *Document) RemoveServiceEntry(name string) error {
-	k, v, err := d.service(name)
-	if err != nil && d.EmptyService(name) {
-		k, v = mapGet(d.services, name)
-		err = nil
-	}
+	k, v, err := d.serviceOrEmpty(name)
 	if err != nil {
 		return err
 	}
 	return d.removeServiceText(k, v)
+}
+
+// serviceOrEmpty finds a service's key and value, an emptied entry
+// (name: with nothing under it) included.
+func (d *Document) serviceOrEmpty(name string) (k, v *yaml.Node, err error) {
+	k, v, err = d.service(name)
+	if err != nil && d.EmptyService(name) {
+		k, v = mapGet(d.services, name)
+		err = nil
+	}
+	return k, v, err
 }
 
 // removeServiceText deletes a service's lines, the comment lines directly

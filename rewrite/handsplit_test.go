@@ -24,7 +24,11 @@ func TestHandSplitsAtEverySize(t *testing.T) {
 	if testing.Short() {
 		strategies = strategies[:1] // go test -short: auto only; CI runs them all
 	}
-	for _, fx := range handSplits {
+	fixtures := handSplits
+	if testing.Short() {
+		fixtures = []string{"handsplit-v3.4", "replicas-v4.3"} // CI runs every hand split
+	}
+	for _, fx := range fixtures {
 		for _, st := range strategies {
 			t.Run(fx+"/"+string(st), func(t *testing.T) {
 				t.Parallel() // each case is independent: two cores halve the wall time
