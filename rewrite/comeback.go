@@ -46,7 +46,7 @@ func restoreKept(path string, src []byte) (restored []byte, had bool) {
 	if err != nil {
 		return src, false
 	}
-	keptDoc, err := compose.Parse(path, []byte("services:\n"+indentLines(kept, "  ")))
+	keptDoc, err := compose.ParseService(path, kept)
 	if err != nil {
 		return src, false
 	}
@@ -251,15 +251,4 @@ func oneImage(ss []compose.Service) (string, bool) {
 		}
 	}
 	return ss[0].Image, true
-}
-
-func indentLines(text, indent string) string {
-	var b strings.Builder
-	for _, l := range strings.SplitAfter(text, "\n") {
-		if strings.TrimSpace(l) != "" {
-			b.WriteString(indent)
-		}
-		b.WriteString(l)
-	}
-	return b.String()
 }

@@ -10,7 +10,9 @@ import (
 
 // overrideMarker is the first line compose-scale writes inside a service it
 // adds to an override file: it owns that service and rewrites it whole.
-const overrideMarker = "# written by compose-scale rewrite --override: replaced on each run"
+const overrideMarker = "# " + overrideComment
+
+const overrideComment = "written by compose-scale rewrite --override: replaced on each run"
 
 // managedKeys are the keys of a base file's service that a plan may
 // change, and so the ones an override entry of compose-scale's may set.
@@ -47,14 +49,14 @@ func recopy(base *compose.Document, src, name, old string, keep ...string) strin
 	if !ok {
 		return old
 	}
-	doc, err := compose.Parse("copy.yml", []byte("services:\n"+indent(text, "  ")))
+	doc, err := compose.ParseService("copy.yml", text)
 	if err != nil {
 		return old
 	}
 	if err := doc.RenameService(src, name); err != nil {
 		return old
 	}
-	was, err := compose.Parse("old.yml", []byte("services:\n"+indent(old, "  ")))
+	was, err := compose.ParseService("old.yml", old)
 	if err != nil {
 		return old
 	}
@@ -83,25 +85,28 @@ func recopy(base *compose.Document, src, name, old string, keep ...string) strin
 		}
 	}
 	block, _ := doc.ServiceText(name)
-	key, rest, _ := strings.Cut(block, "\n")
-	return key + "\n  " + overrideMarker + "\n" + rest
+	return compose.WithComment(block, overrideComment)
 }
 
-// overrideWriter edits an existing override document, or builds a new
-// one as text: blocks for services it does not have are appended.
+// overrideWriter edits an existing override document, or starts a new
+// one: blocks for services it does not have are appended.
 type overrideWriter struct {
 	path   string
 	doc    *compose.Document // the existing override; nil for a new one
 	text   string            // a new override's text so far
 	append []string          // blocks to add at the end, in order
+	tagged bool              // an entry written uses compose's merge tags
 }
 
 // service makes a base service's entry in the override hold entries and
 // env, and drop removeKeys and envDrop.
-func (w *overrideWriter) service(name string, exists bool, entries [][2]string, removeKeys []string, env [][2]string, envDrop []string) error {
+func (w *overrideWriter) service(name string, exists bool, entries []compose.Entry, removeKeys []string, env [][2]string, envDrop []string) error {
+	for _, e := range entries {
+		w.tagged = w.tagged || e.Tagged
+	}
 	if exists && w.doc != nil {
 		for _, e := range entries {
-			if err := w.doc.SetEntryText(name, e[0], e[1]); err != nil {
+			if err := w.doc.SetEntry(name, e); err != nil {
 				return err
 			}
 		}
@@ -139,18 +144,10 @@ func (w *overrideWriter) service(name string, exists bool, entries [][2]string, 
 	if len(entries) == 0 && len(env) == 0 {
 		return nil
 	}
-	var b strings.Builder
-	b.WriteString(name + ":\n")
-	for _, e := range entries {
-		b.WriteString(indent(e[1], "  "))
-	}
 	if len(env) > 0 {
-		b.WriteString("  environment:\n")
-		for _, kv := range env {
-			b.WriteString("    - " + quoteIfNeeded(kv[0]+"="+kv[1]) + "\n")
-		}
+		entries = append(entries, compose.EnvList(env))
 	}
-	w.append = append(w.append, b.String())
+	w.append = append(w.append, compose.ServiceBlock(name, "", entries...))
 	return nil
 }
 
@@ -175,35 +172,7 @@ func (w *overrideWriter) bytes() ([]byte, error) {
 	if w.doc != nil {
 		text = string(w.doc.Bytes())
 	}
-	if len(w.append) > 0 && !strings.HasSuffix(text, "\n") {
-		text += "\n"
-	}
-	for i, block := range w.append {
-		if i > 0 || w.doc != nil {
-			text += "\n"
-		}
-		text += indent(block, "  ")
-	}
-	return []byte(text), nil
-}
-
-func indent(text, prefix string) string {
-	var b strings.Builder
-	for _, l := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
-		if l == "" {
-			b.WriteString("\n")
-			continue
-		}
-		b.WriteString(prefix + l + "\n")
-	}
-	return b.String()
-}
-
-func quoteIfNeeded(s string) string {
-	if strings.ContainsAny(s, ":#'\"{}[],&*!|>%@`") {
-		return "'" + strings.ReplaceAll(s, "'", "''") + "'"
-	}
-	return s
+	return []byte(compose.AppendServices(text, w.append, w.doc != nil)), nil
 }
 
 func serviceNamed(ss []compose.Service, name string) compose.Service {

@@ -10,7 +10,9 @@ import (
 )
 
 // overrideHeader starts an override file compose-scale writes.
-const overrideHeader = "# Written by compose-scale rewrite --override: the plan for "
+const overrideHeader = "# " + overrideTitle
+
+const overrideTitle = "Written by compose-scale rewrite --override: the plan for "
 
 // RewriteOverride plans the compose file (f.Base) together with the
 // override docker compose reads beside it (f.Override; nil when there is
@@ -63,7 +65,6 @@ type overrideRun struct {
 	envTouched   map[string][]string
 	portEdits    map[string][]planner.Change
 	w            *overrideWriter
-	usedTags     bool
 	planned, inT map[string]bool
 }
 
@@ -210,7 +211,8 @@ func (r *overrideRun) buildT() error {
 	}
 	r.w = &overrideWriter{path: r.path, doc: r.over}
 	if r.over == nil {
-		r.w.text = overrideHeader + r.f.Base.Path + ", which stays as upstream ships it.\n# docker compose reads this file beside it; it needs docker compose " + MergeTagsVersion + " or later (merge tags).\nservices:\n"
+		r.w.text = compose.NewFile(overrideTitle+r.f.Base.Path+", which stays as upstream ships it.",
+			"docker compose reads this file beside it; it needs docker compose "+MergeTagsVersion+" or later (merge tags).")
 	}
 	return nil
 }
@@ -274,34 +276,32 @@ func (r *overrideRun) writeBase() error {
 
 // baseEntries are a base service's managed keys as T has them, and the
 // keys an earlier run wrote that go.
-func (r *overrideRun) baseEntries(b compose.Service) (entries [][2]string, removeKeys []string) {
+func (r *overrideRun) baseEntries(b compose.Service) (entries []compose.Entry, removeKeys []string) {
 	name := b.Name
 	if off := r.inOver[name].Disabled && planner.IsSidekiq(b.Command) && !r.planned[name]; r.removed[name] || off {
 		// Dropped by the plan (now or on an earlier run): switched off,
 		// since an override cannot delete a service.
-		entries = append(entries, [2]string{"scale", "scale: 0\n"})
+		entries = append(entries, compose.IntValue("scale", 0))
 		if hasDeployReplicas(r.base, name) {
 			// compose refuses scale and deploy.replicas that differ: both
 			// say 0 (deploy merges, its other settings stay).
-			entries = append(entries, [2]string{"deploy", "deploy:\n  replicas: 0\n"})
+			entries = append(entries, compose.Mapping("deploy", compose.IntValue("replicas", 0)))
 		}
 		return entries, nil
 	}
 	for _, key := range managedKeys {
-		tText, tOk := r.tDoc.SelfContainedEntryText(name, key)
-		bText, bOk := r.base.SelfContainedEntryText(name, key)
+		tEntry, tOk := r.tDoc.Entry(name, key)
+		bEntry, bOk := r.base.Entry(name, key)
 		switch {
-		case tOk && (!bOk || tText != bText):
-			entries = append(entries, [2]string{key, tText})
+		case tOk && (!bOk || tEntry.Text() != bEntry.Text()):
+			entries = append(entries, tEntry)
 		case !tOk && bOk:
-			entries = append(entries, [2]string{key, key + ": !reset null\n"})
-			r.usedTags = true
+			entries = append(entries, compose.Reset(key))
 		case key == "scale" && r.inOver[name].Disabled:
 			// Switched off by an earlier plan, on again.
-			entries = append(entries, [2]string{key, "scale: !reset null\n"})
-			r.usedTags = true
+			entries = append(entries, compose.Reset(key))
 		case key == "deploy" && r.inOver[name].Disabled && tOk:
-			entries = append(entries, [2]string{key, tText}) // replicas as the plan has them again
+			entries = append(entries, tEntry) // replicas as the plan has them again
 		case r.fromBase && r.inOver[name].Has[key] && key != "ports":
 			// An earlier plan's entry this plan does not make.
 			removeKeys = append(removeKeys, key)
@@ -315,16 +315,9 @@ func (r *overrideRun) baseEntries(b compose.Service) (entries [][2]string, remov
 		case len(want) == 0:
 			// Every published port goes: an empty !override list is
 			// refused ("must be a array"); !reset empties it.
-			entries = append(entries, [2]string{"ports", "ports: !reset []\n"})
-			r.usedTags = true
+			entries = append(entries, compose.ResetList("ports"))
 		default:
-			var lines strings.Builder
-			lines.WriteString("ports: !override\n")
-			for _, p := range want {
-				lines.WriteString("  - '" + p.String() + "'\n")
-			}
-			entries = append(entries, [2]string{"ports", lines.String()})
-			r.usedTags = true
+			entries = append(entries, compose.Override(compose.PortsEntry(want)))
 		}
 	}
 	return entries, removeKeys
@@ -382,8 +375,7 @@ func (r *overrideRun) writeNew() error {
 			}
 		}
 		if r.created[s.Name] && !strings.Contains(block, overrideMarker) {
-			key, rest, _ := strings.Cut(block, "\n")
-			block = key + "\n  " + overrideMarker + "\n" + rest
+			block = compose.WithComment(block, overrideComment)
 		}
 		if err := r.w.whole(s.Name, r.inOver[s.Name].Name != "", block); err != nil {
 			return err
@@ -404,7 +396,7 @@ func (r *overrideRun) writeGone() error {
 			if err := r.w.remove(s.Name); err != nil {
 				return err
 			}
-		} else if err := r.w.service(s.Name, true, [][2]string{{"scale", "scale: 0\n"}}, nil, nil, nil); err != nil {
+		} else if err := r.w.service(s.Name, true, []compose.Entry{compose.IntValue("scale", 0)}, nil, nil, nil); err != nil {
 			return err
 		}
 	}
@@ -418,7 +410,7 @@ func (r *overrideRun) result() (*Result, error) {
 		return nil, err
 	}
 	r.plan.Notes = append(r.plan.Notes, fmt.Sprintf("the plan is written to %s; %s is not touched (upgrades never conflict with it)", r.path, r.f.Base.Path))
-	if r.usedTags {
+	if r.w.tagged {
 		r.plan.Notes = append(r.plan.Notes, fmt.Sprintf("%s uses compose's merge tags (!override, !reset): docker compose %s or later reads them", r.path, MergeTagsVersion))
 	}
 	if _, err := compose.ValidateWith(r.f.Vars, r.f.Base, compose.File{Path: r.path, Text: out}); err != nil {
@@ -442,9 +434,12 @@ func (r *overrideRun) extendsBlock(copy compose.Service, src string) (string, bo
 	if raw, _ := r.base.ServiceText(src); base.Has["extends"] || strings.Contains(raw, "extends:") || strings.Contains(raw, "<<") || strings.Contains(raw, ": *") {
 		return "", false // merges and aliases: the whole copy, resolved, is plainer
 	}
-	var b strings.Builder
-	b.WriteString(copy.Name + ":\n  " + overrideMarker + "\n")
-	b.WriteString("  extends:\n    file: " + quoteIfNeeded(relativeTo(r.path, r.f.Base.Path)) + "\n    service: " + src + "\n")
+	for k := range base.Env {
+		if _, ok := copy.Env[k]; !ok {
+			return "", false
+		}
+	}
+	entries := []compose.Entry{compose.Extends(relativeTo(r.path, r.f.Base.Path), src)}
 	keys := map[string]bool{}
 	for k := range copy.Has {
 		keys[k] = true
@@ -461,39 +456,31 @@ func (r *overrideRun) extendsBlock(copy compose.Service, src string) (string, bo
 		if key == "environment" {
 			continue
 		}
-		cText, cOk := r.tDoc.SelfContainedEntryText(copy.Name, key)
-		sText, sOk := r.base.SelfContainedEntryText(src, key)
+		cEntry, cOk := r.tDoc.Entry(copy.Name, key)
+		sEntry, sOk := r.base.Entry(src, key)
 		switch {
-		case cOk && sOk && cText == sText:
+		case cOk && sOk && cEntry.Text() == sEntry.Text():
 		case cOk && key == "ports":
 			// extends adds the copy's ports to the service's: the copy's
 			// list replaces them.
-			b.WriteString(indent(strings.Replace(cText, "ports:", "ports: !override", 1), "  "))
+			entries = append(entries, compose.Override(cEntry))
 		case cOk:
-			b.WriteString(indent(cText, "  "))
+			entries = append(entries, cEntry)
 		case key == "ports":
-			b.WriteString("  ports: !reset []\n")
+			entries = append(entries, compose.ResetList(key))
 		default:
-			b.WriteString("  " + key + ": !reset null\n")
+			entries = append(entries, compose.Reset(key))
 		}
 	}
-	var env []string
+	var env [][2]string
 	for k, v := range copy.Env {
 		if bv, ok := base.Env[k]; !ok || bv != v {
-			env = append(env, quoteIfNeeded(k+"="+v))
-		}
-	}
-	for k := range base.Env {
-		if _, ok := copy.Env[k]; !ok {
-			return "", false
+			env = append(env, [2]string{k, v})
 		}
 	}
 	if len(env) > 0 {
-		sort.Strings(env)
-		b.WriteString("  environment:\n")
-		for _, e := range env {
-			b.WriteString("    - " + e + "\n")
-		}
+		sort.Slice(env, func(i, j int) bool { return env[i][0] < env[j][0] })
+		entries = append(entries, compose.EnvList(env))
 	}
-	return b.String(), true
+	return compose.ServiceBlock(copy.Name, overrideComment, entries...), true
 }
