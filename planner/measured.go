@@ -21,6 +21,24 @@ type Measured struct {
 	// Backlog is each queue's size: the backed-up busy queues lead the
 	// orderings.
 	Backlog map[string]int
+	// Unusable names figures the reading had that cannot be right
+	// (negative or overflowing counters); ReadError says why nothing
+	// could be read. Either way the plan is made from the estimates.
+	Unusable  []string
+	ReadError string
+}
+
+// usable says whether the readings can be planned from, and if not why.
+func (m *Measured) usable() (bool, string) {
+	switch {
+	case len(m.Unusable) > 0:
+		return false, "the reading has unusable figures (" + strings.Join(m.Unusable, "; ") + ")"
+	case m.ReadError != "" && len(m.SidekiqRSS) == 0 && len(m.Backlog) == 0 && len(m.ContainerMemory) == 0:
+		return false, m.ReadError
+	case len(m.SidekiqRSS) == 0 && len(m.Backlog) == 0 && len(m.ContainerMemory) == 0:
+		return false, "no running instance could be read"
+	}
+	return true, ""
 }
 
 // MeasuredPercentile is the reading a process is planned from: the 90th
@@ -103,6 +121,11 @@ func perProcess(readings []int64, n int) []int64 {
 func (p *Plan) applyMeasured(in Input, est *Estimates) {
 	m := in.Measured
 	if m == nil {
+		return
+	}
+	if ok, why := m.usable(); !ok {
+		p.Warnings = append(p.Warnings, "--observed: "+why+": planned with the estimates")
+		p.measured = nil
 		return
 	}
 	if p90 := Percentile(m.SidekiqRSS, MeasuredPercentile); p90 > 0 && in.Estimates.SidekiqProcess == 0 {

@@ -137,9 +137,9 @@ func JSON(w io.Writer, p *planner.Plan, ctx Context) error {
 		Memory: jsonMemory{Estimated: true, PumaProcess: p.Estimates.PumaProcess, SidekiqProc: p.Estimates.SidekiqProcess, StreamingProc: p.Estimates.StreamingProcess, MachineBytes: m.MachineBytes, PostgresBytes: m.PostgresBytes, RedisBytes: m.RedisBytes, SearchBytes: m.SearchBytes, CacheBytes: m.CacheBytes,
 			ProcessBytes: m.AppBytes, TotalBytes: m.TotalBytes, HeadroomBytes: m.HeadroomBytes},
 		Services: []jsonService{},
-		Notes:    append([]string{}, p.Notes...),
+		Notes:    notes(p, ctx),
 		Measured: p.MeasuredFigures,
-		Warnings: append([]string{}, p.Warnings...),
+		Warnings: warnings(p, ctx),
 	}
 	if p.Streaming != nil && p.Streaming.Upstream != "" {
 		r.Nginx = &jsonNginx{StreamingUpstream: p.Streaming.Upstream}

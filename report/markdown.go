@@ -49,8 +49,8 @@ func Markdown(w io.Writer, p *planner.Plan, ctx Context) error {
 		fmt.Fprintf(w, "\n**nginx**: balance the %d web replicas (`upstream backend`):\n\n```nginx\n%s```\n", wp.Replicas, wp.Upstream)
 	}
 	mdList(w, "Measured (compose-scale observe)", p.MeasuredFigures)
-	mdList(w, "Notes", p.Notes)
-	mdList(w, "Warnings", p.Warnings)
+	mdList(w, "Notes", notes(p, ctx))
+	mdList(w, "Warnings", warnings(p, ctx))
 	return nil
 }
 

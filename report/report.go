@@ -15,6 +15,21 @@ type Context struct {
 	File          string
 	MachineSource string // "measured", "from --droplet s-4vcpu-8gb", "from --memory/--cpus"
 	MachineNotes  []string
+	// What the writer said of the files (rewrite.Result): compose's
+	// warnings on reading them come before the plan's warnings; the notes
+	// and warnings on what was written come after the plan's.
+	ReadWarnings            []string
+	FileNotes, FileWarnings []string
+}
+
+// notes are the plan's notes, then the writer's.
+func notes(p *planner.Plan, ctx Context) []string {
+	return append(append([]string{}, p.Notes...), ctx.FileNotes...)
+}
+
+// warnings are compose's on reading, the plan's, then the writer's.
+func warnings(p *planner.Plan, ctx Context) []string {
+	return append(append(append([]string{}, ctx.ReadWarnings...), p.Warnings...), ctx.FileWarnings...)
 }
 
 // Formats lists what --format accepts.

@@ -78,8 +78,8 @@ func Text(w io.Writer, p *planner.Plan, ctx Context) error {
 		indented(w, wp.Upstream)
 	}
 	list(w, "measured (compose-scale observe)", p.MeasuredFigures)
-	list(w, "notes", p.Notes)
-	list(w, "warnings", p.Warnings)
+	list(w, "notes", notes(p, ctx))
+	list(w, "warnings", warnings(p, ctx))
 	return nil
 }
 

@@ -313,7 +313,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 		var reports []string
 		for _, format := range report.Formats {
 			var b strings.Builder
-			if err := report.Write(&b, format, res.Plan, report.Context{File: path}); err != nil {
+			if err := report.Write(&b, format, res.Plan, report.Context{File: path, ReadWarnings: res.ReadWarnings, FileNotes: res.Notes, FileWarnings: res.Warnings}); err != nil {
 				t.Fatal(err)
 			}
 			reports = append(reports, b.String())

@@ -155,7 +155,6 @@ func (r *overrideRun) makePlan(in planner.Input) error {
 		}
 		return placeError(docs, err)
 	}
-	plan.Warnings = append(r.warnings, plan.Warnings...)
 	r.plan = plan
 	return nil
 }
@@ -409,9 +408,9 @@ func (r *overrideRun) result() (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.plan.Notes = append(r.plan.Notes, fmt.Sprintf("the plan is written to %s; %s is not touched (upgrades never conflict with it)", r.path, r.f.Base.Path))
+	notes := []string{fmt.Sprintf("the plan is written to %s; %s is not touched (upgrades never conflict with it)", r.path, r.f.Base.Path)}
 	if r.w.tagged {
-		r.plan.Notes = append(r.plan.Notes, fmt.Sprintf("%s uses compose's merge tags (!override, !reset): docker compose %s or later reads them", r.path, MergeTagsVersion))
+		notes = append(notes, fmt.Sprintf("%s uses compose's merge tags (!override, !reset): docker compose %s or later reads them", r.path, MergeTagsVersion))
 	}
 	if _, err := compose.ValidateWith(r.f.Vars, r.f.Base, compose.File{Path: r.path, Text: out}); err != nil {
 		return nil, fmt.Errorf("internal error: the override compose-scale wrote would not load (%v); nothing was written, please report this with your compose files", err)
@@ -420,7 +419,7 @@ func (r *overrideRun) result() (*Result, error) {
 	if r.f.Override != nil {
 		input = r.f.Override.Text
 	}
-	return &Result{Plan: r.plan, Path: r.path, Input: input, Output: out}, nil
+	return &Result{Plan: r.plan, Path: r.path, Input: input, Output: out, ReadWarnings: r.warnings, Notes: notes}, nil
 }
 
 // extendsBlock writes a copy the plan makes of a base service as

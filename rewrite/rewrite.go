@@ -19,6 +19,12 @@ type Result struct {
 	Path   string // the file rewritten (with an override, the one defining sidekiq)
 	Input  []byte
 	Output []byte
+	// What the writer says of the files, apart from the plan (which it
+	// never changes): compose's own warnings on reading them, shown
+	// before the plan's; then notes and warnings on what was written
+	// where, shown after the plan's.
+	ReadWarnings    []string
+	Notes, Warnings []string
 }
 
 // Changed reports whether the rewrite changes the file.
@@ -87,7 +93,7 @@ func RewriteFiles(f Files, in planner.Input) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.Plan.Warnings = append(v.warnings, res.Plan.Warnings...)
+	res.ReadWarnings = v.warnings
 	if _, err := compose.ValidateWith(f.Vars, check...); err != nil {
 		if override != nil && strings.Contains(err.Error(), "undefined service") {
 			// The other file names a service the rewrite renamed.
@@ -144,6 +150,7 @@ func rewriteFiles(files []compose.File, vars *compose.Vars, readEnvFile func(str
 	if err != nil {
 		return nil, nil, placeError(docs, err)
 	}
+	res := &Result{}
 
 	// The file to write: the one that defines the sidekiq services.
 	target := 0
@@ -154,7 +161,7 @@ func rewriteFiles(files []compose.File, vars *compose.Vars, readEnvFile func(str
 				target = 0
 			}
 		}
-		plan.Notes = append(plan.Notes, fmt.Sprintf("read %s and %s together, as docker compose does; wrote only %s, where the sidekiq service is defined", base.Path, override.Path, files[target].Path))
+		res.Notes = append(res.Notes, fmt.Sprintf("read %s and %s together, as docker compose does; wrote only %s, where the sidekiq service is defined", base.Path, override.Path, files[target].Path))
 	}
 	changes := plan.Changes
 	if override != nil {
@@ -174,8 +181,8 @@ func rewriteFiles(files []compose.File, vars *compose.Vars, readEnvFile func(str
 				}
 			}
 		}
-		changes = keepTargetChanges(plan, changes, services[target], services[1-target], files[target].Path, files[1-target].Path, target == 0)
-		changes = portsInTarget(plan, changes, services[0], target, files)
+		changes = keepTargetChanges(&res.Warnings, changes, services[target], services[1-target], files[target].Path, files[1-target].Path, target == 0)
+		changes = portsInTarget(&res.Warnings, changes, services[0], target, files)
 	}
 	if err := applyAll(docs[target], changes); err != nil {
 		return nil, nil, err
@@ -191,15 +198,16 @@ func rewriteFiles(files []compose.File, vars *compose.Vars, readEnvFile func(str
 		kept := keepMerged(files[0].Path, files[0].Text, out, plan)
 		switch {
 		case len(kept) != len(out):
-			plan.Notes = append(plan.Notes, "the sidekiq services as they were before this merge are kept in a comment block at the end of services:; they come back when the machine grows")
+			res.Notes = append(res.Notes, "the sidekiq services as they were before this merge are kept in a comment block at the end of services:; they come back when the machine grows")
 		case restored:
-			plan.Notes = append(plan.Notes, "the sidekiq services a smaller machine merged are back, planned for this one")
+			res.Notes = append(res.Notes, "the sidekiq services a smaller machine merged are back, planned for this one")
 		}
 		out, input = kept, original
 	}
 	check := append([]compose.File(nil), files...)
 	check[target].Text = out
-	return &Result{Plan: plan, Path: files[target].Path, Input: input, Output: out}, check, nil
+	res.Plan, res.Path, res.Input, res.Output = plan, files[target].Path, input, out
+	return res, check, nil
 }
 
 // PlannerServices are the facts the planner takes from the compose
@@ -271,7 +279,7 @@ func resolvedPorts(ports []planner.Port, vars *compose.Vars) []planner.Port {
 // keepTargetChanges drops the changes to services the target file does not
 // define (a warning each), and warns where the override sets what an edit
 // to the base file sets, since the override wins.
-func keepTargetChanges(plan *planner.Plan, changes []planner.Change, in, other []compose.Service, inPath, otherPath string, otherIsOverride bool) []planner.Change {
+func keepTargetChanges(warnings *[]string, changes []planner.Change, in, other []compose.Service, inPath, otherPath string, otherIsOverride bool) []planner.Change {
 	defined := map[string]bool{}
 	for _, s := range in {
 		defined[s.Name] = true
@@ -282,7 +290,7 @@ func keepTargetChanges(plan *planner.Plan, changes []planner.Change, in, other [
 			defined[c.Service] = true // a new service, in the file being written
 		}
 		if c.Kind != planner.Clone && !defined[c.Service] {
-			plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s: %s is defined in %s, which compose-scale does not write: make this change there by hand (%s)", inPath, c.Service, otherPath, describe(c)))
+			*warnings = append(*warnings, fmt.Sprintf("%s: %s is defined in %s, which compose-scale does not write: make this change there by hand (%s)", inPath, c.Service, otherPath, describe(c)))
 			continue
 		}
 		if c.Kind == planner.Clone || c.Kind == planner.Rename {
@@ -293,7 +301,7 @@ func keepTargetChanges(plan *planner.Plan, changes []planner.Change, in, other [
 			// base's rather than replacing them.
 			key := map[planner.ChangeKind]string{planner.SetCommand: "command", planner.SetEnv: "environment/" + c.Key, planner.SetEnvKeeping: "environment/" + c.Key, planner.SetField: c.Key, planner.SetFieldKeeping: c.Key}[c.Kind]
 			if masks, line := compose.Masks(other, c.Service, key); key != "" && masks {
-				plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s:%d: %s sets %s for %s, which overrides what compose-scale wrote in %s: remove it there", otherPath, line, otherPath, strings.TrimPrefix(key, "environment/"), c.Service, inPath))
+				*warnings = append(*warnings, fmt.Sprintf("%s:%d: %s sets %s for %s, which overrides what compose-scale wrote in %s: remove it there", otherPath, line, otherPath, strings.TrimPrefix(key, "environment/"), c.Service, inPath))
 			}
 		}
 		kept = append(kept, c)
@@ -304,7 +312,7 @@ func keepTargetChanges(plan *planner.Plan, changes []planner.Change, in, other [
 // portsInTarget renumbers port changes from the merged list (the base
 // file's ports, then the override's) to the target file's own list; a
 // change to a port the other file publishes becomes a warning.
-func portsInTarget(plan *planner.Plan, changes []planner.Change, base []compose.Service, target int, files []compose.File) []planner.Change {
+func portsInTarget(warnings *[]string, changes []planner.Change, base []compose.Service, target int, files []compose.File) []planner.Change {
 	inBase := map[string]int{}
 	for _, s := range base {
 		inBase[s.Name] = len(s.Ports)
@@ -328,7 +336,7 @@ func portsInTarget(plan *planner.Plan, changes []planner.Change, base []compose.
 		case target == 1 && i >= nb:
 			c.Port.Index = i - nb
 		default:
-			plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s: the port %s of %s is published in %s: make this change there by hand (%s)", files[target].Path, c.Port, c.Service, files[1-target].Path, describe(c)))
+			*warnings = append(*warnings, fmt.Sprintf("%s: the port %s of %s is published in %s: make this change there by hand (%s)", files[target].Path, c.Port, c.Service, files[1-target].Path, describe(c)))
 			continue
 		}
 		kept = append(kept, c)

@@ -181,17 +181,7 @@ func printDiff(c *cli.Context, env Env, f composeFile, res *rewrite.Result) erro
 // beside the compose file.
 func sourceVersion(composePath string, src []byte) *planner.Version {
 	dir := filepath.Dir(composePath)
-	contexts := []string{}
-	if doc, err := compose.Parse(composePath, src); err == nil {
-		if services, err := doc.Services(); err == nil {
-			for _, s := range services {
-				if s.BuildContext != "" && planner.IsSidekiq(s.Command) && !strings.Contains(s.BuildContext, "://") {
-					contexts = append(contexts, s.BuildContext)
-				}
-			}
-		}
-	}
-	contexts = append(contexts, ".")
+	contexts := append(rewrite.SidekiqBuildContexts(compose.File{Path: composePath, Text: src}), ".")
 	for _, c := range contexts {
 		if !filepath.IsAbs(c) {
 			c = filepath.Join(dir, c)
@@ -369,18 +359,14 @@ func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile
 	if first, err := rewriteAll(in); err == nil && in.Version == nil && first.Plan.Version == planner.UnknownVersion {
 		in.InstanceVersion, in.InstanceSource = askVersion(c, env)
 	}
-	var observedNote string
 	if c.Bool("observed") {
 		// Observe first (with the estimates' plan for the findings), then
 		// plan with what was measured.
 		if first, err := rewriteAll(in); err == nil {
-			o, _, err2 := readInstance(c, env, first.Plan)
-			if err2 != nil {
-				observedNote = "--observed: " + err2.Error() + ": planned with the estimates"
-			} else if m, why := measuredFrom(o); m == nil {
-				observedNote = "--observed: " + why + ": planned with the estimates"
+			if o, _, err := readInstance(c, env, first.Plan); err != nil {
+				in.Measured = &planner.Measured{ReadError: err.Error()}
 			} else {
-				in.Measured = m
+				in.Measured = measuredFrom(o)
 			}
 		}
 	}
@@ -389,10 +375,7 @@ func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile
 		if err != nil {
 			return nil, report.Context{}, f, err
 		}
-		res.Plan.Notes = append(res.Plan.Notes, dockerComposeVersionNote())
-		if observedNote != "" {
-			res.Plan.Warnings = append(res.Plan.Warnings, observedNote)
-		}
+		res.Notes = append(res.Notes, dockerComposeVersionNote())
 		written := composeFile{display: override, path: resolve(env.Dir, override), mode: f.mode, created: over == nil, ownerOf: f.path}
 		if over != nil {
 			written = of
@@ -402,9 +385,6 @@ func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile
 	res, err := rewrite.RewriteFiles(files, in)
 	if err != nil {
 		return nil, report.Context{}, f, err
-	}
-	if observedNote != "" {
-		res.Plan.Warnings = append(res.Plan.Warnings, observedNote)
 	}
 	if over != nil && res.Path == of.display {
 		f = of // the sidekiq service lives in the override: that is the file written
@@ -465,6 +445,7 @@ func commit(f composeFile, res *rewrite.Result) (string, error) {
 
 func writeReport(c *cli.Context, env Env, def io.Writer, res *rewrite.Result, ctx report.Context) error {
 	var buf bytes.Buffer
+	ctx.ReadWarnings, ctx.FileNotes, ctx.FileWarnings = res.ReadWarnings, res.Notes, res.Warnings
 	if err := report.Write(&buf, c.String("format"), res.Plan, ctx); err != nil {
 		return err
 	}

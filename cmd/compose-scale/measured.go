@@ -8,14 +8,14 @@ import (
 )
 
 // measuredFrom hands what observe read to the planner as facts: the
-// Sidekiq heartbeats' RSS, every container's memory, the backlog. The
-// rule that makes estimates of them is the planner's. A reading with
-// unusable figures gives nothing, and why.
-func measuredFrom(o observe.Observation) (*planner.Measured, string) {
-	if o.Sidekiq != nil && len(o.Sidekiq.Unusable) > 0 {
-		return nil, "the reading has unusable figures (" + strings.Join(o.Sidekiq.Unusable, "; ") + ")"
-	}
+// Sidekiq heartbeats' RSS, every container's memory, the backlog, and the
+// figures it could not use. Whether they can be planned from is the
+// planner's to say.
+func measuredFrom(o observe.Observation) *planner.Measured {
 	m := &planner.Measured{Readings: o.Samples, ContainerMemory: o.Memory}
+	if o.Sidekiq != nil {
+		m.Unusable = o.Sidekiq.Unusable
+	}
 	if o.Sidekiq != nil && len(o.Sidekiq.Processes) > 0 {
 		m.Backlog = o.Backlog()
 		m.SidekiqProcesses = len(o.Sidekiq.Processes)
@@ -23,8 +23,8 @@ func measuredFrom(o observe.Observation) (*planner.Measured, string) {
 			m.SidekiqRSS = append(m.SidekiqRSS, kb*1024)
 		}
 	}
-	if len(m.SidekiqRSS) == 0 && len(m.Backlog) == 0 && len(m.ContainerMemory) == 0 {
-		return nil, "no running instance could be read (" + strings.TrimSpace(o.RedisError+" "+o.MemoryError) + ")"
+	if why := strings.TrimSpace(o.RedisError + " " + o.MemoryError); why != "" {
+		m.ReadError = "no running instance could be read (" + why + ")"
 	}
-	return m, ""
+	return m
 }

@@ -103,17 +103,17 @@ func instanceSource(c *cli.Context, env Env) (instance, error) {
 		return in, err
 	}
 	src := observe.Source{Run: observe.Exec, RedisURL: c.String("redis"), DatabaseURL: c.String("database"), DBUser: c.String("db-user"), ComposeFiles: []string{f.display}}
-	list, err := readServices(f.display, f.path)
-	if err != nil {
+	files := rewrite.Files{}
+	if files.Base, err = readComposeText(f.display, f.path); err != nil {
 		return in, err
 	}
 	if override != "" {
 		src.ComposeFiles = append(src.ComposeFiles, override)
-		over, err := readServices(override, resolve(env.Dir, override))
+		over, err := readComposeText(override, resolve(env.Dir, override))
 		if err != nil {
 			return in, err
 		}
-		list = compose.Merge(list, over)
+		files.Override = &over
 	}
 	vars, _ := loadVars(c, env, f)
 	readEnvFile := func(p string) ([]byte, error) {
@@ -122,7 +122,11 @@ func instanceSource(c *cli.Context, env Env) (instance, error) {
 		}
 		return readLimited(p, p)
 	}
-	services := rewrite.PlannerServices(list, vars, readEnvFile)
+	files.Vars, files.ReadEnvFile = vars, readEnvFile
+	list, services, err := rewrite.ReadServices(files)
+	if err != nil {
+		return in, err
+	}
 	ends, err := planner.FindEndpoints(services, c.String("db-service"))
 	if err != nil {
 		return in, err
@@ -172,17 +176,10 @@ func instanceSource(c *cli.Context, env Env) (instance, error) {
 	return in, nil
 }
 
-// readServices parses one compose file's services.
-func readServices(display, path string) ([]compose.Service, error) {
+// readComposeText reads one compose file, named display in messages.
+func readComposeText(display, path string) (compose.File, error) {
 	text, err := readLimited(display, path)
-	if err != nil {
-		return nil, err
-	}
-	doc, err := compose.Parse(display, text)
-	if err != nil {
-		return nil, err
-	}
-	return doc.Services()
+	return compose.File{Path: display, Text: text}, err
 }
 
 func orNone(s string) string {
