@@ -43,7 +43,7 @@ type connectionBudget struct {
 	sidekiq                           int // threads, not connections: see poolsPerProcess
 }
 
-func (p *Plan) connectionBudget(in Input, sz *sizing, hasWeb, hasStreaming bool) (connectionBudget, error) {
+func (p *planning) connectionBudget(in Input, sz *sizing, hasWeb, hasStreaming bool) (connectionBudget, error) {
 	var b connectionBudget
 	if via := p.throughBouncer(); via {
 		// The pools are PgBouncer's clients: its client limit bounds
@@ -57,7 +57,7 @@ func (p *Plan) connectionBudget(in Input, sz *sizing, hasWeb, hasStreaming bool)
 		// What the machine would run if the bouncer did not bound it:
 		// workers by memory and CPUs at the thread cap, plus the small
 		// processes, web and streaming.
-		f := p.railsPools()
+		f := p.RailsPools
 		smalls := len(smallProcesses(p.Version))
 		workers := max(0, min(sz.sidekiqProcs-smalls, p.Machine.CPUs))
 		p.wantedClients = sz.webProcs*webThreads*f + sz.streamProcs*10 + (workers*sz.threadCap+smalls*smallConcurrency)*f
@@ -78,7 +78,7 @@ func (p *Plan) connectionBudget(in Input, sz *sizing, hasWeb, hasStreaming bool)
 	}
 	// Puma takes at most a third of the connections: sidekiq is what
 	// falls behind in a surge (bench/surge), not web.
-	f := p.railsPools()
+	f := p.RailsPools
 	if byConns := max(1, b.limit/3/webThreads/f); sz.webProcs > byConns {
 		sz.webProcs = byConns
 	}
@@ -108,7 +108,7 @@ func (p *Plan) connectionBudget(in Input, sz *sizing, hasWeb, hasStreaming bool)
 }
 
 // layout decides the sidekiq processes: which services, which queues.
-func (p *Plan) layout(strategy Strategy, existing []existingProcess, sz sizing, cb connectionBudget) ([]Process, error) {
+func (p *planning) layout(strategy Strategy, existing []existingProcess, sz sizing, cb connectionBudget) ([]Process, error) {
 	v := p.Version
 	smalls := smallProcesses(v)
 	// Workers the machine affords: by memory, by CPU (one Ruby process uses
@@ -212,7 +212,7 @@ func smallNames(ps []Process) string {
 // correct keeps an admin's own split and fixes what would break it: a
 // second scheduler listener is removed, a queue nobody listens on gets a
 // service of its own.
-func (p *Plan) correct(existing []existingProcess) []Process {
+func (p *planning) correct(existing []existingProcess) []Process {
 	v := p.Version
 	var ps []Process
 	for _, e := range existing {
@@ -361,7 +361,7 @@ func assignThreads(ps []Process, budget, threadCap int) error {
 }
 
 // assignConnections sizes every pool and picks max_connections.
-func (p *Plan) assignConnections(in Input, sz sizing, cb connectionBudget, web, streaming *Service) error {
+func (p *planning) assignConnections(in Input, sz sizing, cb connectionBudget, web, streaming *Service) error {
 	if err := assignThreads(p.Sidekiq, cb.sidekiq, sz.threadCap); err != nil {
 		return fmt.Errorf("%v: raise --max-connections", err)
 	}
@@ -415,8 +415,8 @@ func (p *Plan) assignConnections(in Input, sz sizing, cb connectionBudget, web, 
 	return nil
 }
 
-func (p *Plan) connectionsInUse() int {
-	f := p.railsPools()
+func (p *planning) connectionsInUse() int {
+	f := p.RailsPools
 	total := 0
 	if p.Web != nil {
 		total += p.Web.Replicas * p.Web.Processes * p.Web.Threads * f

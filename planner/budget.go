@@ -43,9 +43,9 @@ type Memory struct {
 	HeadroomBytes int64
 }
 
-func (p *Plan) budget(in Input, est Estimates, sz sizing) {
+func (p *planning) budget(in Input, est Estimates, sz sizing) {
 	b := &p.Budget
-	f := p.railsPools()
+	f := p.RailsPools
 	if w := p.Web; w != nil {
 		n := w.Processes * w.Replicas
 		b.Rows = append(b.Rows, Row{Service: w.Service, Role: RoleWeb, Processes: n, Threads: w.Threads,

@@ -41,7 +41,7 @@ func cacheMaxMemory(m Machine) int64 {
 // decideCache settles --cache-redis before the memory is split: an
 // admin's own cache Redis (the one the app's CACHE_REDIS_HOST or
 // CACHE_REDIS_URL names) is kept and counted; auto writes one from 16 GB.
-func (p *Plan) decideCache(in Input, redis *Service) {
+func (p *planning) decideCache(in Input, redis *Service) {
 	var ours, theirs *Service
 	for i := range in.Services {
 		s := &in.Services[i]
@@ -152,7 +152,7 @@ func CacheRedisCommand(maxMemory int64) []string {
 
 // cacheChanges writes, updates or removes compose-scale's cache Redis and
 // points web and sidekiq at it (streaming reads only REDIS_*).
-func (p *Plan) cacheChanges(after string) []Change {
+func (p *planning) cacheChanges(after string) []Change {
 	var app []string
 	if p.Web != nil {
 		app = append(app, p.Web.Service)

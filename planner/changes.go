@@ -190,7 +190,7 @@ func reconcile(existing []existingProcess, planned []Process, taken map[string]b
 }
 
 // poolChanges sizes web, streaming and Postgres.
-func (p *Plan) poolChanges() []Change {
+func (p *planning) poolChanges() []Change {
 	var c []Change
 	if w := p.Web; w != nil {
 		c = append(c,

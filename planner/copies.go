@@ -97,7 +97,7 @@ func listensInNamespace(mode string) bool {
 // so the replicas go (before any copy is made, which would inherit them).
 // An admin's split keeps them, each replica a process in the budget;
 // correct has already split a scheduler listener off a replicated service.
-func (p *Plan) replicaChanges(existing []existingProcess) []Change {
+func (p *planning) replicaChanges(existing []existingProcess) []Change {
 	var changes []Change
 	for _, e := range existing {
 		if e.Replicas <= 1 {
@@ -131,7 +131,7 @@ func replicaWhy(s Strategy, keep int) string {
 // avoidOtherNames renames a planned sidekiq process whose name another
 // service of the file already has (a service that is no sidekiq, or one
 // switched off under another plan's name): the clone would clash.
-func (p *Plan) avoidOtherNames(services []Service) {
+func (p *planning) avoidOtherNames(services []Service) {
 	others := map[string]bool{}
 	for _, s := range services {
 		if RoleOf(s) != RoleSidekiq {

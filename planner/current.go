@@ -106,7 +106,7 @@ func Usable(m int) int { return usable(m) }
 
 // checkCurrent reports a file whose pools, as it stands, can open more
 // connections than its Postgres allows.
-func (p *Plan) checkCurrent(in Input, db *Service) {
+func (p *planning) checkCurrent(in Input, db *Service) {
 	if db == nil {
 		return
 	}

@@ -123,10 +123,5 @@ func replicaPools(services []Service, v Version, db *Service) int {
 	return 0
 }
 
-// railsPools is how many pools one Rails process opens to the database
-// the plan sizes: 4.2.0's two (poolsPerProcess), one more for a read
-// replica that is the same database.
-func (p *Plan) railsPools() int { return poolsPerProcess(p.Version) + p.replicaPools }
-
 // sameService compares services by name: topology keeps copies.
 func sameService(a, b *Service) bool { return a != nil && b != nil && a.Name == b.Name }

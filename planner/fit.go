@@ -24,7 +24,7 @@ import (
 //     share the scheduler's process; then everything is one process.
 //
 // fit of a split that fits is the split: re-running changes nothing.
-func (p *Plan) fit(ps []Process, afford func(fixed, fixedConns int) int) []Process {
+func (p *planning) fit(ps []Process, afford func(fixed, fixedConns int) int) []Process {
 	smalls := 0
 	for _, pr := range ps {
 		if pr.Small {
@@ -56,7 +56,7 @@ func (p *Plan) fit(ps []Process, afford func(fixed, fixedConns int) int) []Proce
 }
 
 // shrink takes n worker processes out of ps.
-func (p *Plan) shrink(ps []Process, n int) []Process {
+func (p *planning) shrink(ps []Process, n int) []Process {
 	var merged []string
 	for ; n > 0; n-- {
 		// Replicas go first, from the last replicated worker.
@@ -89,7 +89,7 @@ func (p *Plan) shrink(ps []Process, n int) []Process {
 // lowestPriority is the worker to merge first: the last one whose leading
 // queue an earlier worker leads too, else the last worker; -1 if only one
 // worker is left.
-func (p *Plan) lowestPriority(ps []Process) int {
+func (p *planning) lowestPriority(ps []Process) int {
 	var workers []int
 	for i, pr := range ps {
 		if !pr.Small {
@@ -116,7 +116,7 @@ func (p *Plan) lowestPriority(ps []Process) int {
 // cover appends the queues of a merged process that nothing else listens
 // on to every worker left (or, with none, the first process): at the end,
 // so each keeps its own priorities first.
-func (p *Plan) cover(ps []Process, gone Process) {
+func (p *planning) cover(ps []Process, gone Process) {
 	for _, q := range gone.Queues {
 		listened := false
 		for _, pr := range ps {
@@ -153,7 +153,7 @@ func queueLike(qs []Queue, q Queue) Queue {
 
 // mergeSmalls puts every small process's queues into the one that listens
 // on scheduler (scheduler first), so one small process is left.
-func (p *Plan) mergeSmalls(ps []Process) []Process {
+func (p *planning) mergeSmalls(ps []Process) []Process {
 	keep := -1
 	for i, pr := range ps {
 		if pr.Small && (keep < 0 || hasQueue(pr.Queues, "scheduler")) {
@@ -189,7 +189,7 @@ func (p *Plan) mergeSmalls(ps []Process) []Process {
 
 // mergeAll makes one process of everything: the first worker, with every
 // other process's queues after its own.
-func (p *Plan) mergeAll(ps []Process) []Process {
+func (p *planning) mergeAll(ps []Process) []Process {
 	first := 0
 	for i, pr := range ps {
 		if !pr.Small {
@@ -218,7 +218,7 @@ func (p *Plan) mergeAll(ps []Process) []Process {
 }
 
 // grow adds n workers in the admin's naming style, after the last worker.
-func (p *Plan) grow(ps []Process, n int) []Process {
+func (p *planning) grow(ps []Process, n int) []Process {
 	var workers []Process
 	last := -1
 	for i, pr := range ps {

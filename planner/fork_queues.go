@@ -60,8 +60,8 @@ func editDistance(a, b string) int {
 // exactly one process: where the file had it (the first such process),
 // else beside mailers, whose process carries a trickle of jobs, as a
 // fork's extra queue usually does.
-func (p *Plan) placeForkQueues(ps []Process) []Process {
-	for _, q := range p.forkQueues {
+func (p *planning) placeForkQueues(ps []Process) []Process {
+	for _, q := range p.ForkQueues {
 		at := -1
 		for i := range ps {
 			if !hasQueue(ps[i].Queues, q.Name) {

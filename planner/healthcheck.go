@@ -16,7 +16,7 @@ var sidekiqGrep = regexp.MustCompile(`\[s\]idekiq( +)(\d|\[\d+\])`)
 // major the planned Mastodon does not run (a file whose image tags were
 // bumped without it): the container would be reported unhealthy forever.
 // Only the major changes, byte-minimal; an unknown version is left alone.
-func (p *Plan) healthcheckChanges(sidekiq []Service) []Change {
+func (p *planning) healthcheckChanges(sidekiq []Service) []Change {
 	want := SidekiqMajor(p.Version)
 	if want == 0 {
 		return nil

@@ -118,7 +118,7 @@ func perProcess(readings []int64, n int) []int64 {
 
 // applyMeasured puts measured figures into the estimates (an estimate the
 // user set with a flag wins) and says so.
-func (p *Plan) applyMeasured(in Input, est *Estimates) {
+func (p *planning) applyMeasured(in Input, est *Estimates) {
 	m := in.Measured
 	if m == nil {
 		return
@@ -184,7 +184,7 @@ func leadersBy(hot []string, backlog map[string]int) []string {
 	return out
 }
 
-func (p *Plan) backlog() map[string]int {
+func (p *planning) backlog() map[string]int {
 	if p.measured == nil {
 		return nil
 	}

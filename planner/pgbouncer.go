@@ -31,16 +31,16 @@ func bouncerClientLimit(maxClientConn int) int { return maxClientConn * 9 / 10 }
 
 // throughBouncer reports whether the app connects through the admin's
 // PgBouncer.
-func (p *Plan) throughBouncer() bool {
+func (p *planning) throughBouncer() bool {
 	return p.bouncer != nil && (p.bouncer.viaSidekiq || len(p.bouncer.via) > 0)
 }
 
 // directConnections are the pools that connect to Postgres past the
 // bouncer. Sidekiq copies connect where the service they were copied
 // from did, streaming copies where streaming did.
-func (p *Plan) directConnections() int {
+func (p *planning) directConnections() int {
 	n := 0
-	f := p.railsPools()
+	f := p.RailsPools
 	if w := p.Web; w != nil && !p.bouncer.via[w.Service] {
 		n += w.Replicas * w.Processes * w.Threads * f
 	}
@@ -57,7 +57,7 @@ func (p *Plan) directConnections() int {
 
 // bouncerBudget fills the PgBouncer layer of the budget and says what an
 // admin must fix in front of transaction pooling.
-func (p *Plan) bouncerBudget(in Input) {
+func (p *planning) bouncerBudget(in Input) {
 	b := p.bouncer
 	pb := &PgBouncerPlan{Service: b.service, PoolMode: b.poolMode, MaxClientConn: b.maxClientConn,
 		ClientLimit: bouncerClientLimit(b.maxClientConn), ServerPool: b.poolSize + b.reservePool, Reserve: b.reservePool, Configured: b.said}

@@ -147,8 +147,8 @@ type GeneratedBouncer struct {
 // wantedConnections is what the machine's memory and CPUs would run if
 // no connection limit bound them: Puma, streaming, and sidekiq workers at
 // the thread cap beside the small processes.
-func (p *Plan) wantedConnections(sz sizing) int {
-	f := p.railsPools()
+func (p *planning) wantedConnections(sz sizing) int {
+	f := p.RailsPools
 	smalls := len(smallProcesses(p.Version))
 	workers := max(0, min(sz.sidekiqProcs-smalls, p.Machine.CPUs))
 	return sz.webProcs*webThreads*f + sz.streamProcs*10 + (workers*sz.threadCap+smalls*smallConcurrency)*f
@@ -168,7 +168,7 @@ func oursBouncer(services []Service) *Service {
 // budgeted; otherwise auto writes one when the pools the machine can run
 // do not fit under a safe max_connections of 250, and only in front of a
 // database in the file.
-func (p *Plan) decideBouncer(in Input, topo topology, sz sizing, db *Service) error {
+func (p *planning) decideBouncer(in Input, topo topology, sz sizing, db *Service) error {
 	ours := oursBouncer(in.Services)
 	if topo.bouncer != nil && ours == nil {
 		p.Notes = append(p.Notes, fmt.Sprintf("the app connects through the file's own PgBouncer, %s: kept, and budgeted in two layers", topo.bouncer.service))
@@ -266,7 +266,7 @@ func (p *Plan) decideBouncer(in Input, topo topology, sz sizing, db *Service) er
 // PgBouncer: DB_HOST and DB_PORT where it reaches the database by them
 // (a DATABASE_URL already names the pooler), the read replica's where it
 // is the same database, and prepared statements off.
-func (p *Plan) bouncerPointers(s Service, db *Service, services []Service) [][2]string {
+func (p *planning) bouncerPointers(s Service, db *Service, services []Service) [][2]string {
 	var kv [][2]string
 	if addressOf(s).Key != "DATABASE_URL" {
 		kv = append(kv, [2]string{"DB_HOST", bouncerService}, [2]string{"DB_PORT", strconv.Itoa(bouncerPort)})
@@ -290,7 +290,7 @@ var allPointers = [][2]string{{"DB_HOST", bouncerService}, {"DB_PORT", strconv.I
 // its migration service, and points the app at it (or back at what it
 // had before: an entry compose-scale changed is restored, one it added
 // removed).
-func (p *Plan) bouncerChanges(in Input, web *Service, db *Service, profiled []Service) []Change {
+func (p *planning) bouncerChanges(in Input, web *Service, db *Service, profiled []Service) []Change {
 	var c []Change
 	app := p.appNames()
 	migrate := oursMigrate(profiled)
@@ -421,7 +421,7 @@ func (p *Plan) bouncerChanges(in Input, web *Service, db *Service, profiled []Se
 }
 
 // appNames are the planned services that open database pools.
-func (p *Plan) appNames() []string {
+func (p *planning) appNames() []string {
 	var app []string
 	if p.Web != nil {
 		app = append(app, p.Web.Service)
@@ -441,7 +441,7 @@ func (p *Plan) appNames() []string {
 
 // appService is the file's service of a planned name; a new copy is
 // what it was copied from (sidekiq's first, or streaming's).
-func (p *Plan) appService(services []Service, name string) Service {
+func (p *planning) appService(services []Service, name string) Service {
 	for _, s := range services {
 		if s.Name == name {
 			return s

@@ -76,36 +76,21 @@ type Plan struct {
 	ExternalDB string
 	// PgBouncer is the admin's PgBouncer the app connects through, if any.
 	PgBouncer *PgBouncerPlan
-	bouncer   *bouncerFacts
-	disabled  []existingProcess // sidekiq services switched off (scale: 0)
 	// GenBouncer is the PgBouncer compose-scale writes (or keeps up to
-	// date); removeBouncer names its own to remove (--pgbouncer off).
-	GenBouncer    *GeneratedBouncer
-	removeBouncer string
+	// date).
+	GenBouncer *GeneratedBouncer
 	// CacheRedis is Rails's cache Redis, when it has one of its own.
-	CacheRedis              *CacheRedisPlan
-	removeCache, cacheImage string
-	cacheURL                bool // the app sets CACHE_REDIS_URL: write that form
-	cacheAfter              string
-	cacheNetworks           []string
-	// wantedClients is what the machine's memory could run through a
-	// PgBouncer whose client limit binds.
-	wantedClients int
-	hasDB         bool
-	// replicaPools is 1 when the Rails services' read replica is the
-	// database the plan sizes: each process then opens a second pool
-	// there.
-	replicaPools int
-	// forkQueues are queues the file's sidekiq services listen on that no
+	CacheRedis *CacheRedisPlan
+	// ForkQueues are queues the file's sidekiq services listen on that no
 	// release has (a fork's own): kept, one listener each.
-	forkQueues []Queue
-	// keepEnv and keepField are the kinds that change an entry the admin
-	// may have written: keeping what it held, except in an override file.
-	keepEnv, keepField ChangeKind
-	measured           *Measured
-	Budget             Budget
-	Changes            []Change
-	Estimates          Estimates // the memory figures the plan used
+	ForkQueues []Queue
+	// RailsPools is how many pools each Rails process (Puma, Sidekiq)
+	// opens on the database the plan sizes: Mastodon's primary, plus its
+	// read replica when that is the same database.
+	RailsPools int
+	Budget     Budget
+	Changes    []Change
+	Estimates  Estimates // the memory figures the plan used
 	// MeasuredFigures says which of the plan's numbers came from reading
 	// the running instance (--observed), one line each.
 	MeasuredFigures []string
@@ -156,6 +141,30 @@ type PostgresPlan struct {
 	RestoresShm    bool  // the admin's own shm_size is enough again: put back
 }
 
+// planning is one Make at work: the plan being built and what its phases
+// hand each other, none of which a writer needs (Make returns the Plan
+// alone).
+type planning struct {
+	*Plan
+	bouncer  *bouncerFacts
+	disabled []existingProcess // sidekiq services switched off (scale: 0)
+	// removeBouncer names compose-scale's PgBouncer to remove
+	// (--pgbouncer off).
+	removeBouncer           string
+	removeCache, cacheImage string
+	cacheURL                bool // the app sets CACHE_REDIS_URL: write that form
+	cacheAfter              string
+	cacheNetworks           []string
+	// wantedClients is what the machine's memory could run through a
+	// PgBouncer whose client limit binds.
+	wantedClients int
+	hasDB         bool
+	// keepEnv and keepField are the kinds that change an entry the admin
+	// may have written: keeping what it held, except in an override file.
+	keepEnv, keepField ChangeKind
+	measured           *Measured
+}
+
 // Make plans a deployment. It is a pure function of in.
 func Make(in Input) (*Plan, error) {
 	est := in.Estimates.withDefaults()
@@ -163,7 +172,7 @@ func Make(in Input) (*Plan, error) {
 	if m.CPUs < 1 {
 		m.CPUs = 1
 	}
-	p := &Plan{Machine: m, Estimates: est}
+	p := &planning{Plan: &Plan{Machine: m, Estimates: est}}
 	// An override file restores by dropping its own entries: what the
 	// base file says comes back, so nothing needs keeping there.
 	p.keepEnv, p.keepField = SetEnvKeeping, SetFieldKeeping
@@ -233,7 +242,7 @@ func Make(in Input) (*Plan, error) {
 	if err := p.resolveVersion(in, sidekiq, web, streamings); err != nil {
 		return nil, err
 	}
-	p.replicaPools = replicaPools(in.Services, p.Version, db)
+	p.RailsPools = poolsPerProcess(p.Version) + replicaPools(in.Services, p.Version, db)
 	p.measured = in.Measured
 	p.applyMeasured(in, &est)
 	p.Estimates = est
@@ -254,7 +263,7 @@ func Make(in Input) (*Plan, error) {
 	case stock:
 		p.Why = "" // set by sizing
 	default:
-		if s, ok := recognise(withoutForkQueues(existing, p.forkQueues), p.Version); ok {
+		if s, ok := recognise(withoutForkQueues(existing, p.ForkQueues), p.Version); ok {
 			if s == PerQueue { // auto never picks per-queue: keep the admin's choice
 				strategy = PerQueue
 				p.Why = "the file is already split per queue"
@@ -352,10 +361,10 @@ func Make(in Input) (*Plan, error) {
 	p.Changes = append(p.Changes, p.poolChanges()...)
 	p.Changes = append(p.Changes, p.bouncerChanges(in, web, db, profiled)...)
 	p.Changes = append(p.Changes, p.cacheChanges("")...)
-	return p, nil
+	return p.Plan, nil
 }
 
-func (p *Plan) resolveVersion(in Input, sidekiq []Service, web *Service, streamings []Service) error {
+func (p *planning) resolveVersion(in Input, sidekiq []Service, web *Service, streamings []Service) error {
 	if in.Version != nil {
 		p.Version, p.VersionSource = *in.Version, "--mastodon-version"
 		return nil
@@ -452,7 +461,7 @@ type existingProcess struct {
 	Replicas int
 }
 
-func (p *Plan) parseSidekiq(services []Service) ([]existingProcess, error) {
+func (p *planning) parseSidekiq(services []Service) ([]existingProcess, error) {
 	v := p.Version
 	known := map[string]bool{}
 	for _, q := range QueuesFor(v) {
@@ -466,8 +475,8 @@ func (p *Plan) parseSidekiq(services []Service) ([]existingProcess, error) {
 		}
 		for _, q := range c.Queues {
 			if !known[q.Name] && !everyReleaseQueue[q.Name] && nearMiss(q.Name) == "" {
-				if !hasQueue(p.forkQueues, q.Name) {
-					p.forkQueues = append(p.forkQueues, Queue{Name: q.Name, Weight: q.Weight})
+				if !hasQueue(p.ForkQueues, q.Name) {
+					p.ForkQueues = append(p.ForkQueues, Queue{Name: q.Name, Weight: q.Weight})
 				}
 				continue
 			}

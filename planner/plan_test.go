@@ -63,7 +63,7 @@ func checkInvariants(t *testing.T, p *Plan, planned bool) {
 			t.Errorf("queue %s: no process listens on it", q.Name)
 		}
 	}
-	for _, q := range p.forkQueues {
+	for _, q := range p.ForkQueues {
 		known[q.Name] = true // the fork's own, kept (TestForkQueues)
 		if listeners[q.Name] != 1 {
 			t.Errorf("the fork's queue %s has %d listeners, want 1", q.Name, listeners[q.Name])
@@ -103,7 +103,7 @@ func checkInvariants(t *testing.T, p *Plan, planned bool) {
 		sum += r.Connections
 		f := 1
 		if r.Role != RoleStreaming {
-			f = p.railsPools() // 4.2.0: two pools per Rails process
+			f = p.RailsPools // 4.2.0: two pools per Rails process
 		}
 		if r.Connections != r.Processes*r.Threads*f {
 			t.Errorf("row %s: %d connections != %d x %d x %d pools", r.Service, r.Connections, r.Processes, r.Threads, f)
@@ -191,7 +191,7 @@ func TestPlanGrowsWithTheMachine(t *testing.T) {
 			// Where every Rails pool counts twice (4.2.0, or a version
 			// nobody states), the 250 ceiling binds from 8 GB: Puma's
 			// growth then comes out of sidekiq's threads, not processes.
-			fewerThreads := threads < prevThreads && p.railsPools() == 1
+			fewerThreads := threads < prevThreads && p.RailsPools == 1
 			if len(p.Sidekiq) < prevProcs || fewerThreads {
 				t.Errorf("%s %v: %d processes / %d threads, fewer than the smaller machine's %d / %d", v, m, len(p.Sidekiq), threads, prevProcs, prevThreads)
 			}

@@ -238,8 +238,8 @@ func TestReplicaOnTheDatabaseIsCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.railsPools() != plain.railsPools()+1 {
-		t.Fatalf("pools per Rails process: %d with the replica on db, %d without", rep.railsPools(), plain.railsPools())
+	if rep.RailsPools != plain.RailsPools+1 {
+		t.Fatalf("pools per Rails process: %d with the replica on db, %d without", rep.RailsPools, plain.RailsPools)
 	}
 	for _, r := range rep.Budget.Rows {
 		if r.Role == RoleWeb && r.Connections != r.Processes*r.Threads*2 {
@@ -253,7 +253,7 @@ func TestReplicaOnTheDatabaseIsCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if elsewhere.railsPools() != plain.railsPools() {
+	if elsewhere.RailsPools != plain.RailsPools {
 		t.Error("a replica on another host was counted against this database")
 	}
 }

@@ -21,7 +21,7 @@ func isWildcard(ip string) bool { return ip == "" || ip == "0.0.0.0" || ip == ":
 // web and streaming on loopback only; db, redis, search and sidekiq publish
 // nothing (db/redis on loopback with KeepDBPort). Removals come last in
 // each service, highest index first, so earlier indices stay valid.
-func (p *Plan) portPolicy(in Input) []Change {
+func (p *planning) portPolicy(in Input) []Change {
 	var changes []Change
 	for _, s := range in.Services {
 		role := RoleOf(s)
@@ -108,7 +108,7 @@ type portSpec struct {
 // the same address (and a range wide enough for its replicas). Variables
 // (${PORT}) cannot be checked: a clash between two identical ones is a
 // warning.
-func (p *Plan) resolveClashes(specs []portSpec) []Change {
+func (p *planning) resolveClashes(specs []portSpec) []Change {
 	// Bindings by port and protocol: a lookup per port, not a scan of
 	// every binding so far (files with thousands of services stay linear).
 	used := map[[2]string][]binding{}

@@ -16,7 +16,7 @@ const maxPostgresWorkers = 1024
 // CPUs Postgres gets and the planned max_connections, merged into its
 // command (flags the admin set that PGTune does not manage are kept), and
 // shm_size raised where parallel queries need more.
-func (p *Plan) tunePostgres(in Input, db *Service, sz sizing) error {
+func (p *planning) tunePostgres(in Input, db *Service, sz sizing) error {
 	pg := p.Postgres
 	pg.Service, pg.MemoryBytes, pg.CPUs = db.Name, sz.dbMem, p.Machine.CPUs
 	if pg.CPUs > maxPostgresWorkers {

@@ -19,7 +19,7 @@ var streamingCopy = regexp.MustCompile(`^(.+)-(\d+)$`)
 // another container's (or the host's) network namespace, where every copy
 // would listen on the same port, or one whose port is a variable or a
 // range, which compose-scale cannot give each copy its own of.
-func (p *Plan) scaleStreaming(changes []Change, primary Service, services []Service, specs []portSpec, taken map[string]bool) ([]Change, []portSpec) {
+func (p *planning) scaleStreaming(changes []Change, primary Service, services []Service, specs []portSpec, taken map[string]bool) ([]Change, []portSpec) {
 	st := p.Streaming
 	var bindings []portSpec // the primary's published ports, as the policy leaves them
 	for _, sp := range specs {
@@ -87,7 +87,7 @@ func (p *Plan) scaleStreaming(changes []Change, primary Service, services []Serv
 
 // streamingUpstream is nginx's upstream block for the streaming services,
 // from their ports after clashes were resolved.
-func (p *Plan) streamingUpstream(specs []portSpec, clash []Change) string {
+func (p *planning) streamingUpstream(specs []portSpec, clash []Change) string {
 	st := p.Streaming
 	if st == nil || len(st.Services) < 2 {
 		return ""

@@ -274,7 +274,7 @@ func findBouncer(services []Service, rails []Service) *bouncerFacts {
 
 // noDatabaseLine tells the admin what the plan assumed of a database that
 // is not in the file.
-func (p *Plan) noDatabaseLine(in Input) string {
+func (p *planning) noDatabaseLine(in Input) string {
 	where := "there is no Postgres service in this file"
 	if p.ExternalDB != "" {
 		// The host is not printed: it comes from env_file, whose values

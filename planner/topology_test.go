@@ -258,7 +258,7 @@ func TestPgBouncerOnInvariantsGrid(t *testing.T) {
 					t.Errorf("%s %v %s: servers %d, max_connections %d", v, m, st, b.Servers, p.Budget.Connections.MaxConnections)
 				}
 				for _, s := range p.Sidekiq {
-					if !s.Small && s.Concurrency < 25 && m.MemoryBytes >= 4*GiB && p.railsPools() == 1 {
+					if !s.Small && s.Concurrency < 25 && m.MemoryBytes >= 4*GiB && p.RailsPools == 1 {
 						t.Errorf("%s %v %s: %s at -c %d behind PgBouncer: connections still bound it", v, m, st, s.Name, s.Concurrency)
 					}
 				}
