@@ -14,7 +14,8 @@ import (
 )
 
 // sidekiqScript gathers, in one read-only round trip, what Sidekiq keeps
-// in Redis (DOMAIN.md, "What Sidekiq keeps in Redis"): the queues with
+// in Redis (Sidekiq's lib/sidekiq/api.rb: Queue, ProcessSet, the sorted
+// sets, Stats): the queues with
 // their size and oldest job, each process's heartbeat hash, the retry,
 // schedule and dead sets, the counters, and the server's clock. KEYS are
 // not declared: the names come from the sets it reads, as Sidekiq's own

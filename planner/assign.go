@@ -3,6 +3,8 @@ package planner
 import (
 	"fmt"
 	"strings"
+
+	"github.com/compose-scale/compose-scale/planner/mastodon"
 )
 
 const (
@@ -298,7 +300,7 @@ func (p *planning) correct(existing []existingProcess) []Process {
 	for i := range ps {
 		small := true
 		for _, q := range ps[i].Queues {
-			small = small && lowVolume[q.Name]
+			small = small && mastodon.LowVolume[q.Name]
 		}
 		ps[i].Small = small
 	}
@@ -434,7 +436,7 @@ func (p *planning) connectionsInUse() int {
 // default, which leads only its own worker.
 func surgeQueues(v Version) []string {
 	var qs []string
-	for _, q := range hotQueues(v) {
+	for _, q := range mastodon.HotQueues(v) {
 		if q != "default" {
 			qs = append(qs, q)
 		}

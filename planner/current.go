@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/compose-scale/compose-scale/planner/mastodon"
 )
 
 // currentConnections estimates the connections the file's pools can open
@@ -24,7 +26,7 @@ func currentConnections(v Version, services []Service, m Machine) (total int, pa
 			procs := ProcessesPerContainer(v, s, m)
 			threads := envInt(s, "MAX_THREADS", 5)
 			pool := envInt(s, "DB_POOL", threads)
-			n := replicas * procs * pool * poolsPerProcess(v)
+			n := replicas * procs * pool * mastodon.PoolsPerProcess(v)
 			total += n
 			parts = append(parts, fmt.Sprintf("%s %d", s.Name, n))
 		case RoleStreaming:
@@ -54,7 +56,7 @@ func currentConnections(v Version, services []Service, m Machine) (total int, pa
 			if v.AtLeast(4, 3) {
 				pool = envInt(s, "DB_POOL", conc)
 			}
-			n := replicas * pool * poolsPerProcess(v)
+			n := replicas * pool * mastodon.PoolsPerProcess(v)
 			total += n
 			parts = append(parts, fmt.Sprintf("%s %d", s.Name, n))
 		}

@@ -7,8 +7,8 @@ import (
 )
 
 // Estimates are the memory figures the budget is built from. They are
-// estimates (DOMAIN.md, "Memory"): the report says so, and every field can be
-// overridden by the caller.
+// estimates (docs/sizing.md says where they come from): the report says so,
+// and every field can be overridden by the caller.
 type Estimates struct {
 	PumaProcess      int64 // one Puma process (single mode or a cluster worker)
 	SidekiqProcess   int64 // one Sidekiq process; glibc fragmentation can push it towards 1 GB
@@ -19,7 +19,9 @@ type Estimates struct {
 	PostgresMin      int64 // the least memory Postgres is planned with
 }
 
-// DefaultEstimates are the figures from DOMAIN.md.
+// DefaultEstimates are the figures docs/sizing.md gives: Puma's and
+// Sidekiq's RSS as Mastodon instances report them (jemalloc images),
+// streaming's node process, and a Postgres backend's own memory.
 var DefaultEstimates = Estimates{
 	PumaProcess:      300 * MiB,
 	SidekiqProcess:   350 * MiB,

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/compose-scale/compose-scale/planner/sidekiq"
 )
 
 // fit sizes an admin's own split to the machine, keeping what the admin
@@ -248,7 +250,7 @@ func (p *planning) grow(ps []Process, n int) []Process {
 		have := map[string]bool{}
 		led := map[string]bool{}
 		for _, w := range workers {
-			have[queueSpec(w.Queues)] = true
+			have[sidekiq.Spec(w.Queues)] = true
 			led[w.Queues[0].Name] = true
 		}
 		// An admin's split grows in its own shape: full orderings,
@@ -263,10 +265,10 @@ func (p *planning) grow(ps []Process, n int) []Process {
 				for i, name := range o {
 					qs[i] = Queue{Name: name}
 				}
-				if have[queueSpec(qs)] || pass == 0 && led[o[0]] {
+				if have[sidekiq.Spec(qs)] || pass == 0 && led[o[0]] {
 					continue
 				}
-				have[queueSpec(qs)], led[o[0]] = true, true
+				have[sidekiq.Spec(qs)], led[o[0]] = true, true
 				candidates = append(candidates, qs)
 			}
 		}
@@ -302,7 +304,7 @@ var trailingNumber = regexp.MustCompile(`^(.*?)(\d+)$`)
 func nameStyle(workers []Process) func(qs []Queue, taken []Process) string {
 	prefix, byQueues := "", true
 	for _, w := range workers {
-		tail := "-" + strings.Join(queueNames(w.Queues), "-")
+		tail := "-" + strings.Join(sidekiq.QueueNames(w.Queues), "-")
 		if !strings.HasSuffix(w.Name, tail) {
 			byQueues = false
 			break
@@ -311,7 +313,7 @@ func nameStyle(workers []Process) func(qs []Queue, taken []Process) string {
 	}
 	if byQueues && prefix != "" {
 		return func(qs []Queue, taken []Process) string {
-			return uniqueName(prefix+"-"+strings.Join(queueNames(qs), "-"), taken)
+			return uniqueName(prefix+"-"+strings.Join(sidekiq.QueueNames(qs), "-"), taken)
 		}
 	}
 	// By leading queue: sidekiq-default, sidekiq-pull.

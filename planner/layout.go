@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/compose-scale/compose-scale/planner/mastodon"
+	"github.com/compose-scale/compose-scale/planner/sidekiq"
 )
 
 // Strategy names how sidekiq is split into processes.
@@ -78,7 +81,7 @@ func perQueueLayout(v Version) []Process {
 				continue
 			}
 		}
-		ps = append(ps, Process{Name: processName([]string{q.Name}), Queues: []Queue{{Name: q.Name}}, Small: lowVolume[q.Name]})
+		ps = append(ps, Process{Name: processName([]string{q.Name}), Queues: []Queue{{Name: q.Name}}, Small: mastodon.LowVolume[q.Name]})
 	}
 	return ps
 }
@@ -88,7 +91,7 @@ func perQueueLayout(v Version) []Process {
 func perQueueLayoutWithFasp(v Version) []Process {
 	var ps []Process
 	for _, q := range QueuesFor(v) {
-		ps = append(ps, Process{Name: processName([]string{q.Name}), Queues: []Queue{{Name: q.Name}}, Small: lowVolume[q.Name]})
+		ps = append(ps, Process{Name: processName([]string{q.Name}), Queues: []Queue{{Name: q.Name}}, Small: mastodon.LowVolume[q.Name]})
 	}
 	return ps
 }
@@ -98,7 +101,7 @@ func perQueueLayoutWithFasp(v Version) []Process {
 func smallProcesses(v Version) []Process {
 	var names []string
 	for _, q := range QueuesFor(v) {
-		if lowVolume[q.Name] && q.Name != "scheduler" {
+		if mastodon.LowVolume[q.Name] && q.Name != "scheduler" {
 			names = append(names, q.Name)
 		}
 	}
@@ -139,7 +142,7 @@ func orderingsBy(v Version, backlog map[string]int) [][]string {
 func legacyOrderings(v Version) [][]string { return orderingsOf(v, nil, false) }
 
 func orderingsOf(v Version, backlog map[string]int, defaultAlone bool) [][]string {
-	hot := leadersBy(hotQueues(v), backlog)
+	hot := leadersBy(mastodon.HotQueues(v), backlog)
 	byLeader := make([][][]string, len(hot))
 	for li, leader := range hot {
 		if leader == "default" && defaultAlone {
@@ -253,7 +256,7 @@ func weightedLayout(v Version, workers int) []Process {
 	}
 	var busy, small []Queue
 	for _, q := range all {
-		if lowVolume[q.Name] {
+		if mastodon.LowVolume[q.Name] {
 			small = append(small, Queue{Name: q.Name})
 		} else {
 			busy = append(busy, q)
@@ -274,7 +277,7 @@ func weightedLayout(v Version, workers int) []Process {
 		}
 		ps = append(ps, Process{Name: name, Queues: append([]Queue(nil), busy...)})
 	}
-	return append(ps, Process{Name: processName(queueNames(small)), Queues: small, Small: true})
+	return append(ps, Process{Name: processName(sidekiq.QueueNames(small)), Queues: small, Small: true})
 }
 
 func contains(s []string, x string) bool {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/compose-scale/compose-scale/planner/mastodon"
 )
 
 // Measured is what reading the running instance found (package observe),
@@ -155,7 +157,7 @@ func (p *planning) applyMeasured(in Input, est *Estimates) {
 	}
 	if len(m.Backlog) > 0 {
 		var backed []string
-		for _, q := range hotQueues(p.Version) {
+		for _, q := range mastodon.HotQueues(p.Version) {
 			if m.Backlog[q] > 0 {
 				backed = append(backed, fmt.Sprintf("%s %d", q, m.Backlog[q]))
 			}

@@ -67,7 +67,7 @@ const (
 // them. Prepared statements are off: before 1.21 PgBouncer cannot track
 // them; from 1.21 it is told not to (max_prepared_statements = 0), since
 // Rails frees them with SQL DEALLOCATE, which PgBouncer does not follow
-// (DOMAIN.md).
+// (PgBouncer's config.md, max_prepared_statements).
 //
 // It is written as the container sees it; in the compose file every $ is
 // $$ (compose's escape).

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/compose-scale/compose-scale/planner/mastodon"
+	"github.com/compose-scale/compose-scale/planner/sidekiq"
 )
 
 // Input is everything the planner decides from.
@@ -242,7 +245,7 @@ func Make(in Input) (*Plan, error) {
 	if err := p.resolveVersion(in, sidekiq, web, streamings); err != nil {
 		return nil, err
 	}
-	p.RailsPools = poolsPerProcess(p.Version) + replicaPools(in.Services, p.Version, db)
+	p.RailsPools = mastodon.PoolsPerProcess(p.Version) + replicaPools(in.Services, p.Version, db)
 	p.measured = in.Measured
 	p.applyMeasured(in, &est)
 	p.Estimates = est
@@ -482,12 +485,12 @@ func (p *planning) parseSidekiq(services []Service) ([]existingProcess, error) {
 			}
 			if !known[q.Name] {
 				if m := nearMiss(q.Name); m != "" && !everyReleaseQueue[q.Name] {
-					return nil, &ServiceError{Service: s.Name, Msg: fmt.Sprintf("sidekiq queue %q does not exist in Mastodon %s (queues: %s); did you mean %s? a misspelt queue stalls silently; fix the name", q.Name, v, strings.Join(queueNames(QueuesFor(v)), ", "), m)}
+					return nil, &ServiceError{Service: s.Name, Msg: fmt.Sprintf("sidekiq queue %q does not exist in Mastodon %s (queues: %s); did you mean %s? a misspelt queue stalls silently; fix the name", q.Name, v, strings.Join(sidekiq.QueueNames(QueuesFor(v)), ", "), m)}
 				}
-				return nil, &ServiceError{Service: s.Name, Msg: fmt.Sprintf("sidekiq queue %q does not exist in Mastodon %s (queues: %s): a misspelt queue stalls silently; fix the name", q.Name, v, strings.Join(queueNames(QueuesFor(v)), ", "))}
+				return nil, &ServiceError{Service: s.Name, Msg: fmt.Sprintf("sidekiq queue %q does not exist in Mastodon %s (queues: %s): a misspelt queue stalls silently; fix the name", q.Name, v, strings.Join(sidekiq.QueueNames(QueuesFor(v)), ", "))}
 			}
 		}
-		if !acceptsDuplicateQueues(v) {
+		if !mastodon.AcceptsDuplicateQueues(v) {
 			if dropped := c.DedupeQueues(); len(dropped) > 0 {
 				p.Notes = append(p.Notes, fmt.Sprintf("%s: listed queue %s twice, which Sidekiq 6 and older refuse at boot (\"cannot be defined twice\"): kept the first listing", s.Name, strings.Join(dropped, ", ")))
 			}
@@ -557,15 +560,15 @@ func matchesLayout(existing []existingProcess, layout []Process) bool {
 	left := map[string]int{}
 	byQueues := map[string]int{}
 	for _, p := range layout {
-		left[p.Name+"="+queueSpec(p.Queues)]++
-		byQueues[queueSpec(p.Queues)]++
+		left[p.Name+"="+sidekiq.Spec(p.Queues)]++
+		byQueues[sidekiq.Spec(p.Queues)]++
 	}
 	var fixed []existingProcess
 	for _, e := range existing {
-		key := e.Service + "=" + queueSpec(e.Queues)
+		key := e.Service + "=" + sidekiq.Spec(e.Queues)
 		if left[key] > 0 {
 			left[key]--
-			byQueues[queueSpec(e.Queues)]--
+			byQueues[sidekiq.Spec(e.Queues)]--
 			continue
 		}
 		if !e.Fixed {
@@ -574,10 +577,10 @@ func matchesLayout(existing []existingProcess, layout []Process) bool {
 		fixed = append(fixed, e)
 	}
 	for _, e := range fixed {
-		if byQueues[queueSpec(e.Queues)] == 0 {
+		if byQueues[sidekiq.Spec(e.Queues)] == 0 {
 			return false
 		}
-		byQueues[queueSpec(e.Queues)]--
+		byQueues[sidekiq.Spec(e.Queues)]--
 	}
 	return true
 }
@@ -595,19 +598,8 @@ func layoutKey(existing []existingProcess) string {
 func layoutKeyOf(ps []Process) string {
 	var lines []string
 	for _, p := range ps {
-		lines = append(lines, p.Name+"="+queueSpec(p.Queues))
+		lines = append(lines, p.Name+"="+sidekiq.Spec(p.Queues))
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, ";")
-}
-
-func queueSpec(qs []Queue) string {
-	parts := make([]string, len(qs))
-	for i, q := range qs {
-		parts[i] = q.Name
-		if q.Weight > 0 {
-			parts[i] += fmt.Sprintf(",%d", q.Weight)
-		}
-	}
-	return strings.Join(parts, " ")
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/compose-scale/compose-scale/planner/sidekiq"
 )
 
 // stock is Mastodon's own compose file for version v, as the planner sees it.
@@ -287,7 +289,7 @@ func TestPlanCorrectsHandSplit(t *testing.T) {
 	checkInvariants(t, p, true)
 	var got []string
 	for _, s := range p.Sidekiq {
-		got = append(got, s.Name+"="+queueSpec(s.Queues))
+		got = append(got, s.Name+"="+sidekiq.Spec(s.Queues))
 	}
 	want := "sidekiq-mailers=mailers sidekiq-scheduler=scheduler sidekiq-default-push-pull=default push pull sidekiq-default-pull-push=default pull push"
 	if strings.Join(got, " ") != want {
@@ -312,7 +314,7 @@ func TestPlanCorrectsHandSplit(t *testing.T) {
 	checkInvariants(t, p, true)
 	got = nil
 	for _, s := range p.Sidekiq {
-		got = append(got, s.Name+"="+queueSpec(s.Queues))
+		got = append(got, s.Name+"="+sidekiq.Spec(s.Queues))
 	}
 	want = "sidekiq-mailers=mailers sidekiq-scheduler=scheduler sidekiq-default-push-pull=default push pull sidekiq-default-pull-push=default pull push sidekiq-pull-default-push=pull default push sidekiq-push-default-pull=push default pull"
 	if strings.Join(got, " ") != want {
@@ -331,7 +333,7 @@ func TestPlanCorrectsHandSplit(t *testing.T) {
 	checkInvariants(t, p, true)
 	found := false
 	for _, s := range p.Sidekiq {
-		found = found || s.Name == "sidekiq-ingress" && queueSpec(s.Queues) == "ingress"
+		found = found || s.Name == "sidekiq-ingress" && sidekiq.Spec(s.Queues) == "ingress"
 	}
 	if !found {
 		t.Errorf("want a sidekiq-ingress service added: %v", p.Sidekiq)
@@ -540,7 +542,7 @@ func TestTwoUnsplitSidekiqServices(t *testing.T) {
 		t.Errorf("grown: %s", names)
 	}
 	if hasQueue(p.Sidekiq[0].Queues, "scheduler") == hasQueue(p.Sidekiq[1].Queues, "scheduler") {
-		t.Errorf("scheduler on both or neither: %v / %v", queueSpec(p.Sidekiq[0].Queues), queueSpec(p.Sidekiq[1].Queues))
+		t.Errorf("scheduler on both or neither: %v / %v", sidekiq.Spec(p.Sidekiq[0].Queues), sidekiq.Spec(p.Sidekiq[1].Queues))
 	}
 	if strings.Contains(strings.Join(p.Notes, "\n"), "listened on no queue") {
 		t.Errorf("notes: %q", p.Notes)

@@ -2,9 +2,10 @@ package planner
 
 import (
 	"fmt"
-	"github.com/compose-scale/compose-scale/planner/pgtune"
 	"strconv"
 	"strings"
+
+	"github.com/compose-scale/compose-scale/planner/pgtune"
 )
 
 // maxPostgresWorkers is the most max_parallel_workers,

@@ -4,48 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/compose-scale/compose-scale/planner/mastodon"
 )
-
-func TestParseVersion(t *testing.T) {
-	for in, want := range map[string]Version{
-		"v4.3": {Major: 4, Minor: 3, Patch: 0}, "4.3.0": {Major: 4, Minor: 3, Patch: 0}, "v3.4.6": {Major: 3, Minor: 4, Patch: 6}, "v4.4.0-rc.1": {Major: 4, Minor: 4, Patch: 0}, " v2.9.3 ": {Major: 2, Minor: 9, Patch: 3},
-	} {
-		got, err := ParseVersion(in)
-		if err != nil || got != want {
-			t.Errorf("ParseVersion(%q) = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"", "4", "latest", "v4.x", "4.3.0.1", "v-1.2"} {
-		if _, err := ParseVersion(bad); err == nil {
-			t.Errorf("ParseVersion(%q) accepted it", bad)
-		}
-	}
-}
-
-func TestVersionFromImage(t *testing.T) {
-	for _, tc := range []struct {
-		image string
-		want  Version
-		ok    bool
-	}{
-		{"ghcr.io/mastodon/mastodon:v4.3.0", Version{Major: 4, Minor: 3, Patch: 0}, true},
-		{"ghcr.io/mastodon/mastodon-streaming:v4.3.2", Version{Major: 4, Minor: 3, Patch: 2}, true},
-		{"tootsuite/mastodon:v3.4.6", Version{Major: 3, Minor: 4, Patch: 6}, true},
-		{"ghcr.io/glitch-soc/mastodon:v4.2.1", Version{Major: 4, Minor: 2, Patch: 1}, true},
-		{"localhost:5000/mastodon:v4.1.0", Version{Major: 4, Minor: 1, Patch: 0}, true},
-		{"tootsuite/mastodon", Version{}, false},      // untagged
-		{"localhost:5000/mastodon", Version{}, false}, // the port is no tag
-		{"ghcr.io/mastodon/mastodon:latest", Version{}, false},
-		{"ghcr.io/mastodon/mastodon:edge", Version{}, false},
-		{"ghcr.io/mastodon/mastodon@sha256:abcd", Version{}, false},
-	} {
-		got, ok := VersionFromImage(tc.image)
-		if ok != tc.ok || got != tc.want {
-			t.Errorf("VersionFromImage(%q) = %v, %v; want %v, %v", tc.image, got, ok, tc.want, tc.ok)
-		}
-	}
-}
 
 func TestPostgresMajorFromImage(t *testing.T) {
 	for _, tc := range []struct {
@@ -55,72 +15,12 @@ func TestPostgresMajorFromImage(t *testing.T) {
 	}{
 		{"postgres:14-alpine", 14, true}, {"postgres:9.6-alpine", 9, true}, {"postgres:17", 17, true},
 		{"postgres", 0, false}, {"postgres:alpine", 0, false}, {"docker.io/library/postgres:16.4-bookworm", 16, true},
+		{"postgres:${PG_MAJOR:-16}-alpine", 16, true}, {"postgres:${PG_MAJOR}", 0, false},
 	} {
 		got, ok := PostgresMajorFromImage(tc.image)
 		if ok != tc.ok || got != tc.want {
 			t.Errorf("PostgresMajorFromImage(%q) = %d, %v; want %d, %v", tc.image, got, ok, tc.want, tc.ok)
 		}
-	}
-}
-
-// The queue table of DOMAIN.md, at every version boundary.
-func TestQueuesFor(t *testing.T) {
-	for _, tc := range []struct {
-		v    Version
-		want []string
-	}{
-		{Version{Major: 2, Minor: 9, Patch: 0}, []string{"default", "push", "mailers", "pull"}},
-		{Version{Major: 3, Minor: 2, Patch: 2}, []string{"default", "push", "mailers", "pull"}},
-		{Version{Major: 3, Minor: 3, Patch: 0}, []string{"default", "push", "mailers", "pull", "scheduler"}},
-		{Version{Major: 3, Minor: 5, Patch: 9}, []string{"default", "push", "mailers", "pull", "scheduler"}},
-		{Version{Major: 4, Minor: 0, Patch: 0}, []string{"default", "push", "ingress", "mailers", "pull", "scheduler"}},
-		{Version{Major: 4, Minor: 3, Patch: 9}, []string{"default", "push", "ingress", "mailers", "pull", "scheduler"}},
-		{Version{Major: 4, Minor: 4, Patch: 0}, []string{"default", "push", "ingress", "mailers", "pull", "scheduler", "fasp"}},
-		{Version{Major: 5, Minor: 0, Patch: 0}, []string{"default", "push", "ingress", "mailers", "pull", "scheduler", "fasp"}},
-	} {
-		if diff := cmp.Diff(tc.want, queueNames(QueuesFor(tc.v))); diff != "" {
-			t.Errorf("QueuesFor(%v) (-want +got):\n%s", tc.v, diff)
-		}
-	}
-	w := map[string]int{}
-	for _, q := range QueuesFor(Version{Major: 4, Minor: 0, Patch: 0}) {
-		w[q.Name] = q.Weight
-	}
-	if diff := cmp.Diff(map[string]int{"default": 8, "push": 6, "ingress": 4, "mailers": 2, "pull": 1, "scheduler": 1}, w); diff != "" {
-		t.Errorf("4.0 weights (-want +got):\n%s", diff)
-	}
-}
-
-func TestVersionFromVariables(t *testing.T) {
-	for _, tc := range []struct {
-		image string
-		want  Version
-		ok    bool
-	}{
-		{"ghcr.io/mastodon/mastodon:${MASTODON_VERSION:-v4.3.1}", Version{Major: 4, Minor: 3, Patch: 1}, true},
-		{"${REGISTRY-ghcr.io}/mastodon/mastodon:${TAG-v4.2.0}", Version{Major: 4, Minor: 2, Patch: 0}, true},
-		{"ghcr.io/mastodon/mastodon:${MASTODON_VERSION}", Version{}, false},
-	} {
-		got, ok := VersionFromImage(tc.image)
-		if ok != tc.ok || got != tc.want {
-			t.Errorf("%q: %v %v", tc.image, got, ok)
-		}
-	}
-	if m, ok := PostgresMajorFromImage("postgres:${PG_MAJOR:-16}-alpine"); !ok || m != 16 {
-		t.Errorf("postgres default tag: %d %v", m, ok)
-	}
-}
-
-func TestVersionFromRuby(t *testing.T) {
-	src := "module Mastodon\n  module Version\n    module_function\n\n    def major\n      4\n    end\n\n    def minor\n      2\n    end\n\n    def patch\n      10\n    end\n\n    def suffix\n      '+hometown-1.1.1'\n    end\n"
-	if v, ok := VersionFromRuby(src); !ok || v != (Version{Major: 4, Minor: 2, Patch: 10}) {
-		t.Errorf("got %v %v", v, ok)
-	}
-	if v, ok := VersionFromRuby("def major; 3; end\ndef minor; 5; end\n"); !ok || v != (Version{Major: 3, Minor: 5, Patch: 0}) {
-		t.Errorf("one-line defs: %v %v", v, ok)
-	}
-	if _, ok := VersionFromRuby("puts 'hello'"); ok {
-		t.Error("not a version file, read as one")
 	}
 }
 
@@ -132,14 +32,14 @@ func TestMovingMinorTag(t *testing.T) {
 		if !ok || v.Major != 4 || v.Minor != 2 || !v.NewestPatch {
 			t.Errorf("%s: %+v %v", img, v, ok)
 		}
-		if poolsPerProcess(v) != 1 {
+		if mastodon.PoolsPerProcess(v) != 1 {
 			t.Errorf("%s: planned with 4.2.0's two pools per process", img)
 		}
 		if !strings.Contains(v.String(), "newest patch") {
 			t.Errorf("%s reads as %s", img, v)
 		}
 	}
-	if v, _ := VersionFromImage("tootsuite/mastodon:v4.2.0"); v.NewestPatch || poolsPerProcess(v) != 2 {
+	if v, _ := VersionFromImage("tootsuite/mastodon:v4.2.0"); v.NewestPatch || mastodon.PoolsPerProcess(v) != 2 {
 		t.Errorf("v4.2.0 is 4.2.0: %+v", v)
 	}
 	// At 8 GB the moving tag gets no PgBouncer (4.2.0's doubled pools did).

@@ -18,9 +18,6 @@ var rules = map[string][]string{
 	// The decisions: facts in, a plan out. No files, no YAML, no
 	// processes, no writers.
 	"planner": {"os", "os/exec", "io/fs", "net", "go.yaml.in/yaml", "gopkg.in/yaml", "github.com/compose-spec", module + "compose", module + "rewrite", module + "report", module + "observe", module + "machine", module + "cmd"},
-	// PGTune's arithmetic: nothing of this module, Mastodon's rules
-	// included.
-	"planner/pgtune": {module},
 	// YAML and the compose format, nothing of Mastodon.
 	"compose": {module + "planner", module + "rewrite", module + "report", module + "observe", module + "cmd"},
 	// Reads a live instance and hands facts on; it never plans.
@@ -30,6 +27,19 @@ var rules = map[string][]string{
 	"report":  {module + "rewrite", module + "compose", module + "cmd", "os", "os/exec"},
 	// The machine's size: no plan.
 	"machine": {module + "planner", module + "compose", module + "rewrite", module + "report", module + "observe"},
+}
+
+// within are planner's independent parts: the only packages of this
+// module each may import (planner's own rules hold for them too).
+var within = map[string][]string{
+	// PGTune's arithmetic: nothing of this module, Mastodon's rules
+	// included.
+	"planner/pgtune": {},
+	// Sidekiq's command line: nothing of Mastodon.
+	"planner/sidekiq": {module + "internal/shellwords"},
+	// Mastodon's releases and queues: Sidekiq's queue type, nothing of
+	// plans.
+	"planner/mastodon": {module + "planner/sidekiq"},
 }
 
 // imports are the packages the non-test Go files in dir import.
@@ -75,6 +85,24 @@ func TestImportRules(t *testing.T) {
 						t.Errorf("%s/%s imports %s, which docs/architecture.md says %s must not", dir, file, imp, pkg)
 					}
 				}
+			}
+		}
+	}
+}
+
+func TestIndependentParts(t *testing.T) {
+	root := filepath.Join("..", "..")
+	for pkg, allowed := range within {
+		for imp, file := range imports(t, filepath.Join(root, pkg)) {
+			if !strings.HasPrefix(imp, module) {
+				continue
+			}
+			ok := false
+			for _, a := range allowed {
+				ok = ok || imp == a
+			}
+			if !ok {
+				t.Errorf("%s/%s imports %s: docs/architecture.md lets it import only %v of this module", pkg, file, imp, allowed)
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package planner
+package sidekiq
 
 import (
 	"fmt"
@@ -8,11 +8,11 @@ import (
 	"github.com/compose-scale/compose-scale/internal/shellwords"
 )
 
-// SidekiqCommand is a parsed `sidekiq` invocation. Prefix is everything up to
+// Command is a parsed `sidekiq` invocation. Prefix is everything up to
 // and including the sidekiq executable (`bundle exec sidekiq`); Other holds
 // flags this tool does not manage, kept in order so an admin's `-e production`
 // or `-t 25` survives a rewrite.
-type SidekiqCommand struct {
+type Command struct {
 	Prefix      []string
 	Concurrency int // 0: not given (Sidekiq's default, or SIDEKIQ_CONCURRENCY from v4.1), or a variable
 	// ConcurrencyVar is -c's value when it is a variable (${SIDEKIQ_THREADS}).
@@ -62,18 +62,18 @@ func IsSidekiq(tokens []string) bool {
 	return false
 }
 
-// ParseSidekiqCommand parses a service's command tokens. It accepts
+// ParseCommand parses a service's command tokens. It accepts
 // `bundle exec sidekiq ...`, `sidekiq ...`, a path to sidekiq, and the same
 // wrapped in `sh -c` / `bash -c`.
-func ParseSidekiqCommand(tokens []string) (SidekiqCommand, error) {
+func ParseCommand(tokens []string) (Command, error) {
 	if len(tokens) >= 3 && isShell(tokens[0]) && tokens[len(tokens)-2] == "-c" {
 		inner, err := shellwords.Split(tokens[len(tokens)-1])
 		if err != nil {
-			return SidekiqCommand{}, err
+			return Command{}, err
 		}
-		c, err := ParseSidekiqCommand(inner)
+		c, err := ParseCommand(inner)
 		if err != nil {
-			return SidekiqCommand{}, err
+			return Command{}, err
 		}
 		c.Shell = append([]string(nil), tokens[:len(tokens)-1]...)
 		return c, nil
@@ -90,9 +90,9 @@ func ParseSidekiqCommand(tokens []string) (SidekiqCommand, error) {
 		}
 	}
 	if at < 0 {
-		return SidekiqCommand{}, fmt.Errorf("not a sidekiq command: %q", strings.Join(tokens, " "))
+		return Command{}, fmt.Errorf("not a sidekiq command: %q", strings.Join(tokens, " "))
 	}
-	c := SidekiqCommand{Prefix: append([]string(nil), tokens[:at+1]...)}
+	c := Command{Prefix: append([]string(nil), tokens[:at+1]...)}
 	args := tokens[at+1:]
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -112,15 +112,15 @@ func ParseSidekiqCommand(tokens []string) (SidekiqCommand, error) {
 		case name == "-c" || name == "--concurrency":
 			v, err := takeValue()
 			if err != nil {
-				return SidekiqCommand{}, err
+				return Command{}, err
 			}
 			if err := c.setConcurrency(v); err != nil {
-				return SidekiqCommand{}, err
+				return Command{}, err
 			}
 			c.order = append(c.order, slot{kind: slotConcurrency, tokens: args[from : i+1]})
 		case strings.HasPrefix(a, "-c") && len(a) > 2 && (a[2] >= '0' && a[2] <= '9' || a[2] == '$'):
 			if err := c.setConcurrency(a[2:]); err != nil {
-				return SidekiqCommand{}, err
+				return Command{}, err
 			}
 			c.order = append(c.order, slot{kind: slotConcurrency, tokens: args[from : i+1]})
 		case name == "-q" || name == "--queue" || strings.HasPrefix(a, "-q") && len(a) > 2 && a[2] != '=':
@@ -128,19 +128,19 @@ func ParseSidekiqCommand(tokens []string) (SidekiqCommand, error) {
 			if name == "-q" || name == "--queue" {
 				var err error
 				if v, err = takeValue(); err != nil {
-					return SidekiqCommand{}, err
+					return Command{}, err
 				}
 			}
 			q, err := parseQueueArg(v)
 			if err != nil {
-				return SidekiqCommand{}, err
+				return Command{}, err
 			}
 			c.Queues = append(c.Queues, q)
 			c.order = append(c.order, slot{kind: slotQueue, tokens: args[from : i+1]})
 		case name == "-C" || name == "--config":
 			// Queues and concurrency would come from a file this tool
 			// cannot see, and a -q on top of it overrides its queues.
-			return SidekiqCommand{}, fmt.Errorf("sidekiq reads its queues from a config file (%s): remove the -C flag so compose-scale can manage the queues on the command line", strings.Join(args, " "))
+			return Command{}, fmt.Errorf("sidekiq reads its queues from a config file (%s): remove the -C flag so compose-scale can manage the queues on the command line", strings.Join(args, " "))
 		default:
 			c.Other = append(c.Other, a)
 			c.order = append(c.order, slot{kind: slotOther, tokens: []string{a}})
@@ -153,7 +153,7 @@ func ParseSidekiqCommand(tokens []string) (SidekiqCommand, error) {
 // setConcurrency reads a -c value. A variable (-c ${SIDEKIQ_THREADS}) is
 // kept as written while the plan leaves -c alone; its value is the
 // environment's, which the planner never sees, so it counts as unknown.
-func (c *SidekiqCommand) setConcurrency(v string) error {
+func (c *Command) setConcurrency(v string) error {
 	if strings.HasPrefix(v, "$") {
 		c.Concurrency, c.ConcurrencyVar = 0, v
 		return nil
@@ -169,7 +169,7 @@ func (c *SidekiqCommand) setConcurrency(v string) error {
 // DedupeQueues drops the second and later listings of a queue in one
 // process, keeping the first (its place in a strict order is where the
 // first listing put it). It returns the names dropped.
-func (c *SidekiqCommand) DedupeQueues() []string {
+func (c *Command) DedupeQueues() []string {
 	seen := map[string]bool{}
 	var kept []Queue
 	var dropped []string
@@ -205,7 +205,7 @@ func parseQueueArg(v string) (Queue, error) {
 // had when the command was parsed: -c where -c was, the queues where the
 // first -q was. A command that had neither gets `-c N -q ...` after the
 // sidekiq executable, before any other flags.
-func (c SidekiqCommand) Tokens() []string {
+func (c Command) Tokens() []string {
 	hasC, hasQ := false, false
 	cStyle, qStyle := []string{"-c"}, []string{"-q"}
 	for _, s := range c.order {
@@ -315,4 +315,4 @@ func isShell(s string) bool {
 }
 
 // ConcurrencyString is -c's value as written in DB_POOL.
-func (c SidekiqCommand) ConcurrencyString() string { return strconv.Itoa(c.Concurrency) }
+func (c Command) ConcurrencyString() string { return strconv.Itoa(c.Concurrency) }

@@ -1,7 +1,9 @@
-package planner
+package mastodon
 
 // The Sidekiq each Mastodon release runs (its Gemfile.lock), and the
-// behaviours that follow from it (DOMAIN.md, "Sidekiq queues by version").
+// behaviours that follow from it (Sidekiq's lib/sidekiq/cli.rb at 6.0 and
+// 6.1 for the order of repeated -q, at 6.5 and 7.0 for a queue given
+// twice).
 
 // SidekiqMajor is the Sidekiq major version Mastodon v runs: 5 up to
 // 3.1.2, 6 up to 4.3, 7 in 4.4, 8 from 4.5. An unknown version reports 0.
@@ -9,7 +11,7 @@ func SidekiqMajor(v Version) int {
 	switch {
 	case v.Unknown:
 		return 0
-	case !v.atLeastPatch(3, 1, 3):
+	case !v.AtLeastPatch(3, 1, 3):
 		return 5
 	case !v.AtLeast(4, 4):
 		return 6
@@ -23,19 +25,19 @@ func SidekiqMajor(v Version) int {
 // order: from Sidekiq 6.1 (Mastodon 3.1.5). Before it, Sidekiq shuffles
 // the queues it was given, so an "ordering" is only a set. An unknown
 // version might be either.
-func StrictOrder(v Version) bool { return v.atLeastPatch(3, 1, 5) }
+func StrictOrder(v Version) bool { return v.AtLeastPatch(3, 1, 5) }
 
-// acceptsDuplicateQueues reports whether Sidekiq starts with a queue
+// AcceptsDuplicateQueues reports whether Sidekiq starts with a queue
 // listed twice in one process: 7 and later do, 6 and earlier stop at boot
 // ("cannot be defined twice"). An unknown version might be 6.
-func acceptsDuplicateQueues(v Version) bool { return SidekiqMajor(v) >= 7 }
+func AcceptsDuplicateQueues(v Version) bool { return SidekiqMajor(v) >= 7 }
 
-// poolsPerProcess is how many database pools one Rails process opens to
+// PoolsPerProcess is how many database pools one Rails process opens to
 // the primary: two in Mastodon 4.2.0 only (fixed in 4.2.1), so every Rails
 // pool costs twice its size in connections there. An unknown version is
 // planned for that worst case.
-func poolsPerProcess(v Version) int {
-	if v.Unknown && !v.atLeastPatch(4, 2, 1) || v.Major == 4 && v.Minor == 2 && v.Patch == 0 && !v.NewestPatch && !v.Unknown {
+func PoolsPerProcess(v Version) int {
+	if v.Unknown && !v.AtLeastPatch(4, 2, 1) || v.Major == 4 && v.Minor == 2 && v.Patch == 0 && !v.NewestPatch && !v.Unknown {
 		return 2
 	}
 	return 1

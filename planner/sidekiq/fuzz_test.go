@@ -1,13 +1,13 @@
-package planner
+package sidekiq
 
 import (
 	"strings"
 	"testing"
 )
 
-// FuzzParseSidekiqCommand: parsing never panics, and a parsed command
+// FuzzParseCommand: parsing never panics, and a parsed command
 // renders to one that parses to the same -c and queues.
-func FuzzParseSidekiqCommand(f *testing.F) {
+func FuzzParseCommand(f *testing.F) {
 	for _, s := range []string{
 		"bundle exec sidekiq",
 		"bundle exec sidekiq -c 25 -q default -q push -q pull",
@@ -26,16 +26,16 @@ func FuzzParseSidekiqCommand(f *testing.F) {
 				tokens = []string{parts[0], parts[1], strings.ReplaceAll(parts[2], "\t", " ")}
 			}
 		}
-		c, err := ParseSidekiqCommand(tokens)
+		c, err := ParseCommand(tokens)
 		if err != nil {
 			return
 		}
-		again, err := ParseSidekiqCommand(c.Tokens())
+		again, err := ParseCommand(c.Tokens())
 		if err != nil {
 			t.Fatalf("%q renders as %q, which does not parse: %v", tokens, c.Tokens(), err)
 		}
-		if again.Concurrency != c.Concurrency || queueSpec(again.Queues) != queueSpec(c.Queues) {
-			t.Fatalf("%q: -c %d %q, rendered and parsed again -c %d %q", tokens, c.Concurrency, queueSpec(c.Queues), again.Concurrency, queueSpec(again.Queues))
+		if again.Concurrency != c.Concurrency || Spec(again.Queues) != Spec(c.Queues) {
+			t.Fatalf("%q: -c %d %q, rendered and parsed again -c %d %q", tokens, c.Concurrency, Spec(c.Queues), again.Concurrency, Spec(again.Queues))
 		}
 	})
 }

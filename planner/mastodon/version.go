@@ -1,4 +1,4 @@
-package planner
+package mastodon
 
 import (
 	"fmt"
@@ -58,7 +58,8 @@ func (v Version) AtLeast(major, minor int) bool {
 	return v.Major > major || (v.Major == major && v.Minor >= minor)
 }
 
-func (v Version) atLeastPatch(major, minor, patch int) bool {
+// AtLeastPatch reports whether v is major.minor.patch or later.
+func (v Version) AtLeastPatch(major, minor, patch int) bool {
 	if v.Unknown {
 		// A floor is a minor release: x.y.0.
 		return v.AtLeast(major, minor) && (v.FloorMajor != major || v.FloorMinor != minor || patch == 0)
@@ -95,7 +96,7 @@ func ParseVersion(s string) (Version, error) {
 // false when the image has no tag, a moving tag (latest, edge, nightly) or a
 // tag that is not a version, since guessing would size the wrong queues.
 func VersionFromImage(image string) (Version, bool) {
-	ref, ok := expandDefaults(image)
+	ref, ok := ExpandDefaults(image)
 	if !ok {
 		return Version{}, false
 	}
@@ -122,43 +123,12 @@ func VersionFromImage(image string) (Version, bool) {
 	return v, true
 }
 
-// PostgresMajorFromImage reads the major version from a postgres image tag:
-// postgres:14-alpine is 14, postgres:9.6-alpine is 9 (9.6 is its own major,
-// but every 9.x predates the settings the tuner cares about).
-func PostgresMajorFromImage(image string) (int, bool) {
-	ref, ok := expandDefaults(image)
-	if !ok {
-		return 0, false
-	}
-	if i := strings.Index(ref, "@"); i >= 0 {
-		ref = ref[:i]
-	}
-	slash := strings.LastIndex(ref, "/")
-	colon := strings.LastIndex(ref, ":")
-	if colon <= slash {
-		return 0, false
-	}
-	tag := ref[colon+1:]
-	end := 0
-	for end < len(tag) && tag[end] >= '0' && tag[end] <= '9' {
-		end++
-	}
-	if end == 0 {
-		return 0, false
-	}
-	n, err := strconv.Atoi(tag[:end])
-	if err != nil {
-		return 0, false
-	}
-	return n, true
-}
-
 var varRef = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-([^}]*))?\}`)
 
-// expandDefaults replaces ${VAR:-default} and ${VAR-default} by their
+// ExpandDefaults replaces ${VAR:-default} and ${VAR-default} by their
 // defaults, which is what the file says when the variable is unset; the
 // environment is never read. A ${VAR} without a default cannot be known.
-func expandDefaults(s string) (string, bool) {
+func ExpandDefaults(s string) (string, bool) {
 	ok := true
 	out := varRef.ReplaceAllStringFunc(s, func(m string) string {
 		sub := varRef.FindStringSubmatch(m)
