@@ -291,11 +291,10 @@ var allPointers = [][2]string{{"DB_HOST", bouncerService}, {"DB_PORT", strconv.I
 // had before: an entry compose-scale changed is restored, one it added
 // removed).
 func (p *planning) bouncerChanges(in Input, web *Service, db *Service, profiled []Service) []Change {
-	var c []Change
 	app := p.appNames()
 	migrate := oursMigrate(profiled)
 	if p.removeBouncer != "" {
-		c = append(c, Change{Kind: Remove, Service: p.removeBouncer})
+		c := []Change{{Kind: Remove, Service: p.removeBouncer}}
 		if migrate != nil {
 			c = append(c, Change{Kind: Remove, Service: migrate.Name})
 		}
@@ -319,68 +318,85 @@ func (p *planning) bouncerChanges(in Input, web *Service, db *Service, profiled 
 		{"PGBOUNCER_RESERVE_POOL_SIZE", strconv.Itoa(b.reservePool)},
 	}
 	login := loginSource(in.Services)
-	if g.Exists {
-		// Written by an earlier compose-scale: its script, login and
-		// image follow this one's (an older script logged in as
-		// postgres, from the first env_file only).
-		ours := oursBouncer(in.Services)
-		c = append(c, Change{Kind: SetCommand, Service: bouncerService, Command: []string{strings.ReplaceAll(BouncerScript, "$", "$$")}})
-		if newerBouncerImage(ours.Image) {
-			c = append(c, Change{Kind: SetField, Service: bouncerService, Key: "image", Value: bouncerImage})
-		}
-		if login != nil {
-			c = append(c, Change{Kind: CopyEntry, Service: bouncerService, From: login.Name, Key: "env_file"})
-		}
-		for _, k := range []string{"DATABASE_URL", "DB_USER", "DB_PASS"} {
-			if v, ok := login.envOf(k); ok {
-				c = append(c, Change{Kind: SetEnv, Service: bouncerService, Key: k, Value: v})
-			} else if v, ok := ours.Env[k]; ok {
-				c = append(c, Change{Kind: RemoveEnv, Service: bouncerService, Key: k, Value: v})
-			}
-		}
-		for _, kv := range env {
-			c = append(c, Change{Kind: SetEnv, Service: bouncerService, Key: kv[0], Value: kv[1]})
-		}
-	} else {
-		ns := &NewService{
-			Comment:     "PgBouncer in transaction mode, written by compose-scale: run migrations with `docker compose run --rm migrate`",
-			Image:       bouncerImage,
-			Restart:     "always",
-			Entrypoint:  []string{"/bin/sh", "-ec"},
-			Command:     []string{strings.ReplaceAll(BouncerScript, "$", "$$")},
-			Networks:    serviceNetworks(db),
-			DependsOn:   []string{db.Name},
-			Healthcheck: []string{"CMD", "pg_isready", "-h", "127.0.0.1", "-p", strconv.Itoa(bouncerPort)},
-		}
-		if login != nil {
-			// The app's login, the way the app gets it: its env_file
-			// entry as written, and its own environment's entries for
-			// the login keys as written (${DB_PASS} stays a reference).
-			ns.EnvFileOf, ns.EnvFiles = login.Name, login.EnvFiles
-			for _, k := range []string{"DATABASE_URL", "DB_USER", "DB_PASS"} {
-				if v, ok := login.Env[k]; ok {
-					ns.Env = append(ns.Env, [2]string{k, v})
-				}
-			}
-			if v, ok := login.Env["DB_PASS"]; ok && !strings.Contains(v, "$") {
-				p.Warnings = append(p.Warnings, fmt.Sprintf("%s writes DB_PASS in the compose file itself, and %s must log in with it too: move it to .env (DB_PASS=...) and write DB_PASS: ${DB_PASS} in both", login.Name, bouncerService))
-			}
-		}
-		ns.Env = append(ns.Env, env...)
-		if in.KeepDBPort {
-			ns.Ports = []string{fmt.Sprintf("127.0.0.1:%d:%d", bouncerPort, bouncerPort)}
-		}
-		c = append(c, Change{Kind: AddService, Service: bouncerService, After: db.Name, New: ns})
-	}
+	var c []Change
 	keep := p.keepEnv // first written: what the admin had is kept
 	if g.Exists {
+		c = updateBouncer(oursBouncer(in.Services), login, env)
 		keep = SetEnv // the entries are compose-scale's own from the last run
+	} else {
+		c = []Change{{Kind: AddService, Service: bouncerService, After: db.Name, New: p.newBouncer(in, db, login, env)}}
 	}
 	for _, name := range app {
 		for _, kv := range p.bouncerPointers(p.appService(in.Services, name), db, in.Services) {
 			c = append(c, Change{Kind: keep, Service: name, Key: kv[0], Value: kv[1]})
 		}
 	}
+	return append(c, p.migrateChanges(in, web, db, profiled, migrate)...)
+}
+
+// updateBouncer keeps a PgBouncer an earlier compose-scale wrote up to
+// date: its script, login and image follow this one's (an older script
+// logged in as postgres, from the first env_file only).
+func updateBouncer(ours *Service, login *Service, env [][2]string) []Change {
+	c := []Change{{Kind: SetCommand, Service: bouncerService, Command: []string{strings.ReplaceAll(BouncerScript, "$", "$$")}}}
+	if newerBouncerImage(ours.Image) {
+		c = append(c, Change{Kind: SetField, Service: bouncerService, Key: "image", Value: bouncerImage})
+	}
+	if login != nil {
+		c = append(c, Change{Kind: CopyEntry, Service: bouncerService, From: login.Name, Key: "env_file"})
+	}
+	for _, k := range []string{"DATABASE_URL", "DB_USER", "DB_PASS"} {
+		if v, ok := login.envOf(k); ok {
+			c = append(c, Change{Kind: SetEnv, Service: bouncerService, Key: k, Value: v})
+		} else if v, ok := ours.Env[k]; ok {
+			c = append(c, Change{Kind: RemoveEnv, Service: bouncerService, Key: k, Value: v})
+		}
+	}
+	for _, kv := range env {
+		c = append(c, Change{Kind: SetEnv, Service: bouncerService, Key: kv[0], Value: kv[1]})
+	}
+	return c
+}
+
+// newBouncer is compose-scale's PgBouncer service, logging in the way the
+// app does.
+func (p *planning) newBouncer(in Input, db *Service, login *Service, env [][2]string) *NewService {
+	ns := &NewService{
+		Comment:     "PgBouncer in transaction mode, written by compose-scale: run migrations with `docker compose run --rm migrate`",
+		Image:       bouncerImage,
+		Restart:     "always",
+		Entrypoint:  []string{"/bin/sh", "-ec"},
+		Command:     []string{strings.ReplaceAll(BouncerScript, "$", "$$")},
+		Networks:    serviceNetworks(db),
+		DependsOn:   []string{db.Name},
+		Healthcheck: []string{"CMD", "pg_isready", "-h", "127.0.0.1", "-p", strconv.Itoa(bouncerPort)},
+	}
+	if login != nil {
+		// The app's login, the way the app gets it: its env_file
+		// entry as written, and its own environment's entries for
+		// the login keys as written (${DB_PASS} stays a reference).
+		ns.EnvFileOf, ns.EnvFiles = login.Name, login.EnvFiles
+		for _, k := range []string{"DATABASE_URL", "DB_USER", "DB_PASS"} {
+			if v, ok := login.Env[k]; ok {
+				ns.Env = append(ns.Env, [2]string{k, v})
+			}
+		}
+		if v, ok := login.Env["DB_PASS"]; ok && !strings.Contains(v, "$") {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s writes DB_PASS in the compose file itself, and %s must log in with it too: move it to .env (DB_PASS=...) and write DB_PASS: ${DB_PASS} in both", login.Name, bouncerService))
+		}
+	}
+	ns.Env = append(ns.Env, env...)
+	if in.KeepDBPort {
+		ns.Ports = []string{fmt.Sprintf("127.0.0.1:%d:%d", bouncerPort, bouncerPort)}
+	}
+	return ns
+}
+
+// migrateChanges add the service migrations run with, on the direct
+// port past the pooler (they take session locks transaction pooling
+// drops), and say how to run them.
+func (p *planning) migrateChanges(in Input, web, db *Service, profiled []Service, migrate *Service) []Change {
+	g := p.GenBouncer
 	webName := "web"
 	if p.Web != nil {
 		webName = p.Web.Service
@@ -390,34 +406,31 @@ func (p *planning) bouncerChanges(in Input, web *Service, db *Service, profiled 
 		// A URL names the pooler: a direct copy would need it, password
 		// and all, in the compose file.
 		g.MigrateCommand = fmt.Sprintf("docker compose run --rm -e DATABASE_URL %s bundle exec rails db:migrate, with DATABASE_URL in your shell naming %s:5432 instead of %s:%d", webName, db.Name, bouncerService, bouncerPort)
-		return c
+		return nil
+	}
+	if migrate != nil {
+		g.MigrateCommand = "docker compose run --rm " + migrate.Name
+		return nil
 	}
 	name := migrateService
-	if migrate != nil {
-		name = migrate.Name
-	} else {
-		for hasService(append(append([]Service(nil), in.Services...), profiled...), name) {
-			name = "compose-scale-" + name // the admin has a migrate of their own
-		}
-		var envOver [][2]string
-		envOver = append(envOver, [2]string{"DB_HOST", db.Name}, [2]string{"DB_PORT", "5432"})
-		cn := ""
-		if web.ContainerName != "" {
-			cn = web.ContainerName + "-" + name // `run` uses container_name, and web's is taken
-		}
-		c = append(c, Change{Kind: AddService, Service: name, After: bouncerService, New: &NewService{
-			ContainerName: cn,
-			Comment:       "Rails migrations on the direct port, past PgBouncer (they hold session locks): docker compose run --rm " + name,
-			Extends:       webName,
-			Profiles:      []string{migrateProfile},
-			Restart:       "no",
-			Env:           envOver,
-			Command:       []string{"bundle", "exec", "rails", "db:migrate"},
-			CommandFlow:   true,
-		}})
+	for hasService(append(append([]Service(nil), in.Services...), profiled...), name) {
+		name = "compose-scale-" + name // the admin has a migrate of their own
+	}
+	cn := ""
+	if web.ContainerName != "" {
+		cn = web.ContainerName + "-" + name // `run` uses container_name, and web's is taken
 	}
 	g.MigrateCommand = "docker compose run --rm " + name
-	return c
+	return []Change{{Kind: AddService, Service: name, After: bouncerService, New: &NewService{
+		ContainerName: cn,
+		Comment:       "Rails migrations on the direct port, past PgBouncer (they hold session locks): docker compose run --rm " + name,
+		Extends:       webName,
+		Profiles:      []string{migrateProfile},
+		Restart:       "no",
+		Env:           [][2]string{{"DB_HOST", db.Name}, {"DB_PORT", "5432"}},
+		Command:       []string{"bundle", "exec", "rails", "db:migrate"},
+		CommandFlow:   true,
+	}}}
 }
 
 // appNames are the planned services that open database pools.

@@ -92,97 +92,150 @@ func run(o options, log io.Writer) (*results, error) {
 // runLayout starts fresh servers, the layout's Sidekiq processes, the
 // load, and measures until the surge drains or the timeout.
 func runLayout(o options, bin string, l layout) (layoutResult, []point, error) {
-	res := layoutResult{Name: l.Name, Processes: len(l.Processes), Queues: map[string]queueResult{}}
+	b := &benchRun{o: o, bin: bin, l: l, res: layoutResult{Name: l.Name, Processes: len(l.Processes), Queues: map[string]queueResult{}}}
 	for _, p := range l.Processes {
-		res.Threads += concurrency(p.Args)
+		b.res.Threads += concurrency(p.Args)
 	}
-	c, err := pgtest.NewCluster(bin)
-	if err != nil {
-		return res, nil, err
-	}
-	defer c.Close()
-	pg, err := c.Start(l.DBArgs)
-	if err != nil {
-		return res, nil, err
-	}
-	defer pg.Stop()
-	vals, _, err := pg.Show([]string{"max_connections"})
-	if err != nil {
-		return res, nil, err
-	}
-	res.MaxConnections, _ = strconv.Atoi(vals["max_connections"])
-	pgURL := "postgresql://postgres@127.0.0.1:" + strconv.Itoa(pg.Port()) + "/postgres"
-
-	redisPort, stopRedis, err := startRedis()
-	if err != nil {
-		return res, nil, err
-	}
-	defer stopRedis()
-	redisURL := "redis://127.0.0.1:" + strconv.Itoa(redisPort) + "/0"
-	jobs := filepath.Join(o.Root, "bench", "surge", "jobs.rb")
-	var procs []*exec.Cmd
-	defer func() {
-		for _, p := range procs {
-			p.Process.Kill()
-			p.Wait()
+	defer b.stop()
+	for _, step := range []func() error{b.startServers, b.startSidekiq} {
+		if err := step(); err != nil {
+			return b.res, nil, err
 		}
-	}()
-	for _, p := range l.Processes {
-		cmd := exec.Command("sidekiq", append([]string{"-r", jobs}, p.Args...)...)
-		cmd.Env = append(os.Environ(), "REDIS_URL="+redisURL, "DB_POOL="+strconv.Itoa(p.Pool), "BENCH_PG="+pgURL)
-		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-		if err := cmd.Start(); err != nil {
-			return res, nil, err
-		}
-		procs = append(procs, cmd)
 	}
-	redis := func(args ...string) string {
-		out, _ := exec.Command("redis-cli", append([]string{"-p", strconv.Itoa(redisPort), "--raw"}, args...)...).Output()
-		return strings.TrimSpace(string(out))
-	}
-	for i := 0; ; i++ {
-		if n, _ := strconv.Atoi(redis("SCARD", "processes")); n == len(l.Processes) {
-			break
-		}
-		if i > 300 {
-			return res, nil, fmt.Errorf("the Sidekiq processes did not start")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-
-	// Peak Postgres client connections and Sidekiq RSS, sampled.
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		psql := filepath.Join(filepath.Dir(bin+"/"), "psql")
-		for ctx.Err() == nil {
-			out, err := exec.Command(psql, pgURL, "-X", "-A", "-t", "-c", "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()").Output()
-			if n, err2 := strconv.Atoi(strings.TrimSpace(string(out))); err == nil && err2 == nil && n > res.PeakDBConns {
-				res.PeakDBConns = n
-			}
-			for _, p := range procs {
-				if kb := rssKB(p.Process.Pid); int(kb>>10) > res.PeakRSSMB {
-					res.PeakRSSMB = int(kb >> 10)
-				}
-			}
-			time.Sleep(250 * time.Millisecond)
-		}
+		b.samplePeaks(ctx)
 	}()
+	enqueued, err := b.surge(ctx, cancel)
+	wg.Wait()
+	if err != nil {
+		return b.res, nil, err
+	}
+	series := b.latencies(enqueued)
+	return b.res, series, nil
+}
+
+// benchRun is one runLayout: the servers and processes it started (each
+// stopped at the end), and what it measured.
+type benchRun struct {
+	o        options
+	bin      string
+	l        layout
+	res      layoutResult
+	pgURL    string
+	redisURL string
+	redisCLI func(args ...string) string
+	procs    []*exec.Cmd
+	surgeAt  time.Time
+	stops    []func()
+}
+
+func (b *benchRun) stop() {
+	for _, p := range b.procs {
+		p.Process.Kill()
+		p.Wait()
+	}
+	for i := len(b.stops) - 1; i >= 0; i-- {
+		b.stops[i]()
+	}
+}
+
+// startServers starts a Postgres with the layout's settings and a Redis,
+// each fresh.
+func (b *benchRun) startServers() error {
+	c, err := pgtest.NewCluster(b.bin)
+	if err != nil {
+		return err
+	}
+	b.stops = append(b.stops, func() { c.Close() })
+	pg, err := c.Start(b.l.DBArgs)
+	if err != nil {
+		return err
+	}
+	b.stops = append(b.stops, func() { pg.Stop() })
+	vals, _, err := pg.Show([]string{"max_connections"})
+	if err != nil {
+		return err
+	}
+	b.res.MaxConnections, _ = strconv.Atoi(vals["max_connections"])
+	b.pgURL = "postgresql://postgres@127.0.0.1:" + strconv.Itoa(pg.Port()) + "/postgres"
+
+	redisPort, stopRedis, err := startRedis()
+	if err != nil {
+		return err
+	}
+	b.stops = append(b.stops, stopRedis)
+	b.redisURL = "redis://127.0.0.1:" + strconv.Itoa(redisPort) + "/0"
+	b.redisCLI = func(args ...string) string {
+		out, _ := exec.Command("redis-cli", append([]string{"-p", strconv.Itoa(redisPort), "--raw"}, args...)...).Output()
+		return strings.TrimSpace(string(out))
+	}
+	return nil
+}
+
+// startSidekiq starts the layout's processes and waits for every one's
+// heartbeat.
+func (b *benchRun) startSidekiq() error {
+	jobs := filepath.Join(b.o.Root, "bench", "surge", "jobs.rb")
+	for _, p := range b.l.Processes {
+		cmd := exec.Command("sidekiq", append([]string{"-r", jobs}, p.Args...)...)
+		cmd.Env = append(os.Environ(), "REDIS_URL="+b.redisURL, "DB_POOL="+strconv.Itoa(p.Pool), "BENCH_PG="+b.pgURL)
+		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		b.procs = append(b.procs, cmd)
+	}
+	for i := 0; ; i++ {
+		if n, _ := strconv.Atoi(b.redisCLI("SCARD", "processes")); n == len(b.l.Processes) {
+			return nil
+		}
+		if i > 300 {
+			return fmt.Errorf("the Sidekiq processes did not start")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// samplePeaks records the peak Postgres client connections and Sidekiq
+// RSS until ctx ends.
+func (b *benchRun) samplePeaks(ctx context.Context) {
+	psql := filepath.Join(filepath.Dir(b.bin+"/"), "psql")
+	for ctx.Err() == nil {
+		out, err := exec.Command(psql, b.pgURL, "-X", "-A", "-t", "-c", "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()").Output()
+		if n, err2 := strconv.Atoi(strings.TrimSpace(string(out))); err == nil && err2 == nil && n > b.res.PeakDBConns {
+			b.res.PeakDBConns = n
+		}
+		for _, p := range b.procs {
+			if kb := rssKB(p.Process.Pid); int(kb>>10) > b.res.PeakRSSMB {
+				b.res.PeakRSSMB = int(kb >> 10)
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// surge runs the load (the surge, then the steady stream) and waits until
+// the surge drained and every queue is empty, or the timeout; then it
+// ends the sampling (cancel). It returns what the load put on each queue.
+func (b *benchRun) surge(ctx context.Context, cancel func()) (map[string]int, error) {
+	o := b.o
 	mixJSON, _ := json.Marshal(mix)
 	load := exec.Command("ruby", filepath.Join(o.Root, "bench", "surge", "load.rb"), strconv.Itoa(o.Surge), strconv.FormatFloat(o.Steady, 'f', -1, 64))
-	load.Env = append(os.Environ(), "REDIS_URL="+redisURL, "MIX="+string(mixJSON))
+	load.Env = append(os.Environ(), "REDIS_URL="+b.redisURL, "MIX="+string(mixJSON))
 	out, _ := load.StdoutPipe()
 	var loadErr strings.Builder // redis-rb's deprecation chatter; shown when the load fails
 	load.Stderr = &loadErr
 	if err := load.Start(); err != nil {
 		cancel()
-		return res, nil, err
+		return nil, err
 	}
 	lines := bufio.NewScanner(out)
 	lines.Scan() // "surge enqueued"
-	surgeAt := time.Now()
+	b.surgeAt = time.Now()
 	loadDone := make(chan struct{})
 	enqueued := map[string]int{}
 	go func() {
@@ -197,46 +250,56 @@ func runLayout(o options, bin string, l layout) (layoutResult, []point, error) {
 		}
 		close(loadDone)
 	}()
-	deadline := surgeAt.Add(time.Duration(o.Timeout * float64(time.Second)))
-	res.DrainS = o.Timeout
+	finished := b.waitDrain(loadDone)
+	time.Sleep(500 * time.Millisecond) // jobs fetched in the last poll record their start
+	cancel()
+	if !finished {
+		load.Process.Kill()
+		<-loadDone
+	}
+	for _, q := range []string{"pull", "ingress"} {
+		if enqueued[q] == 0 { // the load was stopped before it said
+			enqueued[q] = o.Surge
+		}
+	}
+	return enqueued, nil
+}
+
+// waitDrain polls until the surge's jobs are done, the load has finished
+// and the queues are empty, or the timeout. It reports whether the load
+// finished.
+func (b *benchRun) waitDrain(loadDone <-chan struct{}) bool {
+	deadline := b.surgeAt.Add(time.Duration(b.o.Timeout * float64(time.Second)))
+	b.res.DrainS = b.o.Timeout
 	finished := false
 	for time.Now().Before(deadline) {
 		done := 0
 		for _, q := range []string{"pull", "ingress"} {
-			n, _ := strconv.Atoi(redis("GET", "bench:done:"+q))
+			n, _ := strconv.Atoi(b.redisCLI("GET", "bench:done:"+q))
 			done += n
 		}
-		if done >= 2*o.Surge && !res.Drained {
-			res.Drained, res.DrainS = true, time.Since(surgeAt).Seconds()
+		if done >= 2*b.o.Surge && !b.res.Drained {
+			b.res.Drained, b.res.DrainS = true, time.Since(b.surgeAt).Seconds()
 		}
 		select {
 		case <-loadDone:
 			finished = true
 		default:
 		}
-		if res.Drained && finished && queuesEmpty(redis) {
+		if b.res.Drained && finished && queuesEmpty(b.redisCLI) {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	time.Sleep(500 * time.Millisecond) // jobs fetched in the last poll record their start
-	cancel()
-	wg.Wait()
-	if !finished {
-		load.Process.Kill()
-		<-loadDone
-	}
+	return finished
+}
 
-	for _, q := range []string{"pull", "ingress"} {
-		if enqueued[q] == 0 { // the load was stopped before it said
-			enqueued[q] = o.Surge
-		}
-	}
-
-	// Latencies, per queue and over time for default.
+// latencies reads every job's latency: per queue into the result, and
+// default's p99 over time as the series.
+func (b *benchRun) latencies(enqueued map[string]int) []point {
 	lat := map[string][]float64{}
 	byTime := map[int][]float64{}
-	for _, line := range strings.Split(redis("LRANGE", "bench:lat", "0", "-1"), "\n") {
+	for _, line := range strings.Split(b.redisCLI("LRANGE", "bench:lat", "0", "-1"), "\n") {
 		f := strings.Fields(line)
 		if len(f) != 3 {
 			continue
@@ -245,14 +308,14 @@ func runLayout(o options, bin string, l layout) (layoutResult, []point, error) {
 		started, _ := strconv.ParseFloat(f[2], 64)
 		lat[f[0]] = append(lat[f[0]], ms)
 		if f[0] == "default" {
-			sec := int(started - float64(surgeAt.UnixNano())/1e9)
+			sec := int(started - float64(b.surgeAt.UnixNano())/1e9)
 			byTime[sec] = append(byTime[sec], ms)
 		}
 	}
 	for q := range mix {
 		v := lat[q]
 		sort.Float64s(v)
-		res.Queues[q] = queueResult{P50ms: pct(v, 50), P99ms: pct(v, 99), MaxMs: pct(v, 100), Jobs: len(v), Enqueued: enqueued[q]}
+		b.res.Queues[q] = queueResult{P50ms: pct(v, 50), P99ms: pct(v, 99), MaxMs: pct(v, 100), Jobs: len(v), Enqueued: enqueued[q]}
 	}
 	var series []point
 	var secs []int
@@ -265,7 +328,7 @@ func runLayout(o options, bin string, l layout) (layoutResult, []point, error) {
 		sort.Float64s(v)
 		series = append(series, point{T: float64(s), P99ms: pct(v, 99)})
 	}
-	return res, series, nil
+	return series
 }
 
 func queuesEmpty(redis func(...string) string) bool {
