@@ -47,111 +47,130 @@ func (d *Document) AddService(name, after string, s NewService) error {
 	if k, _ := mapGet(d.services, name); k != nil {
 		return &Error{Path: d.Path, Line: k.Line, Msg: fmt.Sprintf("cannot add service %q: it exists", name)}
 	}
-	at := len(d.src)
-	blank := false
+	at, blank := d.addAt(after)
+	text := d.newServiceText(name, s)
+	if blank {
+		text = "\n" + text
+	}
+	return d.insertText(at, text)
+}
+
+// addAt is where a service added after service after goes (the end of
+// the services when there is no such service), and whether the file
+// separates services with a blank line there.
+func (d *Document) addAt(after string) (at int, blank bool) {
+	at = len(d.src)
 	if ak, av, err := d.service(after); err == nil {
 		end := d.entryEnd(ak, av)
-		at = d.lineStart(end + 1)
-		blank = end < d.numLines() && isBlank(d.line(end+1)) || ak.Line > 1 && isBlank(d.line(ak.Line-1))
-	} else if len(d.services.Content) >= 2 {
+		return d.lineStart(end + 1), end < d.numLines() && isBlank(d.line(end+1)) || ak.Line > 1 && isBlank(d.line(ak.Line-1))
+	}
+	if len(d.services.Content) >= 2 {
 		k, v := d.services.Content[len(d.services.Content)-2], d.services.Content[len(d.services.Content)-1]
 		at = d.lineStart(d.entryEnd(k, v) + 1)
 	}
+	return at, false
+}
+
+// newServiceText renders s in the file's indentation and environment
+// style, keys in the order an admin writes them.
+func (d *Document) newServiceText(name string, s NewService) string {
 	svcIndent := strings.Repeat(" ", d.serviceIndent())
-	unit := d.indentUnit()
-	in := svcIndent + unit
-	var b strings.Builder
-	if blank {
-		b.WriteString("\n")
-	}
-	b.WriteString(svcIndent + renderScalar(name, 0, "!!str") + ":\n")
+	w := &blockWriter{in: svcIndent + d.indentUnit(), unit: d.indentUnit()}
+	w.b.WriteString(svcIndent + renderScalar(name, 0, "!!str") + ":\n")
 	if s.Comment != "" {
-		b.WriteString(in + "# " + s.Comment + "\n")
-	}
-	scalar := func(key, value string) {
-		if value != "" {
-			b.WriteString(in + key + ": " + renderScalar(value, 0, "") + "\n")
-		}
-	}
-	list := func(key string, items []string) {
-		if len(items) == 0 {
-			return
-		}
-		b.WriteString(in + key + ":\n")
-		for _, it := range items {
-			if strings.Contains(it, "\n") {
-				b.WriteString(in + unit + "- |\n")
-				for _, l := range strings.Split(strings.TrimSuffix(it, "\n"), "\n") {
-					if l == "" {
-						b.WriteString("\n")
-						continue
-					}
-					b.WriteString(in + unit + unit + l + "\n")
-				}
-				continue
-			}
-			b.WriteString(in + unit + "- " + renderScalar(it, 0, "!!str") + "\n")
-		}
-	}
-	flow := func(key string, items []string) {
-		if len(items) == 0 {
-			return
-		}
-		q := make([]string, len(items))
-		for i, it := range items {
-			q[i] = renderScalar(it, yaml.SingleQuotedStyle, "!!str")
-		}
-		b.WriteString(in + key + ": [" + strings.Join(q, ", ") + "]\n")
+		w.b.WriteString(w.in + "# " + s.Comment + "\n")
 	}
 	if s.ExtendsFile != "" {
-		b.WriteString(in + "extends:\n" + in + unit + "file: " + renderScalar(s.ExtendsFile, 0, "!!str") + "\n" + in + unit + "service: " + renderScalar(s.Extends, 0, "!!str") + "\n")
+		w.b.WriteString(w.in + "extends:\n" + w.in + w.unit + "file: " + renderScalar(s.ExtendsFile, 0, "!!str") + "\n" + w.in + w.unit + "service: " + renderScalar(s.Extends, 0, "!!str") + "\n")
 	} else {
-		scalar("extends", s.Extends)
+		w.scalar("extends", s.Extends)
 	}
-	flow("profiles", s.Profiles)
-	scalar("container_name", s.ContainerName)
-	scalar("image", s.Image)
+	w.flow("profiles", s.Profiles)
+	w.scalar("container_name", s.ContainerName)
+	w.scalar("image", s.Image)
 	if s.Restart == "no" {
-		b.WriteString(in + "restart: \"no\"\n") // plain no reads as false
+		w.b.WriteString(w.in + "restart: \"no\"\n") // plain no reads as false
 	} else {
-		scalar("restart", s.Restart)
+		w.scalar("restart", s.Restart)
 	}
 	if text, ok := d.EntryText(s.EnvFileOf, "env_file"); ok && s.EnvFileOf != "" {
-		b.WriteString(indented(text, in))
+		w.b.WriteString(indented(text, w.in))
 	} else if len(s.EnvFiles) == 1 {
-		scalar("env_file", s.EnvFiles[0])
+		w.scalar("env_file", s.EnvFiles[0])
 	} else {
-		list("env_file", s.EnvFiles)
+		w.list("env_file", s.EnvFiles)
 	}
 	if len(s.Env) > 0 {
-		b.WriteString(in + "environment:\n")
+		w.b.WriteString(w.in + "environment:\n")
 		for _, kv := range s.Env {
 			if d.envStyle() == "list" {
-				b.WriteString(in + unit + "- " + renderScalar(kv[0]+"="+kv[1], 0, "!!str") + "\n")
+				w.b.WriteString(w.in + w.unit + "- " + renderScalar(kv[0]+"="+kv[1], 0, "!!str") + "\n")
 			} else {
-				b.WriteString(in + unit + kv[0] + ": " + renderScalar(kv[1], 0, "") + "\n")
+				w.b.WriteString(w.in + w.unit + kv[0] + ": " + renderScalar(kv[1], 0, "") + "\n")
 			}
 		}
 	}
-	flow("entrypoint", s.Entrypoint)
+	w.flow("entrypoint", s.Entrypoint)
 	if s.CommandFlow {
-		flow("command", s.Command)
+		w.flow("command", s.Command)
 	} else {
-		list("command", s.Command)
+		w.list("command", s.Command)
 	}
-	list("ports", s.Ports)
-	list("networks", s.Networks)
-	list("depends_on", s.DependsOn)
+	w.list("ports", s.Ports)
+	w.list("networks", s.Networks)
+	w.list("depends_on", s.DependsOn)
 	if len(s.Healthcheck) > 0 {
-		b.WriteString(in + "healthcheck:\n")
-		flowIn := in + unit
-		q := make([]string, len(s.Healthcheck))
-		for i, it := range s.Healthcheck {
-			q[i] = renderScalar(it, yaml.SingleQuotedStyle, "!!str")
-		}
-		b.WriteString(flowIn + "test: [" + strings.Join(q, ", ") + "]\n")
+		w.b.WriteString(w.in + "healthcheck:\n")
+		w.in += w.unit
+		w.flow("test", s.Healthcheck)
 	}
-	return d.insertText(at, b.String())
+	return w.b.String()
+}
+
+// blockWriter writes a service's entries at indent in, nesting by unit.
+type blockWriter struct {
+	b        strings.Builder
+	in, unit string
+}
+
+func (w *blockWriter) scalar(key, value string) {
+	if value != "" {
+		w.b.WriteString(w.in + key + ": " + renderScalar(value, 0, "") + "\n")
+	}
+}
+
+// list writes a block sequence; an item with newlines is a literal block.
+func (w *blockWriter) list(key string, items []string) {
+	if len(items) == 0 {
+		return
+	}
+	w.b.WriteString(w.in + key + ":\n")
+	for _, it := range items {
+		if !strings.Contains(it, "\n") {
+			w.b.WriteString(w.in + w.unit + "- " + renderScalar(it, 0, "!!str") + "\n")
+			continue
+		}
+		w.b.WriteString(w.in + w.unit + "- |\n")
+		for _, l := range strings.Split(strings.TrimSuffix(it, "\n"), "\n") {
+			if l == "" {
+				w.b.WriteString("\n")
+				continue
+			}
+			w.b.WriteString(w.in + w.unit + w.unit + l + "\n")
+		}
+	}
+}
+
+// flow writes a one-line sequence of single-quoted strings.
+func (w *blockWriter) flow(key string, items []string) {
+	if len(items) == 0 {
+		return
+	}
+	q := make([]string, len(items))
+	for i, it := range items {
+		q[i] = renderScalar(it, yaml.SingleQuotedStyle, "!!str")
+	}
+	w.b.WriteString(w.in + key + ": [" + strings.Join(q, ", ") + "]\n")
 }
 
 // serviceIndent is the column of the services' keys (2 in most files).

@@ -69,98 +69,126 @@ func (d *Document) Services() ([]Service, error) {
 		raws[k.Value] = raw
 	}
 	for i := 0; i+1 < len(d.services.Content); i += 2 {
-		k := d.services.Content[i]
-		raw := extended(raws, k.Value, 0)
-		s := Service{Name: k.Value, Line: k.Line, Has: map[string]bool{}, Tags: map[string]string{}}
-		if v := d.services.Content[i+1]; v.Kind == yaml.MappingNode {
-			for j := 0; j+1 < len(v.Content); j += 2 {
-				if t := v.Content[j+1].Tag; t == "!override" || t == "!reset" {
-					s.Tags[v.Content[j].Value] = t
-				}
-				if kept, ok := keptValue(v.Content[j+1]); ok {
-					if s.Kept == nil {
-						s.Kept = map[string]string{}
-					}
-					s.Kept[v.Content[j].Value] = kept
-				}
-			}
-		}
-		for key := range raw {
-			s.Has[key] = true
-		}
-		if img, ok := raw["image"].(string); ok {
-			s.Image = img
-		}
-		switch b := raw["build"].(type) {
-		case string:
-			s.Build, s.BuildContext = true, b
-		case map[string]any:
-			s.Build = true
-			if c, ok := b["context"].(string); ok {
-				s.BuildContext = c
-			} else {
-				s.BuildContext = "."
-			}
-		}
-		switch c := raw["command"].(type) {
-		case string:
-			words, err := shellwords.Split(c)
-			if err != nil {
-				return nil, &Error{Path: d.Path, Line: d.KeyLine(k.Value, "command"), Msg: fmt.Sprintf("service %q: command %v", k.Value, err)}
-			}
-			s.Command = words
-		case []any:
-			s.CommandIsList = true
-			for i, w := range c {
-				switch w.(type) {
-				case map[string]any, []any:
-					return nil, &Error{Path: d.Path, Line: d.KeyLine(k.Value, "command"), Msg: fmt.Sprintf("service %q: command entry %d is not a string (a \"key\": value inside a [...] list is a mapping): quote it", k.Value, i+1)}
-				}
-				s.Command = append(s.Command, scalarString(w))
-			}
-		}
-		s.Env = envMap(raw["environment"])
-		if v, ok := raw["shm_size"]; ok {
-			n, err := byteSize(v)
-			if err != nil {
-				return nil, &Error{Path: d.Path, Line: d.KeyLine(k.Value, "shm_size"), Msg: fmt.Sprintf("service %q: shm_size %v", k.Value, err)}
-			}
-			s.ShmSize = n
-		}
-		var err error
-		if s.Ports, err = portsOf(raw["ports"]); err != nil {
-			return nil, &Error{Path: d.Path, Line: d.KeyLine(k.Value, "ports"), Msg: fmt.Sprintf("service %q: %v", k.Value, err)}
-		}
-		s.Replicas = replicasOf(raw)
-		if s.Replicas == 0 && s.Tags["scale"] != "!reset" {
-			s.Disabled, s.Replicas = true, 1
-		}
-		s.DependsOn = dependsOn(raw["depends_on"])
-		s.ContainerName, _ = raw["container_name"].(string)
-		s.Hostname, _ = raw["hostname"].(string)
-		s.EnvFiles = envFiles(raw["env_file"])
-		s.NetworkMode, _ = raw["network_mode"].(string)
-		s.Networks = dependsOn(raw["networks"]) // the same two forms
-		if ps, ok := raw["profiles"].([]any); ok {
-			for _, p := range ps {
-				s.Profiles = append(s.Profiles, scalarString(p))
-			}
-		}
-		if hc, ok := raw["healthcheck"].(map[string]any); ok {
-			switch test := hc["test"].(type) {
-			case string:
-				s.Healthcheck = test
-			case []any:
-				words := make([]string, len(test))
-				for i, w := range test {
-					words[i] = scalarString(w)
-				}
-				s.Healthcheck = strings.Join(words, " ")
-			}
+		k, v := d.services.Content[i], d.services.Content[i+1]
+		s, err := d.readService(k, v, extended(raws, k.Value, 0))
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// readService reads one service from its key node, its value node (for the
+// tags and kept values written on its entries) and its mapping as
+// decoded, extends and merge keys resolved.
+func (d *Document) readService(k, v *yaml.Node, raw map[string]any) (Service, error) {
+	s := Service{Name: k.Value, Line: k.Line, Has: map[string]bool{}, Tags: map[string]string{}}
+	if v.Kind == yaml.MappingNode {
+		for j := 0; j+1 < len(v.Content); j += 2 {
+			if t := v.Content[j+1].Tag; t == "!override" || t == "!reset" {
+				s.Tags[v.Content[j].Value] = t
+			}
+			if kept, ok := keptValue(v.Content[j+1]); ok {
+				if s.Kept == nil {
+					s.Kept = map[string]string{}
+				}
+				s.Kept[v.Content[j].Value] = kept
+			}
+		}
+	}
+	for key := range raw {
+		s.Has[key] = true
+	}
+	s.Image, _ = raw["image"].(string)
+	s.Build, s.BuildContext = buildOf(raw["build"])
+	var err error
+	if s.Command, s.CommandIsList, err = commandOf(raw["command"]); err != nil {
+		return s, &Error{Path: d.Path, Line: d.KeyLine(k.Value, "command"), Msg: fmt.Sprintf("service %q: %v", k.Value, err)}
+	}
+	s.Env = envMap(raw["environment"])
+	if v, ok := raw["shm_size"]; ok {
+		if s.ShmSize, err = byteSize(v); err != nil {
+			return s, &Error{Path: d.Path, Line: d.KeyLine(k.Value, "shm_size"), Msg: fmt.Sprintf("service %q: shm_size %v", k.Value, err)}
+		}
+	}
+	if s.Ports, err = portsOf(raw["ports"]); err != nil {
+		return s, &Error{Path: d.Path, Line: d.KeyLine(k.Value, "ports"), Msg: fmt.Sprintf("service %q: %v", k.Value, err)}
+	}
+	s.Replicas = replicasOf(raw)
+	if s.Replicas == 0 && s.Tags["scale"] != "!reset" {
+		s.Disabled, s.Replicas = true, 1
+	}
+	s.DependsOn = dependsOn(raw["depends_on"])
+	s.ContainerName, _ = raw["container_name"].(string)
+	s.Hostname, _ = raw["hostname"].(string)
+	s.EnvFiles = envFiles(raw["env_file"])
+	s.NetworkMode, _ = raw["network_mode"].(string)
+	s.Networks = dependsOn(raw["networks"]) // the same two forms
+	if ps, ok := raw["profiles"].([]any); ok {
+		for _, p := range ps {
+			s.Profiles = append(s.Profiles, scalarString(p))
+		}
+	}
+	s.Healthcheck = healthcheckOf(raw["healthcheck"])
+	return s, nil
+}
+
+// buildOf reads build: as a context path or a mapping with one (its
+// context defaults to the file's folder).
+func buildOf(v any) (build bool, context string) {
+	switch b := v.(type) {
+	case string:
+		return true, b
+	case map[string]any:
+		if c, ok := b["context"].(string); ok {
+			return true, c
+		}
+		return true, "."
+	}
+	return false, ""
+}
+
+// commandOf reads command: as a string, split as a shell would split it,
+// or as a list.
+func commandOf(v any) (argv []string, isList bool, err error) {
+	switch c := v.(type) {
+	case string:
+		words, err := shellwords.Split(c)
+		if err != nil {
+			return nil, false, fmt.Errorf("command %v", err)
+		}
+		return words, false, nil
+	case []any:
+		for i, w := range c {
+			switch w.(type) {
+			case map[string]any, []any:
+				return nil, true, fmt.Errorf("command entry %d is not a string (a \"key\": value inside a [...] list is a mapping): quote it", i+1)
+			}
+			argv = append(argv, scalarString(w))
+		}
+		return argv, true, nil
+	}
+	return nil, false, nil
+}
+
+// healthcheckOf is the healthcheck's test as one line.
+func healthcheckOf(v any) string {
+	hc, ok := v.(map[string]any)
+	if !ok {
+		return ""
+	}
+	switch test := hc["test"].(type) {
+	case string:
+		return test
+	case []any:
+		words := make([]string, len(test))
+		for i, w := range test {
+			words[i] = scalarString(w)
+		}
+		return strings.Join(words, " ")
+	}
+	return ""
 }
 
 // extended is a service's mapping with what it extends within the file

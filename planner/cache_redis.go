@@ -42,73 +42,15 @@ func cacheMaxMemory(m Machine) int64 {
 // admin's own cache Redis (the one the app's CACHE_REDIS_HOST or
 // CACHE_REDIS_URL names) is kept and counted; auto writes one from 16 GB.
 func (p *planning) decideCache(in Input, redis *Service) {
-	var ours, theirs *Service
+	var ours *Service
 	for i := range in.Services {
 		s := &in.Services[i]
 		if s.Name == cacheService && strings.Contains(strings.Join(s.Command, " "), "allkeys-lru") {
 			ours = s
 		}
 	}
-	// The Redis the app keeps its queues and feeds in is no cache Redis,
-	// whatever a cache variable says: a cache pointed at it is the one
-	// Redis, and the split still to be made.
-	main := map[string]bool{}
-	if redis != nil {
-		main[redis.Name] = true
-	}
-	for _, s := range in.Services {
-		if r := RoleOf(s); r != RoleWeb && r != RoleSidekiq {
-			continue
-		}
-		for _, h := range []string{s.ConnEnv["SIDEKIQ_REDIS_HOST"], urlHost(s.ConnEnv["SIDEKIQ_REDIS_URL"])} {
-			if t := byHost(in.Services, h); t != nil {
-				main[t.Name] = true
-			}
-		}
-		if _, ok := s.ConnFrom["CACHE_REDIS_URL"]; ok {
-			p.cacheURL = true // it beats CACHE_REDIS_HOST: the form to write
-		}
-	}
-	for _, s := range in.Services {
-		if r := RoleOf(s); r != RoleWeb && r != RoleSidekiq {
-			continue
-		}
-		// CACHE_REDIS_URL first, as Mastodon reads it.
-		host := urlHost(s.ConnEnv["CACHE_REDIS_URL"])
-		if host == "" {
-			host = s.ConnEnv["CACHE_REDIS_HOST"]
-		}
-		if t := byHost(in.Services, host); t != nil && !main[t.Name] && t != ours && (ours == nil || t.Name != ours.Name) {
-			theirs = t
-			break
-		}
-	}
-	unused := false
-	if theirs == nil {
-		// A Redis of the admin's named as a cache that the app does not
-		// use yet: theirs, kept and budgeted; never a second one beside.
-		for i := range in.Services {
-			s := &in.Services[i]
-			if s != ours && RoleOf(*s) == RoleRedis && strings.Contains(s.Name, "cache") && !main[s.Name] && (ours == nil || s.Name != ours.Name) {
-				theirs, unused = s, true
-				break
-			}
-		}
-	}
-	if theirs != nil {
-		mem := int64(0)
-		if m := maxmemoryRE.FindStringSubmatch(strings.Join(theirs.Command, " ")); m != nil {
-			mem = parseRedisBytes(m[1])
-		}
-		budget := mem + mem/5
-		if mem == 0 {
-			budget = cacheMaxMemory(p.Machine) + cacheMaxMemory(p.Machine)/5
-		}
-		p.CacheRedis = &CacheRedisPlan{Service: theirs.Name, Exists: true, MaxMemory: mem, MemoryBytes: budget, Why: "the app's CACHE_REDIS_URL or CACHE_REDIS_HOST names the file's own cache Redis: kept, and counted in the memory budget"}
-		if unused {
-			p.CacheRedis.Why = fmt.Sprintf("the file's own %s, kept and counted in the memory budget; compose-scale writes no second one", theirs.Name)
-			p.Notes = append(p.Notes, fmt.Sprintf("%s runs Redis, but the app's CACHE_REDIS_HOST and CACHE_REDIS_URL do not name it, so Rails's cache is in the main Redis: set CACHE_REDIS_HOST=%s on web and sidekiq (and give it --maxmemory with --maxmemory-policy allkeys-lru) to use it", theirs.Name, theirs.Name))
-		}
+	if theirs, unused := p.adminsCache(in.Services, redis, ours); theirs != nil {
+		p.keepAdminsCache(theirs, unused)
 		return
 	}
 	want, why := false, ""
@@ -141,6 +83,72 @@ func (p *planning) decideCache(in Input, redis *Service) {
 	p.cacheAfter, p.cacheNetworks = "", nil
 	if redis != nil {
 		p.cacheAfter, p.cacheNetworks = redis.Name, redis.Networks
+	}
+}
+
+// adminsCache is the admin's own cache Redis: the one the app's
+// CACHE_REDIS_URL or CACHE_REDIS_HOST names, else a Redis named as a
+// cache that the app does not use yet (unused). The Redis the app keeps
+// its queues and feeds in is no cache Redis, whatever a cache variable
+// says: a cache pointed at it is the one Redis, and the split still to
+// be made. It also notes which form the app names the cache in.
+func (p *planning) adminsCache(services []Service, redis, ours *Service) (theirs *Service, unused bool) {
+	main := map[string]bool{}
+	if redis != nil {
+		main[redis.Name] = true
+	}
+	for _, s := range services {
+		if r := RoleOf(s); r != RoleWeb && r != RoleSidekiq {
+			continue
+		}
+		for _, h := range []string{s.ConnEnv["SIDEKIQ_REDIS_HOST"], urlHost(s.ConnEnv["SIDEKIQ_REDIS_URL"])} {
+			if t := byHost(services, h); t != nil {
+				main[t.Name] = true
+			}
+		}
+		if _, ok := s.ConnFrom["CACHE_REDIS_URL"]; ok {
+			p.cacheURL = true // it beats CACHE_REDIS_HOST: the form to write
+		}
+	}
+	notOurs := func(t *Service) bool { return t != ours && (ours == nil || t.Name != ours.Name) && !main[t.Name] }
+	for _, s := range services {
+		if r := RoleOf(s); r != RoleWeb && r != RoleSidekiq {
+			continue
+		}
+		// CACHE_REDIS_URL first, as Mastodon reads it.
+		host := urlHost(s.ConnEnv["CACHE_REDIS_URL"])
+		if host == "" {
+			host = s.ConnEnv["CACHE_REDIS_HOST"]
+		}
+		if t := byHost(services, host); t != nil && notOurs(t) {
+			return t, false
+		}
+	}
+	for i := range services {
+		s := &services[i]
+		if RoleOf(*s) == RoleRedis && strings.Contains(s.Name, "cache") && notOurs(s) {
+			return s, true
+		}
+	}
+	return nil, false
+}
+
+// keepAdminsCache keeps the admin's cache Redis and counts it: its
+// maxmemory with a fifth for Redis's own overhead, or what compose-scale
+// would give one when it sets none. Never a second one beside it.
+func (p *planning) keepAdminsCache(theirs *Service, unused bool) {
+	mem := int64(0)
+	if m := maxmemoryRE.FindStringSubmatch(strings.Join(theirs.Command, " ")); m != nil {
+		mem = parseRedisBytes(m[1])
+	}
+	budget := mem + mem/5
+	if mem == 0 {
+		budget = cacheMaxMemory(p.Machine) + cacheMaxMemory(p.Machine)/5
+	}
+	p.CacheRedis = &CacheRedisPlan{Service: theirs.Name, Exists: true, MaxMemory: mem, MemoryBytes: budget, Why: "the app's CACHE_REDIS_URL or CACHE_REDIS_HOST names the file's own cache Redis: kept, and counted in the memory budget"}
+	if unused {
+		p.CacheRedis.Why = fmt.Sprintf("the file's own %s, kept and counted in the memory budget; compose-scale writes no second one", theirs.Name)
+		p.Notes = append(p.Notes, fmt.Sprintf("%s runs Redis, but the app's CACHE_REDIS_HOST and CACHE_REDIS_URL do not name it, so Rails's cache is in the main Redis: set CACHE_REDIS_HOST=%s on web and sidekiq (and give it --maxmemory with --maxmemory-policy allkeys-lru) to use it", theirs.Name, theirs.Name))
 	}
 }
 

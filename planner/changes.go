@@ -81,112 +81,142 @@ const sharedImage = "mastodon-sidekiq:local"
 // a delete and an add); what is still missing is cloned from the first
 // sidekiq service; what is still left over is removed.
 func reconcile(existing []existingProcess, planned []Process, taken map[string]bool, disabled []existingProcess) []Change {
-	var changes []Change
-	current := map[string]existingProcess{} // by the name it has after renames
-	plannedNames := map[string]bool{}
+	r := &reconciler{planned: planned, taken: taken, current: map[string]existingProcess{}, template: existing[0], templateName: existing[0].Service}
+	missing, leftover := r.rename(existing)
+	r.sharedImage(len(missing) > 0)
+	r.addMissing(missing, disabled)
+	for _, e := range leftover {
+		r.changes = append(r.changes, Change{Kind: Remove, Service: e.Service})
+	}
+	r.separateIdentities()
 	for _, p := range planned {
+		cmd := r.current[p.Name].Cmd
+		cmd.Concurrency = p.Concurrency
+		cmd.Queues = p.Queues
+		r.changes = append(r.changes,
+			Change{Kind: SetCommand, Service: p.Name, Command: cmd.Tokens()},
+			Change{Kind: SetEnv, Service: p.Name, Key: "DB_POOL", Value: strconv.Itoa(p.Concurrency)})
+	}
+	return r.changes
+}
+
+// reconciler is one reconcile: the services by the name each has after
+// the changes so far (current), and the first sidekiq service, which
+// copies are made from, by its name after them (templateName).
+type reconciler struct {
+	planned      []Process
+	taken        map[string]bool
+	current      map[string]existingProcess
+	template     existingProcess
+	templateName string
+	changes      []Change
+}
+
+// rename keeps the services whose name is planned, renames leftovers into
+// the planned names nothing has yet, and returns what is still missing
+// and what is still left over.
+func (r *reconciler) rename(existing []existingProcess) (missing []Process, leftover []existingProcess) {
+	plannedNames := map[string]bool{}
+	for _, p := range r.planned {
 		plannedNames[p.Name] = true
 	}
-	var leftover []existingProcess
 	for _, e := range existing {
 		if plannedNames[e.Service] {
-			current[e.Service] = e
+			r.current[e.Service] = e
 		} else {
 			leftover = append(leftover, e)
 		}
 	}
-	template := existing[0]
-	templateName := template.Service
-	var missing []Process
-	for _, p := range planned {
-		if _, ok := current[p.Name]; ok {
+	for _, p := range r.planned {
+		if _, ok := r.current[p.Name]; ok {
 			continue
 		}
-		if len(leftover) > 0 {
-			e := leftover[0]
-			leftover = leftover[1:]
-			changes = append(changes, Change{Kind: Rename, Service: e.Service, To: p.Name})
-			if e.Service == templateName {
-				templateName = p.Name
-			} else if e.ID != (identity{}) && e.ID == derivedIdentity(template.ID, template.Service, e.Service) {
-				// Its container_name and hostname were derived from its
-				// old name by an earlier plan: derived again from the new
-				// one, or a resize leaves the pull-led worker called
-				// sidekiq-scheduler-mailers in docker ps.
-				changes = append(changes, copyIdentity(template.ID, template.Service, p.Name, taken)...)
-				e.ID = identity{}
-			}
-			current[p.Name] = e
+		if len(leftover) == 0 {
+			missing = append(missing, p)
 			continue
 		}
-		missing = append(missing, p)
-	}
-	// Clones go after the planned service before them, so the file reads in
-	// plan order.
-	prev := map[string]string{}
-	for i, p := range planned {
-		if i > 0 {
-			prev[p.Name] = planned[i-1].Name
+		e := leftover[0]
+		leftover = leftover[1:]
+		r.changes = append(r.changes, Change{Kind: Rename, Service: e.Service, To: p.Name})
+		if e.Service == r.templateName {
+			r.templateName = p.Name
+		} else if e.ID != (identity{}) && e.ID == derivedIdentity(r.template.ID, r.template.Service, e.Service) {
+			// Its container_name and hostname were derived from its
+			// old name by an earlier plan: derived again from the new
+			// one, or a resize leaves the pull-led worker called
+			// sidekiq-scheduler-mailers in docker ps.
+			r.changes = append(r.changes, copyIdentity(r.template.ID, r.template.Service, p.Name, r.taken)...)
+			e.ID = identity{}
 		}
+		r.current[p.Name] = e
 	}
-	if len(missing) > 0 && template.Build && template.Image == "" {
+	return missing, leftover
+}
+
+// sharedImage names the image a build-only sidekiq service's copies
+// share, or drops the name once no copy is left to share the build (the
+// file is then what a plan for this size made from the original would
+// be).
+func (r *reconciler) sharedImage(copies bool) {
+	t := r.template
+	if copies && t.Build && t.Image == "" {
 		// Without an image name each copy would build an image of its own.
-		changes = append(changes, Change{Kind: SetField, Service: templateName, Key: "image", Value: sharedImage})
+		r.changes = append(r.changes, Change{Kind: SetField, Service: r.templateName, Key: "image", Value: sharedImage})
 	}
-	if len(planned) == 1 && len(missing) == 0 && template.Build && template.Image == sharedImage {
-		// No copy is left to share the build: the image name an earlier
-		// plan gave goes, so the file is what a plan for this size made
-		// from the original would be.
-		changes = append(changes, Change{Kind: RemoveField, Service: templateName, Key: "image", Value: sharedImage})
+	if len(r.planned) == 1 && !copies && t.Build && t.Image == sharedImage {
+		r.changes = append(r.changes, Change{Kind: RemoveField, Service: r.templateName, Key: "image", Value: sharedImage})
+	}
+}
+
+// addMissing turns a switched-off service back on, or clones the template
+// after the planned service before it, so the file reads in plan order.
+func (r *reconciler) addMissing(missing []Process, disabled []existingProcess) {
+	prev := map[string]string{}
+	for i, p := range r.planned {
+		if i > 0 {
+			prev[p.Name] = r.planned[i-1].Name
+		}
 	}
 	off := map[string]existingProcess{}
 	for _, d := range disabled {
 		off[d.Service] = d
 	}
+	t := r.template
 	for _, p := range missing {
 		if d, ok := off[p.Name]; ok {
 			// A service switched off by an earlier plan: on again.
-			changes = append(changes, Change{Kind: SetReplicas, Service: p.Name, Value: "1"})
-			current[p.Name] = d
+			r.changes = append(r.changes, Change{Kind: SetReplicas, Service: p.Name, Value: "1"})
+			r.current[p.Name] = d
 			continue
 		}
 		after := prev[p.Name]
 		if after == "" {
-			after = templateName
+			after = r.templateName
 		}
-		changes = append(changes, Change{Kind: Clone, Service: templateName, To: p.Name, After: after})
-		changes = append(changes, copyIdentity(template.ID, template.Service, p.Name, taken)...)
-		if template.Replicas > 1 && p.processes() == 1 {
-			changes = append(changes, Change{Kind: SetReplicas, Service: p.Name, Value: "1"})
+		r.changes = append(r.changes, Change{Kind: Clone, Service: r.templateName, To: p.Name, After: after})
+		r.changes = append(r.changes, copyIdentity(t.ID, t.Service, p.Name, r.taken)...)
+		if t.Replicas > 1 && p.processes() == 1 {
+			r.changes = append(r.changes, Change{Kind: SetReplicas, Service: p.Name, Value: "1"})
 		}
-		current[p.Name] = existingProcess{Service: p.Name, Cmd: template.Cmd}
+		r.current[p.Name] = existingProcess{Service: p.Name, Cmd: t.Cmd}
 	}
-	for _, e := range leftover {
-		changes = append(changes, Change{Kind: Remove, Service: e.Service})
-	}
-	// Services of the file that already share a container_name or
-	// hostname (copied by hand, or by an older compose-scale): the first
-	// keeps it, the others get their own.
+}
+
+// separateIdentities: services of the file that already share a
+// container_name or hostname (copied by hand, or by an older
+// compose-scale): the first keeps it, the others get their own.
+func (r *reconciler) separateIdentities() {
 	seen := map[identity]bool{}
-	for _, p := range planned {
-		e := current[p.Name] // the copies made above have no identity yet
+	for _, p := range r.planned {
+		e := r.current[p.Name] // the copies made above have no identity yet
 		if e.ID == (identity{}) {
 			continue
 		}
 		if seen[e.ID] {
-			changes = append(changes, copyIdentity(e.ID, e.Service, p.Name, taken)...)
+			r.changes = append(r.changes, copyIdentity(e.ID, e.Service, p.Name, r.taken)...)
 		}
 		seen[e.ID] = true
 	}
-	for _, p := range planned {
-		cmd := current[p.Name].Cmd
-		cmd.Concurrency = p.Concurrency
-		cmd.Queues = p.Queues
-		changes = append(changes,
-			Change{Kind: SetCommand, Service: p.Name, Command: cmd.Tokens()},
-			Change{Kind: SetEnv, Service: p.Name, Key: "DB_POOL", Value: strconv.Itoa(p.Concurrency)})
-	}
-	return changes
 }
 
 // poolChanges sizes web, streaming and Postgres.

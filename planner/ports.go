@@ -109,24 +109,7 @@ type portSpec struct {
 // (${PORT}) cannot be checked: a clash between two identical ones is a
 // warning.
 func (p *planning) resolveClashes(specs []portSpec) []Change {
-	// Bindings by port and protocol: a lookup per port, not a scan of
-	// every binding so far (files with thousands of services stay linear).
-	used := map[[2]string][]binding{}
-	key := func(b binding) [2]string { return [2]string{strconv.Itoa(b.port), b.proto} }
-	isTaken := func(b binding) bool {
-		for _, u := range used[key(b)] {
-			if b.clashes(u) {
-				return true
-			}
-		}
-		return false
-	}
-	proto := func(s string) string {
-		if s == "" {
-			return "tcp"
-		}
-		return s
-	}
+	h := hostPorts{used: map[[2]string][]binding{}}
 	var changes []Change
 	texts := map[string]string{}
 	for _, sp := range specs {
@@ -140,20 +123,14 @@ func (p *planning) resolveClashes(specs []portSpec) []Change {
 			// It cannot be moved itself (its value lives in .env).
 			r := *sp.resolved
 			if rlo, rhi, rok := portRange(r.Published); rok {
-				var clash bool
-				for port := rlo; port <= rhi; port++ {
-					b := binding{r.HostIP, proto(r.Protocol), port}
-					clash = clash || isTaken(b)
-					used[key(b)] = append(used[key(b)], b)
-				}
-				if clash {
+				if h.hold(r.HostIP, protoOf(r.Protocol), rlo, rhi) {
 					p.Warnings = append(p.Warnings, fmt.Sprintf("%s publishes %s: with the values of its variables that host address and port is already taken by a service before it; change the variable", sp.service, sp.port))
 				}
 				continue
 			}
 		}
 		if !ok {
-			key := sp.port.HostIP + ":" + sp.port.Published + "/" + proto(sp.port.Protocol)
+			key := sp.port.HostIP + ":" + sp.port.Published + "/" + protoOf(sp.port.Protocol)
 			if other, dup := texts[key]; dup {
 				p.Warnings = append(p.Warnings, fmt.Sprintf("%s and %s both publish %s: they clash unless the variables differ", other, sp.service, key))
 			}
@@ -166,32 +143,12 @@ func (p *planning) resolveClashes(specs []portSpec) []Change {
 			continue
 		}
 		width := max(hi-lo+1, n)
-		at := func(port int) binding { return binding{sp.port.HostIP, proto(sp.port.Protocol), port} }
-		block := func(start int) []binding {
-			bs := make([]binding, width)
-			for i := range bs {
-				bs[i] = at(start + i)
-			}
-			return bs
-		}
-		// The first free block at or after lo: on a taken port, jump past
-		// it, so the search is linear in the port space, whatever the width.
-		start := lo
-		for i := 0; i < width && start+width-1 <= 65535; {
-			if isTaken(at(start + i)) {
-				start += i + 1
-				i = 0
-				continue
-			}
-			i++
-		}
-		if start+width-1 > 65535 {
+		start, found := h.freeBlock(sp.port.HostIP, protoOf(sp.port.Protocol), lo, width)
+		if !found {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s publishes %s: no free block of %d host ports from %d", sp.service, sp.port, width, lo))
 			continue
 		}
-		for _, b := range block(start) {
-			used[key(b)] = append(used[key(b)], b)
-		}
+		h.hold(sp.port.HostIP, protoOf(sp.port.Protocol), start, start+width-1)
 		if start == lo && width == hi-lo+1 {
 			continue
 		}
@@ -208,6 +165,57 @@ func (p *planning) resolveClashes(specs []portSpec) []Change {
 		p.Notes = append(p.Notes, fmt.Sprintf("%s: %s: now publishes %s (point whatever connects to it there)", sp.service, why, moved))
 	}
 	return changes
+}
+
+func protoOf(s string) string {
+	if s == "" {
+		return "tcp"
+	}
+	return s
+}
+
+// hostPorts are the bindings taken so far, by port and protocol: a lookup
+// per port, not a scan of every binding so far (files with thousands of
+// services stay linear).
+type hostPorts struct {
+	used map[[2]string][]binding
+}
+
+func bindingKey(b binding) [2]string { return [2]string{strconv.Itoa(b.port), b.proto} }
+
+func (h hostPorts) taken(b binding) bool {
+	for _, u := range h.used[bindingKey(b)] {
+		if b.clashes(u) {
+			return true
+		}
+	}
+	return false
+}
+
+// hold takes ports lo..hi on ip, and reports whether any was taken.
+func (h hostPorts) hold(ip, proto string, lo, hi int) (clash bool) {
+	for port := lo; port <= hi; port++ {
+		b := binding{ip, proto, port}
+		clash = clash || h.taken(b)
+		h.used[bindingKey(b)] = append(h.used[bindingKey(b)], b)
+	}
+	return clash
+}
+
+// freeBlock is the first free block of width ports at or after lo: on a
+// taken port the search jumps past it, so it is linear in the port space,
+// whatever the width.
+func (h hostPorts) freeBlock(ip, proto string, lo, width int) (int, bool) {
+	start := lo
+	for i := 0; i < width && start+width-1 <= 65535; {
+		if h.taken(binding{ip, proto, start + i}) {
+			start += i + 1
+			i = 0
+			continue
+		}
+		i++
+	}
+	return start, start+width-1 <= 65535
 }
 
 // plannedPorts lists every service's ports after the policy changes, in

@@ -83,24 +83,9 @@ func findTopology(services []Service, dbService string) (topology, error) {
 		}
 	}
 	t.redis = findRedis(services, rails)
-
 	if dbService != "" {
-		s := byHost(services, dbService)
-		if s == nil || s.Name != dbService {
-			var names []string
-			for _, s := range services {
-				names = append(names, s.Name)
-			}
-			return t, fmt.Errorf("--db-service %s: no such service (services: %s)", dbService, strings.Join(names, ", "))
-		}
-		if RoleOf(*s) == RolePgBouncer {
-			return t, fmt.Errorf("--db-service %s: that is a PgBouncer; name the Postgres service behind it", dbService)
-		}
-		t.db, t.dbWhy = s, "named with --db-service"
-		t.bouncer = findBouncer(services, rails)
-		return t, nil
+		return namedDB(t, services, rails, dbService)
 	}
-
 	// The host the app names decides.
 	host, from := "", ""
 	for _, s := range rails {
@@ -133,11 +118,34 @@ func findTopology(services []Service, dbService string) (topology, error) {
 			return t, nil
 		}
 	}
-	if len(dbs) == 0 {
-		return t, nil
+	if len(dbs) > 0 {
+		t.db, t.dbWhy = likeliestDB(dbs, rails)
 	}
-	// Nothing names it: the Postgres the app waits for, named like a
-	// database, running the server.
+	return t, nil
+}
+
+// namedDB is the database --db-service names.
+func namedDB(t topology, services, rails []Service, dbService string) (topology, error) {
+	s := byHost(services, dbService)
+	if s == nil || s.Name != dbService {
+		var names []string
+		for _, s := range services {
+			names = append(names, s.Name)
+		}
+		return t, fmt.Errorf("--db-service %s: no such service (services: %s)", dbService, strings.Join(names, ", "))
+	}
+	if RoleOf(*s) == RolePgBouncer {
+		return t, fmt.Errorf("--db-service %s: that is a PgBouncer; name the Postgres service behind it", dbService)
+	}
+	t.db, t.dbWhy = s, "named with --db-service"
+	t.bouncer = findBouncer(services, rails)
+	return t, nil
+}
+
+// likeliestDB is, when nothing names the database, the Postgres the app
+// waits for, named like a database, running the server; the reason is
+// given only when there was a choice.
+func likeliestDB(dbs, rails []Service) (*Service, string) {
 	best, bestScore := 0, -1
 	for i, d := range dbs {
 		score := 0
@@ -159,21 +167,20 @@ func findTopology(services []Service, dbService string) (topology, error) {
 			best, bestScore = i, score
 		}
 	}
-	t.db = &dbs[best] // the only one needs no reason in the report
-	if len(dbs) > 1 {
-		var others []string
-		for i, d := range dbs {
-			if i != best {
-				others = append(others, d.Name)
-			}
-		}
-		why := "named like a database"
-		if bestScore >= 4 {
-			why = "the app depends on it"
-		}
-		t.dbWhy = fmt.Sprintf("%s; %s also run%s Postgres, --db-service picks another", why, strings.Join(others, ", "), map[bool]string{true: "s", false: ""}[len(others) == 1])
+	if len(dbs) == 1 {
+		return &dbs[best], "" // the only one needs no reason in the report
 	}
-	return t, nil
+	var others []string
+	for i, d := range dbs {
+		if i != best {
+			others = append(others, d.Name)
+		}
+	}
+	why := "named like a database"
+	if bestScore >= 4 {
+		why = "the app depends on it"
+	}
+	return &dbs[best], fmt.Sprintf("%s; %s also run%s Postgres, --db-service picks another", why, strings.Join(others, ", "), map[bool]string{true: "s", false: ""}[len(others) == 1])
 }
 
 // findRedis is the Redis the app names (REDIS_HOST, REDIS_URL), else the

@@ -290,69 +290,16 @@ func versionLess(a, b string) bool {
 // plan runs the pipeline for a command: find and read the file, size the
 // machine, rewrite in memory.
 func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile, error) {
-	var f composeFile
-	arg, err := oneFileArg(c)
-	if err == nil {
-		err = checkFormat(c)
-	}
-	var override string
-	if err == nil {
-		f.display, f.path, override, err = findComposeFile(arg, env)
-	}
-	var m planner.Machine
-	var source string
-	var notes []string
-	if err == nil {
-		m, source, notes, err = machineFromFlags(c, env)
-	}
-	var in planner.Input
-	if err == nil {
-		in, err = plannerInput(c, m)
-	}
-	var src []byte
-	if err == nil {
-		src, f.mode, err = readComposeFile(f.display, f.path)
-	}
+	r, err := readInputs(c, env)
 	if err != nil {
-		return nil, report.Context{}, f, err
+		return nil, report.Context{}, r.f, err
 	}
-	if in.Version == nil {
-		in.SourceVersion = sourceVersion(f.path, src)
-	}
-	var over *compose.File
-	var of composeFile
-	if c.Bool("override") && override == "" {
-		// The override docker compose reads beside the file: the one
-		// there, else the first name it looks for.
-		override = overrideBeside(f.display, env)
-	}
-	if override != "" && (!c.Bool("override") || fileExists(resolve(env.Dir, override))) {
-		of = composeFile{display: override, path: resolve(env.Dir, override)}
-		text, mode, err := readComposeFile(of.display, of.path)
-		if err != nil {
-			return nil, report.Context{}, f, err
-		}
-		of.mode = mode
-		over = &compose.File{Path: of.display, Text: text}
-	}
-	vars, err := loadVars(c, env, f)
-	if err != nil {
-		return nil, report.Context{}, f, err
-	}
-	// env_files are read for the connection keys alone (compose filters
-	// them before the planner sees them), from the compose file's folder.
-	readEnvFile := func(p string) ([]byte, error) {
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(filepath.Dir(f.path), p)
-		}
-		return readLimited(p, p)
-	}
-	files := rewrite.Files{Base: compose.File{Path: f.display, Text: src, Dir: filepath.Dir(f.path)}, Override: over, Vars: vars, ReadEnvFile: readEnvFile}
+	in := r.in
 	rewriteAll := func(in planner.Input) (*rewrite.Result, error) {
 		if c.Bool("override") {
-			return rewrite.RewriteOverride(files, override, in)
+			return rewrite.RewriteOverride(r.files, r.override, in)
 		}
-		return rewrite.RewriteFiles(files, in)
+		return rewrite.RewriteFiles(r.files, in)
 	}
 	// A file that does not say which Mastodon it runs: ask the instance
 	// before planning for every release.
@@ -370,26 +317,95 @@ func plan(c *cli.Context, env Env) (*rewrite.Result, report.Context, composeFile
 			}
 		}
 	}
-	if c.Bool("override") {
-		res, err := rewrite.RewriteOverride(files, override, in)
-		if err != nil {
-			return nil, report.Context{}, f, err
-		}
-		res.Notes = append(res.Notes, dockerComposeVersionNote())
-		written := composeFile{display: override, path: resolve(env.Dir, override), mode: f.mode, created: over == nil, ownerOf: f.path}
-		if over != nil {
-			written = of
-		}
-		return res, report.Context{File: f.display + " + " + override, MachineSource: source, MachineNotes: notes}, written, nil
-	}
-	res, err := rewrite.RewriteFiles(files, in)
+	res, err := rewriteAll(in)
 	if err != nil {
-		return nil, report.Context{}, f, err
+		return nil, report.Context{}, r.f, err
 	}
-	if over != nil && res.Path == of.display {
-		f = of // the sidekiq service lives in the override: that is the file written
+	ctx := report.Context{File: r.f.display, MachineSource: r.source, MachineNotes: r.machineNotes}
+	written := r.f
+	switch {
+	case c.Bool("override"):
+		res.Notes = append(res.Notes, dockerComposeVersionNote())
+		ctx.File = r.f.display + " + " + r.override
+		written = composeFile{display: r.override, path: resolve(env.Dir, r.override), mode: r.f.mode, created: r.files.Override == nil, ownerOf: r.f.path}
+		if r.files.Override != nil {
+			written = r.of
+		}
+	case r.files.Override != nil && res.Path == r.of.display:
+		written = r.of // the sidekiq service lives in the override: that is the file written
+		ctx.File = r.of.display
 	}
-	return res, report.Context{File: f.display, MachineSource: source, MachineNotes: notes}, f, nil
+	return res, ctx, written, nil
+}
+
+// inputs are what a command reads before planning: the compose file and
+// its override, the variables, the machine and the planner's input.
+type inputs struct {
+	f, of        composeFile // the compose file; its override when there is one
+	override     string      // the override's name ("" for none)
+	files        rewrite.Files
+	in           planner.Input
+	source       string // where the machine's size came from
+	machineNotes []string
+}
+
+// readInputs finds and reads the files and sizes the machine.
+func readInputs(c *cli.Context, env Env) (inputs, error) {
+	var r inputs
+	arg, err := oneFileArg(c)
+	if err == nil {
+		err = checkFormat(c)
+	}
+	if err == nil {
+		r.f.display, r.f.path, r.override, err = findComposeFile(arg, env)
+	}
+	var m planner.Machine
+	if err == nil {
+		m, r.source, r.machineNotes, err = machineFromFlags(c, env)
+	}
+	if err == nil {
+		r.in, err = plannerInput(c, m)
+	}
+	var src []byte
+	if err == nil {
+		src, r.f.mode, err = readComposeFile(r.f.display, r.f.path)
+	}
+	if err != nil {
+		return r, err
+	}
+	if r.in.Version == nil {
+		r.in.SourceVersion = sourceVersion(r.f.path, src)
+	}
+	var over *compose.File
+	if c.Bool("override") && r.override == "" {
+		// The override docker compose reads beside the file: the one
+		// there, else the first name it looks for.
+		r.override = overrideBeside(r.f.display, env)
+	}
+	if r.override != "" && (!c.Bool("override") || fileExists(resolve(env.Dir, r.override))) {
+		r.of = composeFile{display: r.override, path: resolve(env.Dir, r.override)}
+		text, mode, err := readComposeFile(r.of.display, r.of.path)
+		if err != nil {
+			return r, err
+		}
+		r.of.mode = mode
+		over = &compose.File{Path: r.of.display, Text: text}
+	}
+	vars, err := loadVars(c, env, r.f)
+	if err != nil {
+		return r, err
+	}
+	// env_files are read for the connection keys alone (compose filters
+	// them before the planner sees them), from the compose file's folder.
+	dir := filepath.Dir(r.f.path)
+	readEnvFile := func(p string) ([]byte, error) {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		return readLimited(p, p)
+	}
+	r.files = rewrite.Files{Base: compose.File{Path: r.f.display, Text: src, Dir: dir}, Override: over, Vars: vars, ReadEnvFile: readEnvFile}
+	return r, nil
 }
 
 // write writes the result and returns the line to tell the user. The

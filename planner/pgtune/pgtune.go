@@ -101,107 +101,44 @@ func Tune(in TuneInput) []Setting {
 	if typ == "" {
 		typ = OLTP
 	}
-	var s []Setting
-	add := func(name, value, why string) {
-		if in.Major >= SettingSince[name] {
-			s = append(s, Setting{name, value, why})
-		}
-	}
-
-	add("max_connections", strconv.Itoa(in.MaxConnections), "the app's pools plus 15 loose, from the connection budget")
-
-	// Postgres holds shared_buffers in at most 2^30-1 pages (8 TB) and
-	// effective_cache_size in at most 2^31-1 (16 TB): past that the server
-	// refuses to start, so an absurd machine is tuned at those limits.
-	sharedBuffers := min(ram/4, maxSharedBuffersKB)
-	add("shared_buffers", FormatKB(pages(sharedBuffers)), "a quarter of Postgres's memory")
-	add("effective_cache_size", FormatKB(pages(min(ram*3/4, maxCacheSizeKB))), "three quarters of Postgres's memory: what the planner may expect cached")
-
-	mwm := ram / 16
-	if limit := 8 * kbGB; mwm >= limit {
-		mwm = limit
-	}
-	add("maintenance_work_mem", FormatKB(mwm), "a sixteenth of Postgres's memory (at most 8GB), for VACUUM and CREATE INDEX")
-	add("checkpoint_completion_target", "0.9", "spread checkpoint writes over the interval")
-
-	wal := sharedBuffers * 3 / 100
-	maxWal := 16 * kbMB
-	if wal > maxWal {
-		wal = maxWal
-	}
-	if wal > 14*kbMB && wal < maxWal {
-		wal = maxWal
-	}
-	if wal < 32 {
-		wal = 32
-	}
-	add("wal_buffers", FormatKB(pages(wal)), "3% of shared_buffers, at most 16MB")
-	add("default_statistics_target", "100", "PGTune's value for OLTP and web")
-	add("random_page_cost", "1.1", "SSD storage: random reads cost nearly what sequential ones do")
-	add("effective_io_concurrency", "200", "SSD storage on Linux")
-
-	parallel := in.CPUs >= 4
-	gather := (in.CPUs + 1) / 2
-	if gather > 4 {
-		gather = 4
-	}
-	workers := int64(8) // Postgres's default max_worker_processes
-	if parallel {
-		workers = int64(in.CPUs)
-	}
-	workMem := (ram - sharedBuffers) / ((int64(in.MaxConnections) + workers) * 3)
-	if workMem < 4*kbMB {
-		workMem = 4 * kbMB
-	}
-	add("work_mem", FormatKB(workMem), "(memory - shared_buffers) / ((max_connections + worker processes) x 3), at least 4MB")
-
-	huge := "off"
-	if sharedBuffers >= 2*kbGB {
-		huge = "try"
-	}
-	add("huge_pages", huge, "try when shared_buffers is 2GB or more")
-
-	minWal, maxWalSize := 2*kbGB, 8*kbGB
-	if typ == Web {
-		minWal, maxWalSize = 1*kbGB, 4*kbGB
-	}
-	add("min_wal_size", FormatKB(minWal), fmt.Sprintf("PGTune's value for %s", typ))
-	add("max_wal_size", FormatKB(maxWalSize), fmt.Sprintf("PGTune's value for %s", typ))
-
-	if parallel {
-		add("max_worker_processes", strconv.Itoa(in.CPUs), "one background worker per CPU")
-		add("max_parallel_workers_per_gather", strconv.Itoa(gather), "half the CPUs, at most 4, for one query")
-		if in.Major >= 10 {
-			add("max_parallel_workers", strconv.Itoa(in.CPUs), "one parallel worker per CPU")
-		}
-		if in.Major >= 11 {
-			add("max_parallel_maintenance_workers", strconv.Itoa(gather), "half the CPUs, at most 4, for CREATE INDEX")
-		}
-	}
+	t := &tuned{major: in.Major}
+	t.add("max_connections", strconv.Itoa(in.MaxConnections), "the app's pools plus 15 loose, from the connection budget")
+	sharedBuffers := sharedBuffersKB(ram)
+	t.add("shared_buffers", FormatKB(pages(sharedBuffers)), "a quarter of Postgres's memory")
+	t.add("effective_cache_size", FormatKB(pages(effectiveCacheKB(ram))), "three quarters of Postgres's memory: what the planner may expect cached")
+	mwm := maintenanceWorkMemKB(ram)
+	t.add("maintenance_work_mem", FormatKB(mwm), "a sixteenth of Postgres's memory (at most 8GB), for VACUUM and CREATE INDEX")
+	t.add("checkpoint_completion_target", "0.9", "spread checkpoint writes over the interval")
+	t.add("wal_buffers", FormatKB(pages(walBuffersKB(sharedBuffers))), "3% of shared_buffers, at most 16MB")
+	t.add("default_statistics_target", "100", "PGTune's value for OLTP and web")
+	t.add("random_page_cost", "1.1", "SSD storage: random reads cost nearly what sequential ones do")
+	t.add("effective_io_concurrency", "200", "SSD storage on Linux")
+	t.add("work_mem", FormatKB(workMemKB(ram, sharedBuffers, in.MaxConnections, in.CPUs)), "(memory - shared_buffers) / ((max_connections + worker processes) x 3), at least 4MB")
+	t.add("huge_pages", hugePages(sharedBuffers), "try when shared_buffers is 2GB or more")
+	minWal, maxWal := walSizesKB(typ)
+	t.add("min_wal_size", FormatKB(minWal), fmt.Sprintf("PGTune's value for %s", typ))
+	t.add("max_wal_size", FormatKB(maxWal), fmt.Sprintf("PGTune's value for %s", typ))
+	t.parallel(in.CPUs)
 	if in.Major >= 12 {
-		add("jit", "off", "JIT slows the short queries of an OLTP workload")
+		t.add("jit", "off", "JIT slows the short queries of an OLTP workload")
 	}
-	switch {
-	case in.Major >= 15:
-		add("wal_compression", "lz4", "cheaper WAL for little CPU (lz4 from Postgres 15)")
-	case in.Major >= 10:
-		add("wal_compression", "on", "cheaper WAL for little CPU")
+	t.walCompression()
+	t.autovacuum(in.CPUs, mwm)
+	t.ioWorkers(in.CPUs)
+	return t.settings
+}
+
+// tuned collects the settings in PGTune's order, leaving out any the
+// server's major version does not have (it would refuse to start).
+type tuned struct {
+	major    int
+	settings []Setting
+}
+
+func (t *tuned) add(name, value, why string) {
+	if t.major >= SettingSince[name] {
+		t.settings = append(t.settings, Setting{name, value, why})
 	}
-	switch {
-	case in.CPUs >= 32:
-		add("autovacuum_max_workers", "5", "more vacuum workers for a machine this size")
-	case in.CPUs >= 16:
-		add("autovacuum_max_workers", "4", "more vacuum workers for a machine this size")
-	}
-	if mwm >= 2*kbGB {
-		add("autovacuum_work_mem", FormatKB(2*kbGB), "each autovacuum worker at most 2GB, not maintenance_work_mem")
-	}
-	if in.Major >= 18 && in.CPUs > 0 {
-		if n := min(32, max(3, in.CPUs/4)); n > 3 {
-			add("io_workers", strconv.Itoa(n), "a quarter of the CPUs for asynchronous I/O")
-		}
-	}
-	return s
 }
 
 // pages rounds kB to whole 8kB pages the way Postgres converts a setting to
