@@ -75,19 +75,9 @@ func ValidateWith(vars *Vars, files ...File) (warnings []string, err error) {
 		Environment: types.Mapping{},
 	}
 	lookup, unset, requiredVars := lookupFor(vars, all)
-	_, err = loader.LoadWithContext(context.Background(), details, func(o *loader.Options) {
-		o.SetProjectName("compose-scale-check", true)
-		// Every profile: a service `up` does not start is still
-		// checked, since `run` starts it.
-		o.Profiles = []string{"*"}
-		o.SkipResolveEnvironment = true
-		o.SkipResolveLabels = true
-		o.SkipInclude = true
-		o.ResolvePaths = false
-		if o.Interpolate != nil {
-			o.Interpolate.LookupValue = lookup
-		}
-	})
+	// Every profile: a service `up` does not start is still checked,
+	// since `run` starts it.
+	_, err = loader.LoadWithContext(context.Background(), details, loaderOptions(lookup, []string{"*"}))
 	if names := unset(); vars != nil && len(names) > 0 {
 		var required, plain []string
 		for _, n := range names {
@@ -192,6 +182,23 @@ func nameList(names []string) string {
 	return "variables " + strings.Join(names, ", ") + " are"
 }
 
+// loaderOptions load a file as docker compose reads it, interpolated
+// with lookup, without what would reach outside the text given: no
+// environment or label files resolved, no include, paths as written.
+func loaderOptions(lookup func(string) (string, bool), profiles []string) func(*loader.Options) {
+	return func(o *loader.Options) {
+		o.SetProjectName("compose-scale-check", true)
+		o.Profiles = profiles
+		o.SkipResolveEnvironment = true
+		o.SkipResolveLabels = true
+		o.SkipInclude = true
+		o.ResolvePaths = false
+		if o.Interpolate != nil {
+			o.Interpolate.LookupValue = lookup
+		}
+	}
+}
+
 // LoadMerged loads files as docker compose does (later files override
 // earlier ones, merge tags honoured) and returns each service as compose
 // runs it: what an override file must add up to. Variables get vars'
@@ -206,16 +213,7 @@ func LoadMerged(vars *Vars, files ...File) ([]Service, error) {
 	lookup, _, _ := lookupFor(vars, all)
 	project, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
 		WorkingDir: projectDir(files), ConfigFiles: configs, Environment: types.Mapping{},
-	}, func(o *loader.Options) {
-		o.SetProjectName("compose-scale-check", true)
-		o.SkipResolveEnvironment = true
-		o.SkipResolveLabels = true
-		o.SkipInclude = true
-		o.ResolvePaths = false
-		if o.Interpolate != nil {
-			o.Interpolate.LookupValue = lookup
-		}
-	})
+	}, loaderOptions(lookup, nil))
 	if err != nil {
 		return nil, err
 	}

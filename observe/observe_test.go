@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/compose-scale/compose-scale/compose"
+	"github.com/compose-scale/compose-scale/internal/fixturetest/rewritten"
+
 	"github.com/compose-scale/compose-scale/dockertest"
 	"github.com/compose-scale/compose-scale/pgtest"
 	"github.com/compose-scale/compose-scale/planner"
 	"github.com/compose-scale/compose-scale/redistest"
-	"github.com/compose-scale/compose-scale/rewrite"
 )
 
 func need(t *testing.T, env, what string, bins ...string) {
@@ -38,21 +38,10 @@ func startRedis(t *testing.T) int { return redistest.StartT(t) }
 // returns each sidekiq service's command.
 func plannedCommands(t *testing.T) map[string][]string {
 	t.Helper()
-	path := filepath.Join("..", "fixtures", "stock-v4.3.input.yml")
-	src, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := rewrite.Rewrite(path, src, planner.Input{Machine: planner.Machine{MemoryBytes: 8 * planner.GiB, CPUs: 4}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, _ := compose.Parse(path, res.Output)
-	services, _ := doc.Services()
 	out := map[string][]string{}
-	for _, s := range services {
+	for name, s := range rewritten.Services(t, "stock-v4.3.input.yml", planner.Input{Machine: planner.Machine{MemoryBytes: 8 * planner.GiB, CPUs: 4}}, nil) {
 		if planner.IsSidekiq(s.Command) {
-			out[s.Name] = s.Command
+			out[name] = s.Command
 		}
 	}
 	return out

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/compose-scale/compose-scale/internal/fixturetest"
+
 	"github.com/compose-scale/compose-scale/compose"
 	"github.com/compose-scale/compose-scale/planner"
 	"github.com/compose-scale/compose-scale/rewrite"
@@ -394,19 +396,9 @@ func TestMigrationHoldsItsLockOnTheDirectPort(t *testing.T) {
 // commandOf is a service's command in a compose text, as compose reads it.
 func commandOf(t *testing.T, text []byte, service string) []string {
 	t.Helper()
-	doc, err := compose.Parse("out.yml", text)
-	if err != nil {
-		t.Fatal(err)
+	s, ok := fixturetest.ByName(t, text)[service]
+	if !ok {
+		t.Fatalf("no %s in the output", service)
 	}
-	list, err := doc.Services()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range list {
-		if s.Name == service {
-			return s.Command
-		}
-	}
-	t.Fatalf("no %s in the output", service)
-	return nil
+	return s.Command
 }

@@ -14,38 +14,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/compose-scale/compose-scale/internal/fixturetest/rewritten"
+
 	"github.com/compose-scale/compose-scale/compose"
 	"github.com/compose-scale/compose-scale/planner"
-	"github.com/compose-scale/compose-scale/rewrite"
 )
 
 // generated rewrites the stock v4.3 file with --pgbouncer on for m and
 // returns the services of the output.
 func generated(t *testing.T, m planner.Machine, major int) map[string]compose.Service {
 	t.Helper()
-	path := filepath.Join("..", "fixtures", "stock-v4.3.input.yml")
-	src, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src = []byte(strings.Replace(string(src), "image: postgres:14-alpine", "image: postgres:"+strconv.Itoa(major)+"-alpine", 1))
-	res, err := rewrite.Rewrite(path, src, planner.Input{Machine: m, PgBouncer: planner.ToggleOn, CacheRedis: planner.ToggleOn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := compose.Parse(path, res.Output)
-	if err != nil {
-		t.Fatal(err)
-	}
-	list, err := doc.Services()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]compose.Service{}
-	for _, s := range list {
-		out[s.Name] = s
-	}
-	return out
+	return rewritten.Services(t, "stock-v4.3.input.yml", planner.Input{Machine: m, PgBouncer: planner.ToggleOn, CacheRedis: planner.ToggleOn}, withPostgres(major))
 }
 
 // bouncer runs the generated PgBouncer service's own script, as its

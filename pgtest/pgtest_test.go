@@ -2,15 +2,14 @@ package pgtest
 
 import (
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/compose-scale/compose-scale/compose"
+	"github.com/compose-scale/compose-scale/internal/fixturetest/rewritten"
+
 	"github.com/compose-scale/compose-scale/planner"
-	"github.com/compose-scale/compose-scale/rewrite"
 )
 
 // cluster gives the test a fresh initdb'd cluster, or skips (fails under
@@ -39,34 +38,21 @@ func cluster(t *testing.T) (*Cluster, int) {
 // to major so the tool targets the server at hand.
 func dbArgs(t *testing.T, m planner.Machine, major int) []string {
 	t.Helper()
-	path := filepath.Join("..", "fixtures", "stock-v4.3.input.yml")
-	src, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
+	s, ok := rewritten.Services(t, "stock-v4.3.input.yml", planner.Input{Machine: m}, withPostgres(major))["db"]
+	if !ok {
+		t.Fatal("no db service in the rewrite")
 	}
-	src = []byte(strings.Replace(string(src), "image: postgres:14-alpine", "image: postgres:"+strconv.Itoa(major)+"-alpine", 1))
-	res, err := rewrite.Rewrite(path, src, planner.Input{Machine: m})
-	if err != nil {
-		t.Fatal(err)
+	if len(s.Command) == 0 || s.Command[0] != "postgres" {
+		t.Fatalf("db command %q does not start with postgres", s.Command)
 	}
-	doc, err := compose.Parse(path, res.Output)
-	if err != nil {
-		t.Fatal(err)
+	return s.Command[1:]
+}
+
+// withPostgres makes the stock file's Postgres image the given major.
+func withPostgres(major int) func(string) string {
+	return func(src string) string {
+		return strings.Replace(src, "image: postgres:14-alpine", "image: postgres:"+strconv.Itoa(major)+"-alpine", 1)
 	}
-	services, err := doc.Services()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range services {
-		if s.Name == "db" {
-			if len(s.Command) == 0 || s.Command[0] != "postgres" {
-				t.Fatalf("db command %q does not start with postgres", s.Command)
-			}
-			return s.Command[1:]
-		}
-	}
-	t.Fatal("no db service in the rewrite")
-	return nil
 }
 
 // Every db command of the grid starts a real server with exactly its

@@ -5,15 +5,14 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/compose-scale/compose-scale/compose"
+	"github.com/compose-scale/compose-scale/internal/fixturetest/rewritten"
+
 	"github.com/compose-scale/compose-scale/planner"
-	"github.com/compose-scale/compose-scale/rewrite"
 )
 
 func redisServer(t *testing.T) string {
@@ -32,30 +31,11 @@ func redisServer(t *testing.T) string {
 // returns the redis-cache service's command.
 func cacheCommand(t *testing.T, m planner.Machine) []string {
 	t.Helper()
-	path := filepath.Join("..", "fixtures", "stock-v4.3.input.yml")
-	src, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
+	s, ok := rewritten.Services(t, "stock-v4.3.input.yml", planner.Input{Machine: m, CacheRedis: planner.ToggleOn}, nil)["redis-cache"]
+	if !ok {
+		t.Fatal("the rewrite has no redis-cache service")
 	}
-	res, err := rewrite.Rewrite(path, src, planner.Input{Machine: m, CacheRedis: planner.ToggleOn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := compose.Parse(path, res.Output)
-	if err != nil {
-		t.Fatal(err)
-	}
-	services, err := doc.Services()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range services {
-		if s.Name == "redis-cache" {
-			return s.Command
-		}
-	}
-	t.Fatal("the rewrite has no redis-cache service")
-	return nil
+	return s.Command
 }
 
 func freePort(t *testing.T) int {

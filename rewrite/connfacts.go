@@ -37,36 +37,18 @@ func connectionFacts(s compose.Service, vars *compose.Vars, readEnvFile func(str
 	env, from, urlPassword = map[string]string{}, map[string]string{}, map[string]bool{}
 	creds := map[string]string{} // resolved values of credentialKeys
 	keys := append(append([]string(nil), connectionKeys...), credentialKeys[1:]...)
-	if readEnvFile != nil {
-		for _, path := range s.EnvFiles {
-			p, ok := vars.Interpolate(path)
-			if !ok {
-				continue
-			}
-			text, err := readEnvFile(p)
-			if err != nil {
-				continue // docker compose will say; the plan goes on without it
-			}
-			for k, v := range compose.ReadKeys(text, keys) {
-				from[k] = path
-				setFact(k, v, env, creds, urlPassword)
-			}
+	eachSetting(s, vars, readEnvFile, keys, func(k, where, raw, value string, ok bool) {
+		if where == "" {
+			where = "environment"
 		}
-	}
-	for _, k := range keys {
-		v, ok := s.Env[k]
-		if !ok {
-			continue
-		}
-		from[k] = "environment"
-		r, ok := vars.Interpolate(v)
+		from[k] = where
 		if !ok {
 			delete(env, k)
-			creds[k] = "\x00" + v // as written: compared by how it is set
-			continue
+			creds[k] = "\x00" + raw // as written: compared by how it is set
+			return
 		}
-		setFact(k, r, env, creds, urlPassword)
-	}
+		setFact(k, value, env, creds, urlPassword)
+	})
 	any := false
 	for _, k := range credentialKeys {
 		if _, ok := from[k]; ok {
@@ -81,6 +63,37 @@ func connectionFacts(s compose.Service, vars *compose.Vars, readEnvFile func(str
 		b.WriteString(k + "\x00" + creds[k] + "\x00")
 	}
 	return env, from, urlPassword, b.String()
+}
+
+// eachSetting calls fn for each of keys the service sets, in the order
+// its container gets them (its env_files in order, later winning, then
+// its environment): where it is set (an env_file's path as written, ""
+// for the service's environment), the value as written, and the value
+// the container gets, ok false when a ${VAR} cannot be resolved here. An
+// env_file that cannot be read is passed over: docker compose will say
+// so, and the plan goes on without it.
+func eachSetting(s compose.Service, vars *compose.Vars, readEnvFile func(string) ([]byte, error), keys []string, fn func(key, where, raw, value string, ok bool)) {
+	if readEnvFile != nil {
+		for _, path := range s.EnvFiles {
+			p, ok := vars.Interpolate(path)
+			if !ok {
+				continue
+			}
+			text, err := readEnvFile(p)
+			if err != nil {
+				continue
+			}
+			for k, v := range compose.ReadKeys(text, keys) {
+				fn(k, path, v, v, true)
+			}
+		}
+	}
+	for _, k := range keys {
+		if v, ok := s.Env[k]; ok {
+			r, ok := vars.Interpolate(v)
+			fn(k, "", v, r, ok)
+		}
+	}
 }
 
 func setFact(k, v string, env, creds map[string]string, urlPassword map[string]bool) {

@@ -10,6 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/compose-scale/compose-scale/internal/fixturetest"
+
+	"github.com/compose-scale/compose-scale/internal/goldentest"
+
 	"github.com/aymanbagabas/go-udiff"
 	"github.com/compose-scale/compose-scale/compose"
 	"github.com/compose-scale/compose-scale/internal/unidiff"
@@ -88,6 +92,38 @@ func (c goldenCase) rewrite(t *testing.T, path string, src []byte, in planner.In
 	return RewriteFiles(Files{Base: compose.File{Path: path, Text: src}, Vars: dotenv(t, c.dotenv), ReadEnvFile: readFixture}, in)
 }
 
+// setup is the case's fixture and its input: machine, strategy, version.
+func (c goldenCase) setup(t *testing.T) (path string, src []byte, in planner.Input) {
+	t.Helper()
+	path, src = fixture(t, c.fixture)
+	in = input(t, c.droplet, c.strategy)
+	if c.version != "" {
+		v, err := planner.ParseVersion(c.version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Version = &v
+	}
+	return path, src, in
+}
+
+// run rewrites the case's fixture for its machine, strategy and version.
+func (c goldenCase) run(t *testing.T) *Result {
+	t.Helper()
+	path, src, in := c.setup(t)
+	res, err := c.rewrite(t, path, src, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// checkGolden compares got with fixtures/name (-update writes it).
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	goldentest.Check(t, filepath.Join("..", "fixtures", name), got, *update, "go test ./rewrite -update")
+}
+
 func dotenv(t *testing.T, name string) *compose.Vars {
 	t.Helper()
 	var text []byte
@@ -142,32 +178,9 @@ var managedLine = regexp.MustCompile(`^\s*(` +
 func TestGolden(t *testing.T) {
 	for _, gc := range goldenCases {
 		t.Run(gc.fixture+"."+gc.name(), func(t *testing.T) {
-			path, src := fixture(t, gc.fixture)
-			in := input(t, gc.droplet, gc.strategy)
-			if gc.version != "" {
-				v, err := planner.ParseVersion(gc.version)
-				if err != nil {
-					t.Fatal(err)
-				}
-				in.Version = &v
-			}
-			res, err := gc.rewrite(t, path, src, in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			golden := filepath.Join("..", "fixtures", gc.fixture+"."+gc.name()+".golden.yml")
-			if *update {
-				if err := os.WriteFile(golden, res.Output, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./rewrite -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), string(res.Output)); diff != "" {
-				t.Errorf("output differs from %s (-want +got):\n%s", golden, diff)
-			}
+			path, src, in := gc.setup(t)
+			res := gc.run(t)
+			checkGolden(t, gc.fixture+"."+gc.name()+".golden.yml", res.Output)
 
 			// Idempotence: rewriting the output changes nothing.
 			again, err := gc.rewrite(t, path, res.Output, in)
@@ -259,18 +272,10 @@ func TestResizeEqualsDirect(t *testing.T) {
 // services is a file's meaning as compose reads it, order aside.
 func services(t *testing.T, src []byte) map[string]compose.Service {
 	t.Helper()
-	doc, err := compose.Parse("x.yml", src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	list, err := doc.Services()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]compose.Service{}
-	for _, s := range list {
+	out := fixturetest.ByName(t, src)
+	for name, s := range out {
 		s.Line = 0
-		out[s.Name] = s
+		out[name] = s
 	}
 	return out
 }
@@ -300,16 +305,8 @@ func TestNoSecretsInOutput(t *testing.T) {
 		}
 	}
 	for _, gc := range goldenCases {
-		path, src := fixture(t, gc.fixture)
-		in := input(t, gc.droplet, gc.strategy)
-		if gc.version != "" {
-			v, _ := planner.ParseVersion(gc.version)
-			in.Version = &v
-		}
-		res, err := gc.rewrite(t, path, src, in)
-		if err != nil {
-			t.Fatal(err)
-		}
+		path := filepath.Join("..", "fixtures", gc.fixture+".input.yml")
+		res := gc.run(t)
 		var reports []string
 		for _, format := range report.Formats {
 			var b strings.Builder
@@ -391,19 +388,7 @@ func TestResizeSequenceGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s step %d (%s): %v", fx, i+1, droplet, err)
 			}
-			golden := filepath.Join("..", "fixtures", fmt.Sprintf("%s.step%d-%s.golden.yml", fx, i+1, droplet))
-			if *update {
-				if err := os.WriteFile(golden, res.Output, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./rewrite -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), string(res.Output)); diff != "" {
-				t.Errorf("%s step %d differs from %s (-want +got):\n%s", fx, i+1, golden, diff)
-			}
+			checkGolden(t, fmt.Sprintf("%s.step%d-%s.golden.yml", fx, i+1, droplet), res.Output)
 			again, err := Rewrite(path, res.Output, in)
 			if err != nil || again.Changed() {
 				t.Errorf("%s step %d: re-run changed the file (%v)", fx, i+1, err)
@@ -435,19 +420,7 @@ func TestServicesOffRestores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("..", "fixtures", "stock-v4.5.off-g-16vcpu-64gb.golden.yml")
-	if *update {
-		if err := os.WriteFile(golden, plain.Output, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), string(plain.Output)); diff != "" {
-		t.Errorf("the plain rewrite differs from %s:\n%s", golden, diff)
-	}
+	checkGolden(t, "stock-v4.5.off-g-16vcpu-64gb.golden.yml", plain.Output)
 	turnedOff, err := Rewrite(path, withThem.Output, off)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/compose-scale/compose-scale/internal/fixturetest"
+
 	"github.com/compose-scale/compose-scale/compose"
 	"github.com/compose-scale/compose-scale/internal/unidiff"
 	"github.com/compose-scale/compose-scale/planner"
@@ -168,7 +170,7 @@ func TestOverrideAtEverySize(t *testing.T) {
 func mergedMeaning(t *testing.T, path string, base, over []byte) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, s := range compose.Merge(services2(t, path, base), services2(t, overridePath, over)) {
+	for _, s := range compose.Merge(fixturetest.Services(t, base), fixturetest.Services(t, over)) {
 		if s.Disabled {
 			continue
 		}
@@ -212,16 +214,7 @@ func TestOverrideGolden(t *testing.T) {
 		}
 		in := input(t, "s-4vcpu-8gb", "")
 		res := rewriteOverride(t, path, src, existing, in)
-		golden := filepath.Join("..", "fixtures", tc.golden)
-		if *update {
-			if err := os.WriteFile(golden, res.Output, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want := readFixtureT(t, tc.golden)
-		if diff := cmp.Diff(string(want), string(res.Output)); diff != "" {
-			t.Errorf("%s differs (-want +got):\n%s", golden, diff)
-		}
+		checkGolden(t, tc.golden, res.Output)
 		checkMergedIsThePlan(t, tc.golden, path, src, res, in.Machine)
 		if again := rewriteOverride(t, path, src, res.Output, in); again.Changed() {
 			t.Errorf("%s: a re-run is not a no-op", tc.golden)
@@ -277,19 +270,6 @@ func readFixtureT(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func services2(t *testing.T, path string, src []byte) []compose.Service {
-	t.Helper()
-	doc, err := compose.Parse(path, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ss, err := doc.Services()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ss
 }
 
 // The held-out shapes: a base file with anchors (the copies written into

@@ -80,31 +80,15 @@ func (l *RedisLogin) setDB(db, where string) error {
 // be interpolated here is left out.
 func serviceValues(s compose.Service, vars *compose.Vars, readEnvFile func(string) ([]byte, error), keys []string) (env, from map[string]string) {
 	env, from = map[string]string{}, map[string]string{}
-	if readEnvFile != nil {
-		for _, path := range s.EnvFiles {
-			p, ok := vars.Interpolate(path)
-			if !ok {
-				continue
-			}
-			text, err := readEnvFile(p)
-			if err != nil {
-				continue
-			}
-			for k, v := range compose.ReadKeys(text, keys) {
-				env[k], from[k] = v, path
-			}
+	eachSetting(s, vars, readEnvFile, keys, func(k, where, _, value string, ok bool) {
+		if where == "" {
+			where = s.Name + "'s environment"
 		}
-	}
-	for _, k := range keys {
-		v, ok := s.Env[k]
-		if !ok {
-			continue
-		}
-		if r, ok := vars.Interpolate(v); ok {
-			env[k], from[k] = r, s.Name+"'s environment"
+		if ok {
+			env[k], from[k] = value, where
 		} else {
 			delete(env, k)
 		}
-	}
+	})
 	return env, from
 }

@@ -128,16 +128,7 @@ func startProblemsOf(all []compose.Service) []string {
 func TestOutputsStart(t *testing.T) {
 	for _, gc := range goldenCases {
 		t.Run(gc.fixture+"."+gc.name(), func(t *testing.T) {
-			path, src := fixture(t, gc.fixture)
-			in := input(t, gc.droplet, gc.strategy)
-			if gc.version != "" {
-				v, _ := planner.ParseVersion(gc.version)
-				in.Version = &v
-			}
-			res, err := gc.rewrite(t, path, src, in)
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := gc.run(t)
 			for _, p := range startProblems(res.Output) {
 				t.Error(p)
 			}

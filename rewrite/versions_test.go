@@ -5,7 +5,8 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/compose-scale/compose-scale/compose"
+	"github.com/compose-scale/compose-scale/internal/fixturetest"
+
 	"github.com/compose-scale/compose-scale/planner"
 )
 
@@ -159,15 +160,7 @@ func poolsSetEverywhere(errorf func(string, ...any), v planner.Version, services
 // parsed reads a rewritten file's services as the planner sees them.
 func parsed(t *testing.T, src []byte) []planner.Service {
 	t.Helper()
-	doc, err := compose.Parse("out.yml", src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	list, err := doc.Services()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return PlannerServices(list, nil, nil)
+	return PlannerServices(fixturetest.Services(t, src), nil, nil)
 }
 
 // maxConnections is the max_connections the db command sets.

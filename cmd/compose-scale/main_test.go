@@ -10,8 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/compose-scale/compose-scale/internal/goldentest"
+
 	"github.com/compose-scale/compose-scale/machine"
-	"github.com/google/go-cmp/cmp"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -76,19 +77,7 @@ func readFile(t *testing.T, path string) string {
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cmd/compose-scale -update)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", path, diff)
-	}
+	goldentest.Check(t, filepath.Join("testdata", name), []byte(got), *update, "go test ./cmd/compose-scale -update")
 }
 
 func TestRewriteInPlace(t *testing.T) {
