@@ -280,7 +280,7 @@ func (p *planning) parseSidekiq(services []Service) ([]existingProcess, error) {
 		for _, q := range c.Queues {
 			if !known[q.Name] && !everyReleaseQueue[q.Name] && nearMiss(q.Name) == "" {
 				if !hasQueue(p.ForkQueues, q.Name) {
-					p.ForkQueues = append(p.ForkQueues, Queue{Name: q.Name, Weight: q.Weight})
+					p.ForkQueues = append(p.ForkQueues, q)
 				}
 				continue
 			}
