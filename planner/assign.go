@@ -78,6 +78,7 @@ func (p *planning) connectionBudget(in Input, sz *sizing, hasWeb, hasStreaming b
 	} else {
 		b.limit = min(usable(maxPlannedConnections), sz.connsByMemory)
 	}
+	b.limit -= in.ReservedConnections
 	// Puma takes at most a third of the connections: sidekiq is what
 	// falls behind in a surge (bench/surge), not web.
 	f := p.RailsPools
@@ -392,7 +393,7 @@ func (p *planning) assignConnections(in Input, sz sizing, cb connectionBudget, w
 			p.Streaming.Pool = 10 // fixed in the streaming server before 4.1
 		}
 	}
-	total := p.connectionsInUse()
+	total := p.connectionsInUse() + in.ReservedConnections
 	if p.throughBouncer() {
 		if p.bouncer.generated {
 			// A tenth more clients than the pools, rounded up to 50.

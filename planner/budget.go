@@ -28,7 +28,10 @@ type Connections struct {
 	MaxConnections    int
 	Limit             int // the most the pools may hold: min(90% of max, max - 15)
 	SuperuserReserved int
-	Free              int // MaxConnections - Total
+	// Reserved are Input.ReservedConnections: left free for surge pods
+	// and migration jobs.
+	Reserved int
+	Free     int // MaxConnections - Total - Reserved
 }
 
 // Memory is the estimated memory budget.
@@ -82,15 +85,19 @@ func (p *planning) budget(in Input, est Estimates, sz sizing) {
 	b.Connections.MaxConnections = mc
 	b.Connections.Limit = usable(mc)
 	b.Connections.SuperuserReserved = superuserReserved
-	b.Connections.Free = mc - b.Connections.Total
+	b.Connections.Reserved = in.ReservedConnections
+	b.Connections.Free = mc - b.Connections.Total - b.Connections.Reserved
 
 	b.Memory.MachineBytes = p.Machine.MemoryBytes
 	b.Memory.PostgresBytes = sz.dbMem
+	if sz.dbApart {
+		b.Memory.PostgresBytes = 0 // on its own machine: none of this one's
+	}
 	b.Memory.RedisBytes = sz.redisMem
 	p.Estimates.Redis = sz.redisMem
 	b.Memory.SearchBytes = sz.searchMem
 	b.Memory.CacheBytes = sz.cacheMem
-	b.Memory.TotalBytes = b.Memory.AppBytes + sz.dbMem + sz.redisMem + sz.searchMem + sz.cacheMem
+	b.Memory.TotalBytes = b.Memory.AppBytes + b.Memory.PostgresBytes + sz.redisMem + sz.searchMem + sz.cacheMem
 	b.Memory.HeadroomBytes = b.Memory.MachineBytes - b.Memory.TotalBytes
 
 	if sz.shrunkDB {

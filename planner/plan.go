@@ -31,10 +31,18 @@ type Input struct {
 	InstanceSource  string
 	// MaxConnections fixes Postgres max_connections; 0 plans it.
 	MaxConnections int
+	// ReservedConnections are connections the pools must leave free on
+	// the database for what opens them beside the running processes:
+	// the pods a rolling update adds, migration jobs (a cluster's).
+	ReservedConnections int
 	// DBMemory is the memory Postgres may use; 0 means DBMemoryShare of the
 	// machine (default one half: see sizing).
 	DBMemory      int64
 	DBMemoryShare float64
+	// DBMachine is the machine Postgres runs on when it is not this one
+	// (a database node of a cluster): Postgres is tuned for its memory and
+	// CPUs, and none of Machine goes to it. nil: Postgres shares Machine.
+	DBMachine *Machine
 	// DBType is PGTune's workload type; "" means OLTP.
 	DBType DBType
 	// PgBouncer and CacheRedis are --pgbouncer and --cache-redis; ""

@@ -20,6 +20,9 @@ const maxPostgresWorkers = 1024
 func (p *planning) tunePostgres(in Input, db *Service, sz sizing) error {
 	pg := p.Postgres
 	pg.Service, pg.MemoryBytes, pg.CPUs = db.Name, sz.dbMem, p.Machine.CPUs
+	if in.DBMachine != nil {
+		pg.CPUs = max(in.DBMachine.CPUs, 1)
+	}
 	if pg.CPUs > maxPostgresWorkers {
 		// max_parallel_workers (and the gather and maintenance ones)
 		// stop at 1024: a server given more refuses to start.

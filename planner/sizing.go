@@ -17,6 +17,9 @@ type sizing struct {
 	threadCap     int // the most threads one sidekiq process gets here
 	connsByMemory int // connections Postgres's memory can back
 	shrunkDB      bool
+	// dbApart: Postgres runs on a machine of its own (Input.DBMachine),
+	// so dbMem is that machine's and none of this one's.
+	dbApart bool
 }
 
 // minimumMachine is the least memory that holds one of everything.
@@ -34,13 +37,17 @@ func minimumMachine(est Estimates, hasDB, hasRedis bool) int64 {
 func size(in Input, m Machine, est Estimates, hasDB, hasRedis bool, v Version, searchMem int64) (sizing, error) {
 	var sz sizing
 	sz.searchMem = searchMem
-	if min := minimumMachine(est, hasDB, hasRedis) + searchMem; m.MemoryBytes < min {
+	sz.dbApart = hasDB && in.DBMachine != nil
+	if min := minimumMachine(est, hasDB && !sz.dbApart, hasRedis) + searchMem; m.MemoryBytes < min {
 		return sz, &TooSmallError{Have: m.MemoryBytes, Need: min}
 	}
 	if hasDB {
 		switch {
 		case in.DBMemory > 0:
 			sz.dbMem = in.DBMemory
+		case sz.dbApart:
+			// A database node: PGTune's total memory is that machine's.
+			sz.dbMem = in.DBMachine.MemoryBytes
 		default:
 			share := in.DBMemoryShare
 			if share <= 0 {
@@ -57,7 +64,11 @@ func size(in Input, m Machine, est Estimates, hasDB, hasRedis bool, v Version, s
 	// 4.2 it is one process (more processes are more services behind nginx).
 	sz.streamProcs = streamingProcesses(v, m)
 
-	app := m.MemoryBytes - sz.dbMem - sz.redisMem - sz.searchMem - int64(sz.streamProcs)*est.StreamingProcess
+	onHere := sz.dbMem
+	if sz.dbApart {
+		onHere = 0
+	}
+	app := m.MemoryBytes - onHere - sz.redisMem - sz.searchMem - int64(sz.streamProcs)*est.StreamingProcess
 	// Puma: one process per CPU, but never more than a third of the app
 	// memory, so sidekiq keeps the rest.
 	sz.webProcs = max(1, min(m.CPUs, int(app/3/est.PumaProcess), 16))
@@ -67,12 +78,12 @@ func size(in Input, m Machine, est Estimates, hasDB, hasRedis bool, v Version, s
 		// left, down to its minimum.
 		sz.webProcs, sz.streamProcs = 1, 1
 		rest := m.MemoryBytes - sz.redisMem - sz.searchMem - est.StreamingProcess - est.PumaProcess - est.SidekiqProcess
-		if hasDB && in.DBMemory == 0 && rest >= est.PostgresMin {
+		if hasDB && !sz.dbApart && in.DBMemory == 0 && rest >= est.PostgresMin {
 			sz.dbMem, sz.shrunkDB = rest, true
 			sz.sidekiqProcs = 1
 		} else {
 			need := est.PumaProcess + est.SidekiqProcess + est.StreamingProcess + sz.redisMem + sz.searchMem
-			return sz, fmt.Errorf("the app side needs %s (one Puma, one Sidekiq, streaming, Redis) but only %s is left beside Postgres's %s: lower --db-memory or use a bigger machine", FormatBytes(need), FormatBytes(m.MemoryBytes-sz.dbMem), FormatBytes(sz.dbMem))
+			return sz, fmt.Errorf("the app side needs %s (one Puma, one Sidekiq, streaming, Redis) but only %s is left beside Postgres's %s: lower --db-memory or use a bigger machine", FormatBytes(need), FormatBytes(m.MemoryBytes-onHere), FormatBytes(onHere))
 		}
 	}
 

@@ -106,7 +106,7 @@ before anything runs.`,
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {}, // Run prints and exits
 		OnUsageError:    onUsageError,
-		Commands:        withUsageErrors(rewriteCommand(env), planCommand(env), checkCommand(env), observeCommand(env)),
+		Commands:        withUsageErrors(rewriteCommand(env), planCommand(env), checkCommand(env), observeCommand(env), exportCommand(env)),
 		// Without a command: the help; with an unknown one: a usage error
 		// (urfave/cli would look it up as a help topic).
 		Action: func(c *cli.Context) error {

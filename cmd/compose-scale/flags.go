@@ -102,6 +102,9 @@ func plannerInput(c *cli.Context, m planner.Machine) (planner.Input, error) {
 		name string
 		into *planner.Toggle
 	}{{"pgbouncer", &in.PgBouncer}, {"cache-redis", &in.CacheRedis}} {
+		if c.String(f.name) == "" {
+			continue // a command without the flag (export): auto
+		}
 		t, err := planner.ParseToggle(f.name, c.String(f.name))
 		if err != nil {
 			return in, usageError{err}

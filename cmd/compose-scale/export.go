@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/compose-scale/compose-scale/compose"
+	"github.com/compose-scale/compose-scale/helm"
+	"github.com/compose-scale/compose-scale/machine"
+	"github.com/compose-scale/compose-scale/planner"
+	"github.com/compose-scale/compose-scale/report"
+	"github.com/compose-scale/compose-scale/rewrite"
+	"github.com/urfave/cli/v2"
+)
+
+func exportCommand(env Env) *cli.Command {
+	return &cli.Command{
+		Name:  "export",
+		Usage: "write the plan for an engine that runs it across machines",
+		Subcommands: withUsageErrors(&cli.Command{
+			Name:      "helm",
+			Usage:     "values for Mastodon's official Helm chart, sized for the cluster's nodes",
+			ArgsUsage: "[FILE]",
+			Description: `Reads the compose file (its version, its layout, what it runs) and writes a
+values file with the tuning keys alone, to layer over the release's own:
+
+   helm upgrade REL mastodon/mastodon -f current.yaml -f compose-scale.yaml
+
+Examples:
+   compose-scale export helm --nodes 3 --node s-4vcpu-8gb --db-node s-4vcpu-16gb -o compose-scale.yaml
+   compose-scale export helm --nodes 2 --node-memory 16GB --node-cpus 8 --max-connections 100
+   compose-scale export helm --chart legacy --values current.yaml --nodes 3 --node s-8vcpu-16gb --db-node s-8vcpu-32gb`,
+			Flags:  exportFlags(),
+			Action: func(c *cli.Context) error { return exportHelm(c, env) },
+		}),
+	}
+}
+
+func exportFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.IntFlag{Name: "nodes", Usage: "how many application `N`odes the cluster has", Value: 1},
+		&cli.StringFlag{Name: "node", Usage: "each node's DigitalOcean size `SLUG`, like s-4vcpu-8gb"},
+		&cli.StringFlag{Name: "node-memory", Usage: "each node's memory, like `8GB`"},
+		&cli.IntFlag{Name: "node-cpus", Usage: "each node's `CPUs`"},
+		&cli.StringFlag{Name: "db-node", Usage: "the database node's size `SLUG`"},
+		&cli.StringFlag{Name: "db-node-memory", Usage: "the database node's memory, like `16GB`"},
+		&cli.IntFlag{Name: "db-node-cpus", Usage: "the database node's `CPUs`"},
+		&cli.IntFlag{Name: "max-connections", Usage: "a managed database's max_connections (instead of a database node)"},
+		&cli.StringFlag{Name: "chart", Value: string(helm.Current), Usage: "the chart: mastodon (mastodon/helm-charts) or legacy (mastodon/chart)"},
+		&cli.StringFlag{Name: "values", Usage: "the release's current values (helm get values REL), for what the lists Helm replaces must keep"},
+		&cli.StringFlag{Name: "mastodon-version", Usage: "the Mastodon `VERSION` the pods run", DefaultText: "the values' image.tag, else the chart's own"},
+		&cli.StringFlag{Name: "strategy", Value: "auto", Usage: "how to split sidekiq: auto, per-queue, permuted or weighted"},
+		&cli.StringFlag{Name: "db-type", Usage: "PGTune workload `TYPE`: oltp or web", Value: "oltp"},
+		&cli.StringFlag{Name: "estimate-sidekiq", Usage: "memory of one Sidekiq process, like `600MB`", DefaultText: "350MB"},
+		&cli.StringFlag{Name: "estimate-puma", Usage: "memory of one Puma process, like `400MB`", DefaultText: "300MB"},
+		&cli.StringFlag{Name: "estimate-streaming", Usage: "memory of one streaming process, like `150MB`", DefaultText: "100MB"},
+		&cli.StringFlag{Name: "env-file", Usage: "read variables for interpolation from `FILE`", DefaultText: ".env beside the compose file"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the values to `FILE`", DefaultText: "stdout"},
+		&cli.StringFlag{Name: "report", Usage: "write the report to `FILE`"},
+		&cli.StringFlag{Name: "format", Value: "text", Usage: "report format: text, markdown or json"},
+	}
+}
+
+// nodeFlags reads a node's size from --PREFIX (a slug) or --PREFIX-memory
+// and --PREFIX-cpus; ok is false when none is given.
+func nodeFlags(c *cli.Context, prefix string) (planner.Machine, bool, error) {
+	var m planner.Machine
+	if slug := c.String(prefix); slug != "" {
+		if c.IsSet(prefix+"-memory") || c.IsSet(prefix+"-cpus") {
+			return m, false, usagef("--%s sets memory and CPUs: drop --%s-memory and --%s-cpus, or --%s", prefix, prefix, prefix, prefix)
+		}
+		cpus, mem, err := machine.ParseDroplet(slug)
+		if err != nil {
+			return m, false, usagef("--%s: %v", prefix, err)
+		}
+		return planner.Machine{MemoryBytes: mem, CPUs: cpus}, true, nil
+	}
+	if !c.IsSet(prefix+"-memory") && !c.IsSet(prefix+"-cpus") {
+		return m, false, nil
+	}
+	mem, err := machine.ParseSize(c.String(prefix + "-memory"))
+	if err != nil || !c.IsSet(prefix+"-memory") {
+		return m, false, usagef("--%s-memory: give the memory, like 8GB (%v)", prefix, err)
+	}
+	if c.Int(prefix+"-cpus") < 1 {
+		return m, false, usagef("--%s-cpus: give the CPUs, 1 or more", prefix)
+	}
+	return planner.Machine{MemoryBytes: mem, CPUs: c.Int(prefix + "-cpus")}, true, nil
+}
+
+// clusterFromFlags is the cluster the flags describe.
+func clusterFromFlags(c *cli.Context) (planner.Cluster, error) {
+	cl := planner.Cluster{Nodes: c.Int("nodes"), Engine: "Kubernetes", WebSurge: 0.1, StreamingSurge: 0.1}
+	if cl.Nodes < 1 {
+		return cl, usagef("--nodes must be 1 or more")
+	}
+	node, ok, err := nodeFlags(c, "node")
+	if err != nil {
+		return cl, err
+	}
+	if !ok {
+		return cl, usagef("give each node's size: --node SLUG, or --node-memory and --node-cpus")
+	}
+	cl.Node = node
+	db, ok, err := nodeFlags(c, "db-node")
+	if err != nil {
+		return cl, err
+	}
+	if ok {
+		cl.DB = &db
+	}
+	if c.IsSet("max-connections") {
+		if ok {
+			return cl, usagef("--max-connections is a managed database's: with a database node it is planned")
+		}
+		cl.MaxConnections = c.Int("max-connections")
+	}
+	if !ok && cl.MaxConnections == 0 {
+		return cl, usagef("give the database: --db-node SLUG (or --db-node-memory and --db-node-cpus), or a managed database's --max-connections")
+	}
+	return cl, nil
+}
+
+func exportHelm(c *cli.Context, env Env) error {
+	chart := helm.Chart(c.String("chart"))
+	if chart != helm.Current && chart != helm.Legacy {
+		return usagef("--chart %q: use mastodon or legacy", chart)
+	}
+	if err := checkFormat(c); err != nil {
+		return err
+	}
+	cl, err := clusterFromFlags(c)
+	if err != nil {
+		return err
+	}
+	files, f, err := readComposeFiles(c, env)
+	if err != nil {
+		return err
+	}
+	in, err := plannerInput(c, planner.Machine{})
+	if err != nil {
+		return err
+	}
+	var current helm.Release
+	if p := c.String("values"); p != "" {
+		text, err := readLimited(p, resolve(env.Dir, p))
+		if err != nil {
+			return err
+		}
+		if current, err = helm.ReadValues(p, text); err != nil {
+			return err
+		}
+	}
+	runs, source, warnings := helm.PodVersion(chart, in.Version, current.ImageTag)
+	cl.Runs, cl.RunsSource = &runs, source
+	current.Warnings = append(current.Warnings, warnings...)
+	_, services, err := rewrite.ReadServices(files)
+	if err != nil {
+		return err
+	}
+	in.Services = services
+	cp, err := planner.MakeCluster(in, cl)
+	if err != nil {
+		return err
+	}
+	cp.Warnings = append(cp.Warnings, current.Warnings...)
+	header := []string{
+		fmt.Sprintf("Written by compose-scale export helm from %s: the tuning for %d nodes of %s, layered over the release's own values:", f.display, cl.Nodes, nodeLabel(c, "node")),
+		"  helm upgrade REL " + chartRef(chart) + " -f current.yaml -f " + outName(c),
+	}
+	out, err := helm.Values(cp, chart, current.Kept, header)
+	if err != nil {
+		return err
+	}
+	reportTo := env.Stderr
+	if o := c.String("output"); o != "" {
+		if err := writeThrough(o, resolve(env.Dir, o), out, 0o644, ""); err != nil {
+			return err
+		}
+		reportTo = env.Stdout
+	} else {
+		env.Stdout.Write(out)
+	}
+	return writeClusterReport(c, env, reportTo, cp, report.Context{File: f.display, MachineSource: nodeLabel(c, "node")})
+}
+
+func writeClusterReport(c *cli.Context, env Env, def io.Writer, cp *planner.ClusterPlan, ctx report.Context) error {
+	var buf bytes.Buffer
+	if err := report.WriteCluster(&buf, c.String("format"), cp, ctx); err != nil {
+		return err
+	}
+	if p := c.String("report"); p != "" {
+		return writeThrough(p, resolve(env.Dir, p), buf.Bytes(), 0o644, "")
+	}
+	_, err := def.Write(buf.Bytes())
+	return err
+}
+
+func outName(c *cli.Context) string {
+	if o := c.String("output"); o != "" {
+		return filepath.Base(o)
+	}
+	return "compose-scale.yaml"
+}
+
+func chartRef(c helm.Chart) string {
+	if c == helm.Legacy {
+		return "mastodon/mastodon (mastodon/chart)"
+	}
+	return "mastodon/mastodon"
+}
+
+func nodeLabel(c *cli.Context, prefix string) string {
+	if s := c.String(prefix); s != "" {
+		return s
+	}
+	return fmt.Sprintf("%s, %d CPUs", c.String(prefix+"-memory"), c.Int(prefix+"-cpus"))
+}
+
+// readComposeFiles finds and reads the compose file and its variables,
+// for commands that plan from it without rewriting it.
+func readComposeFiles(c *cli.Context, env Env) (rewrite.Files, composeFile, error) {
+	var f composeFile
+	arg, err := oneFileArg(c)
+	if err != nil {
+		return rewrite.Files{}, f, err
+	}
+	if f.display, f.path, _, err = findComposeFile(arg, env); err != nil {
+		return rewrite.Files{}, f, err
+	}
+	src, mode, err := readComposeFile(f.display, f.path)
+	if err != nil {
+		return rewrite.Files{}, f, err
+	}
+	f.mode = mode
+	vars, err := loadVars(c, env, f)
+	if err != nil {
+		return rewrite.Files{}, f, err
+	}
+	dir := filepath.Dir(f.path)
+	readEnvFile := func(p string) ([]byte, error) {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		return readLimited(p, p)
+	}
+	if _, err := compose.ValidateWith(vars, compose.File{Path: f.display, Text: src, Dir: dir}); err != nil {
+		return rewrite.Files{}, f, err
+	}
+	return rewrite.Files{Base: compose.File{Path: f.display, Text: src, Dir: dir}, Vars: vars, ReadEnvFile: readEnvFile}, f, nil
+}

@@ -1,0 +1,189 @@
+// Package helm renders a cluster plan as values for Mastodon's official
+// Helm charts: the current one (mastodon/helm-charts, charts/mastodon) and
+// the legacy one (mastodon/chart). It writes only the tuning keys, to be
+// layered over the admin's own values file, and it decides nothing: every
+// number comes from the plan (planner.MakeCluster).
+package helm
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/compose-scale/compose-scale/planner"
+	"go.yaml.in/yaml/v4"
+)
+
+// Chart is the chart the values are for.
+type Chart string
+
+const (
+	// Current is mastodon/helm-charts' charts/mastodon (chart 1.x):
+	// camelCase keys, no bundled Postgres or Redis, Mastodon 4.4 and later.
+	Current Chart = "mastodon"
+	// Legacy is mastodon/chart (chart 6.x, deprecated): the same keys for
+	// what compose-scale writes, bundled Bitnami Postgres and Redis.
+	Legacy Chart = "legacy"
+)
+
+// AppVersion is the Mastodon each chart runs when image.tag is not set:
+// its Chart.yaml appVersion at the snapshots the render test was run on
+// (mastodon/helm-charts f6905d5, chart 1.0.2; mastodon/chart 3c8d76d,
+// chart 6.9.3).
+var AppVersion = map[Chart]string{Current: "v4.6.2", Legacy: "v4.6.3"}
+
+// MaxWorkerName is the longest worker name written: the chart puts it in
+// the label app.kubernetes.io/component as sidekiq-NAME, and a label value
+// is at most 63 bytes.
+const MaxWorkerName = 55
+
+// Kept is what a release's current values (helm get values) give each
+// worker that a list Helm replaces whole would lose: by worker name, and
+// for every worker when they all have the same.
+type Kept struct {
+	ByName map[string]map[string]any
+	All    map[string]any
+}
+
+// workerKeys are the worker keys carried over from the current values.
+var workerKeys = []string{"image", "affinity", "nodeSelector", "tolerations"}
+
+// Values renders the plan as a values file for chart. header is the
+// comment written first (what made it, how to layer it).
+func Values(cp *planner.ClusterPlan, chart Chart, kept Kept, header []string) ([]byte, error) {
+	mastodon := newMap()
+	if cp.Web != nil {
+		mastodon.set("web", podGroup(cp.Web, "web", map[string]any{
+			"workers":    strconv.Itoa(cp.Web.Processes),
+			"minThreads": strconv.Itoa(cp.Web.Threads),
+			"maxThreads": strconv.Itoa(cp.Web.Threads),
+		}))
+	}
+	if cp.Streaming != nil {
+		mastodon.set("streaming", podGroup(cp.Streaming, "streaming", map[string]any{
+			"workers":      1,
+			"extraEnvVars": newMap().set("DB_POOL", strconv.Itoa(cp.Streaming.Threads)),
+		}))
+	}
+	workers, err := workerList(cp, kept)
+	if err != nil {
+		return nil, err
+	}
+	mastodon.set("sidekiq", newMap().
+		set("updateStrategy", newMap().set("type", "Recreate")).
+		set("workers", workers))
+	root := newMap().set("mastodon", mastodon)
+
+	var b bytes.Buffer
+	for _, h := range header {
+		b.WriteString("# " + h + "\n")
+	}
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(root.node()); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	if !bytes.HasSuffix(b.Bytes(), []byte("\n")) {
+		b.WriteString("\n")
+	}
+	return b.Bytes(), nil
+}
+
+// WorkerName is a planned process's name as a chart worker: without the
+// sidekiq- prefix the chart adds back, and short enough for a label.
+func WorkerName(process string) string {
+	name := strings.TrimPrefix(process, "sidekiq-")
+	if name == "" || name == process && process == "sidekiq" {
+		name = "all-queues"
+	}
+	if len(name) > MaxWorkerName {
+		name = strings.TrimRight(name[:MaxWorkerName], "-")
+	}
+	return name
+}
+
+func workerList(cp *planner.ClusterPlan, kept Kept) ([]any, error) {
+	var out []any
+	schedulers := 0
+	seen := map[string]bool{}
+	for _, w := range cp.Workers {
+		name := WorkerName(w.Name)
+		if seen[name] {
+			return nil, fmt.Errorf("internal error: two sidekiq workers are both named %s in the chart's values", name)
+		}
+		seen[name] = true
+		var queues []any
+		for _, q := range w.Queues {
+			if q.Name == "scheduler" {
+				schedulers++
+				if w.Replicas != 1 {
+					return nil, fmt.Errorf("internal error: the scheduler's worker %s has %d replicas; it must have one", name, w.Replicas)
+				}
+			}
+			if q.Weight > 0 {
+				queues = append(queues, fmt.Sprintf("%s,%d", q.Name, q.Weight))
+			} else {
+				queues = append(queues, q.Name)
+			}
+		}
+		m := newMap().
+			set("name", name).
+			set("replicas", w.Replicas).
+			set("concurrency", w.Concurrency).
+			set("queues", queues).
+			set("resources", resources(w.Resources))
+		carried := kept.All
+		if k, ok := kept.ByName[name]; ok {
+			carried = k
+		}
+		for _, key := range workerKeys {
+			if v, ok := carried[key]; ok {
+				m.set(key, v)
+			}
+		}
+		m.set("topologySpreadConstraints", spread("sidekiq-"+name))
+		out = append(out, m)
+	}
+	if planner.HasScheduler(cp.Version) && schedulers != 1 {
+		return nil, fmt.Errorf("internal error: %d sidekiq workers listen on scheduler; exactly one must", schedulers)
+	}
+	return out, nil
+}
+
+func podGroup(g *planner.PodGroup, component string, extra map[string]any) *orderedMap {
+	m := newMap().set("replicas", g.Replicas)
+	for _, k := range []string{"workers", "minThreads", "maxThreads", "extraEnvVars"} {
+		if v, ok := extra[k]; ok {
+			m.set(k, v)
+		}
+	}
+	return m.set("resources", resources(g.Resources)).set("topologySpreadConstraints", spread(component))
+}
+
+// resources are requests and a memory limit; no CPU limit (the plan's
+// reason: a throttled Sidekiq falls behind without saying why).
+func resources(r planner.Resources) *orderedMap {
+	return newMap().
+		set("requests", newMap().set("cpu", fmt.Sprintf("%dm", r.CPURequest)).set("memory", mebibytes(r.MemoryRequest))).
+		set("limits", newMap().set("memory", mebibytes(r.MemoryLimit)))
+}
+
+func mebibytes(b int64) string { return fmt.Sprintf("%dMi", (b+planner.MiB-1)/planner.MiB) }
+
+// spread spreads a Deployment's pods over the nodes: one more on a node
+// than on another at most, as long as the nodes allow (ScheduleAnyway: a
+// pod is never left pending for it). The selector is the chart's
+// component label.
+func spread(component string) []any {
+	return []any{newMap().
+		set("maxSkew", 1).
+		set("topologyKey", "kubernetes.io/hostname").
+		set("whenUnsatisfiable", "ScheduleAnyway").
+		set("labelSelector", newMap().set("matchLabels", newMap().
+			set("app.kubernetes.io/name", "mastodon").
+			set("app.kubernetes.io/component", component)))}
+}
