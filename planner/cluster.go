@@ -300,11 +300,12 @@ func (cp *ClusterPlan) shareCPU() {
 }
 
 // withoutFlagNotes drops the notes about --pgbouncer and --cache-redis,
-// which a cluster plan sets itself (no such flags there).
+// which a cluster plan sets itself (no such flags there), and about the
+// compose file's healthchecks, which a chart does not have.
 func withoutFlagNotes(notes []string) []string {
 	var out []string
 	for _, n := range notes {
-		if !strings.Contains(n, "--pgbouncer") && !strings.Contains(n, "--cache-redis") {
+		if !strings.Contains(n, "--pgbouncer") && !strings.Contains(n, "--cache-redis") && !strings.Contains(n, "healthcheck") {
 			out = append(out, n)
 		}
 	}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v4"
+)
+
+// exportCases are the goldens of export helm: the stock file of a release
+// and a hand-split file, at 1, 3 and 5 nodes, for each chart.
+var exportCases = []struct {
+	fixture string
+	nodes   int
+	chart   string
+}{
+	{"stock-v4.5", 1, "mastodon"}, {"stock-v4.5", 3, "mastodon"}, {"stock-v4.5", 5, "mastodon"},
+	{"handsplit-v3.4", 1, "mastodon"}, {"handsplit-v3.4", 3, "mastodon"}, {"handsplit-v3.4", 5, "mastodon"},
+	{"stock-v4.5", 3, "legacy"}, {"handsplit-v3.4", 3, "legacy"},
+}
+
+func TestExportHelmGoldens(t *testing.T) {
+	for _, tc := range exportCases {
+		name := fmt.Sprintf("export-helm-%s-%s-%d", tc.chart, tc.fixture, tc.nodes)
+		t.Run(name, func(t *testing.T) {
+			dir := workdir(t, map[string]string{"docker-compose.yml": tc.fixture + ".input.yml"})
+			args := []string{"export", "helm", "--chart", tc.chart, "--nodes", fmt.Sprint(tc.nodes), "--node", "s-4vcpu-8gb", "--db-node", "s-4vcpu-16gb", "-o", "values.yaml", "docker-compose.yml"}
+			r := runCLI(t, dir, nil, args...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			values := readFile(t, filepath.Join(dir, "values.yaml"))
+			golden(t, name+".values.yaml", values)
+			golden(t, name+".text", r.stdout)
+			checkValues(t, values)
+
+			// Idempotent: the same inputs give the same bytes.
+			again := runCLI(t, dir, nil, args...)
+			if again.code != 0 || readFile(t, filepath.Join(dir, "values.yaml")) != values || again.stdout != r.stdout {
+				t.Errorf("a second export differs (exit %d)", again.code)
+			}
+		})
+	}
+}
+
+// checkValues holds a values file to the rules whatever the chart accepts:
+// exactly one worker listens on scheduler, with one replica; no DB_POOL
+// for sidekiq; worker names fit the chart's label; every worker complete.
+func checkValues(t *testing.T, text string) {
+	t.Helper()
+	var v struct {
+		Mastodon struct {
+			Sidekiq struct {
+				UpdateStrategy struct{ Type string } `yaml:"updateStrategy"`
+				ExtraEnvVars   map[string]string     `yaml:"extraEnvVars"`
+				Workers        []struct {
+					Name        string
+					Replicas    int
+					Concurrency int
+					Queues      []string
+					Resources   map[string]map[string]string
+				}
+			}
+		}
+	}
+	if err := yaml.Unmarshal([]byte(text), &v); err != nil {
+		t.Fatal(err)
+	}
+	sk := v.Mastodon.Sidekiq
+	if sk.UpdateStrategy.Type != "Recreate" {
+		t.Errorf("sidekiq updateStrategy %q, want Recreate", sk.UpdateStrategy.Type)
+	}
+	if _, ok := sk.ExtraEnvVars["DB_POOL"]; ok {
+		t.Error("DB_POOL in sidekiq.extraEnvVars reaches every worker")
+	}
+	schedulers := 0
+	for _, w := range sk.Workers {
+		if len(w.Name) > 55 || w.Name == "" || strings.ToLower(w.Name) != w.Name {
+			t.Errorf("worker name %q", w.Name)
+		}
+		if w.Concurrency < 1 || w.Replicas < 1 || len(w.Queues) == 0 || w.Resources["requests"]["memory"] == "" || w.Resources["limits"]["memory"] == "" {
+			t.Errorf("worker %s is incomplete: %+v", w.Name, w)
+		}
+		for _, q := range w.Queues {
+			if strings.SplitN(q, ",", 2)[0] == "scheduler" {
+				schedulers++
+				if w.Replicas != 1 {
+					t.Errorf("the scheduler's worker %s has %d replicas", w.Name, w.Replicas)
+				}
+			}
+		}
+	}
+	if schedulers != 1 {
+		t.Errorf("%d workers listen on scheduler", schedulers)
+	}
+}
+
+// --values: a release's worker settings that Helm's list replacement
+// would drop are written again, and a DB_POOL for every worker is flagged.
+func TestExportHelmKeepsReleaseValues(t *testing.T) {
+	dir := workdir(t, map[string]string{"docker-compose.yml": "stock-v4.5.input.yml"})
+	current := `image:
+  tag: v4.5.3
+mastodon:
+  sidekiq:
+    extraEnvVars:
+      DB_POOL: "25"
+    workers:
+      - name: all-queues
+        concurrency: 25
+        nodeSelector:
+          pool: workers
+        queues: [default]
+`
+	if err := os.WriteFile(filepath.Join(dir, "current.yaml"), []byte(current), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, dir, nil, "export", "helm", "--values", "current.yaml", "--nodes", "2", "--node", "s-8vcpu-16gb", "--db-node", "s-4vcpu-16gb", "docker-compose.yml")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if n := strings.Count(r.stdout, "pool: workers"); n < 2 {
+		t.Errorf("the release's nodeSelector reached %d workers:\n%s", n, r.stdout)
+	}
+	for _, want := range []string{"Mastodon v4.5.3 (the release's image.tag v4.5.3)", "sets DB_POOL in mastodon.sidekiq.extraEnvVars", "runs Mastodon v4.5.0 and the pods will run v4.5.3"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the report lacks %q:\n%s", want, r.stderr)
+		}
+	}
+}
