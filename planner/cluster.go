@@ -270,8 +270,10 @@ func shapePods(p *Plan, c Cluster, allocMem int64, allocCPU int) *ClusterPlan {
 	return cp
 }
 
-// shareCPU scales the CPU requests down, where they ask for more than 90%
-// of the nodes' allocatable CPU together, to that share (50m at least):
+// shareCPU scales the CPU requests down, where they ask for more than 80%
+// of the nodes' allocatable CPU together, to that share (50m at least; the
+// rest leaves room to pack pods of two sizes onto nodes and for a rolling
+// update's surge pods):
 // the sizing packs as many processes as memory and CPUs allow, and a
 // request the nodes cannot grant leaves a pod pending.
 func (cp *ClusterPlan) shareCPU() {
@@ -284,7 +286,7 @@ func (cp *ClusterPlan) shareCPU() {
 			total += g.Resources.CPURequest * g.Replicas
 		}
 	}
-	have := cp.AllocatableCPU * sizedNodes(cp.Cluster.Nodes) * 9 / 10
+	have := cp.AllocatableCPU * sizedNodes(cp.Cluster.Nodes) * 8 / 10
 	if total <= have || total == 0 {
 		return
 	}

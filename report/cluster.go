@@ -29,7 +29,11 @@ func WriteCluster(w io.Writer, format string, cp *planner.ClusterPlan, ctx Conte
 func clusterText(w io.Writer, cp *planner.ClusterPlan, ctx Context, md bool) {
 	ow := observeWriter{w: w, md: md}
 	c := cp.Cluster
-	title := fmt.Sprintf("compose-scale export: %s for %d nodes of %s (%s)", ctx.File, c.Nodes, ctx.MachineSource, c.Engine)
+	nodes := fmt.Sprintf("%d nodes", c.Nodes)
+	if c.Nodes == 1 {
+		nodes = "1 node"
+	}
+	title := fmt.Sprintf("compose-scale export: %s for %s of %s (%s)", ctx.File, nodes, ctx.MachineSource, c.Engine)
 	if md {
 		title = "### " + title
 	}

@@ -23,8 +23,11 @@ var rules = map[string][]string{
 	// Reads a live instance and hands facts on; it never plans.
 	"observe": {module + "planner", module + "rewrite", module + "report", module + "cmd"},
 	// Renderers: each renders the plan, none uses another.
-	"rewrite": {module + "report", module + "observe", module + "cmd", "os", "os/exec"},
-	"report":  {module + "rewrite", module + "compose", module + "cmd", "os", "os/exec"},
+	"rewrite": {module + "report", module + "helm", module + "observe", module + "cmd", "os", "os/exec"},
+	"report":  {module + "rewrite", module + "helm", module + "compose", module + "cmd", "os", "os/exec"},
+	// The Helm values renderer: the cluster plan in, a values file out;
+	// nothing of compose files.
+	"helm": {module + "rewrite", module + "report", module + "compose", module + "observe", module + "cmd", "os", "os/exec"},
 	// The machine's size: no plan.
 	"machine": {module + "planner", module + "compose", module + "rewrite", module + "report", module + "observe"},
 }
