@@ -12,8 +12,12 @@ import (
 // export must write again, and the settings that conflict with the plan.
 type Release struct {
 	ImageTag string
-	Kept     Kept
-	Warnings []string
+	// DBHost and DBName are the database the release connects to
+	// (postgresql.hostname and .database; the legacy chart's
+	// postgresql.postgresqlHostname and .auth.database).
+	DBHost, DBName string
+	Kept           Kept
+	Warnings       []string
 }
 
 // ReadValues reads a release's values file.
@@ -25,6 +29,16 @@ func ReadValues(path string, text []byte) (Release, error) {
 	}
 	if tag, ok := dig(v, "image", "tag").(string); ok {
 		cur.ImageTag = tag
+	}
+	for _, at := range [][]string{{"postgresql", "hostname"}, {"postgresql", "postgresqlHostname"}} {
+		if h, ok := dig(v, at...).(string); ok && h != "" {
+			cur.DBHost = h
+		}
+	}
+	for _, at := range [][]string{{"postgresql", "database"}, {"postgresql", "auth", "database"}} {
+		if d, ok := dig(v, at...).(string); ok && d != "" {
+			cur.DBName = d
+		}
 	}
 	for _, at := range [][]string{{"mastodon", "sidekiq", "extraEnvVars"}, {"mastodon", "extraEnvVars"}} {
 		if env, ok := dig(v, at...).(map[string]any); ok {

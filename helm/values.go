@@ -49,9 +49,21 @@ type Kept struct {
 // workerKeys are the worker keys carried over from the current values.
 var workerKeys = []string{"image", "affinity", "nodeSelector", "tolerations"}
 
+// Database is where the pods connect: the pooler's Service when the plan
+// has one, and the database itself, for migrations (they take session
+// advisory locks, which transaction pooling drops) and for the pooler.
+type Database struct {
+	PoolerHost string // the pgbouncer chart's Service
+	Host, Name string
+}
+
+// PoolerPort is the port the pgbouncer chart's Service listens on.
+const PoolerPort = 6432
+
 // Values renders the plan as a values file for chart. header is the
 // comment written first (what made it, how to layer it).
-func Values(cp *planner.ClusterPlan, chart Chart, kept Kept, header []string) ([]byte, error) {
+func Values(cp *planner.ClusterPlan, chart Chart, kept Kept, db Database, header []string) ([]byte, error) {
+	root := newMap()
 	mastodon := newMap()
 	if cp.Web != nil {
 		mastodon.set("web", podGroup(cp.Web, "web", map[string]any{
@@ -73,8 +85,60 @@ func Values(cp *planner.ClusterPlan, chart Chart, kept Kept, header []string) ([
 	mastodon.set("sidekiq", newMap().
 		set("updateStrategy", newMap().set("type", "Recreate")).
 		set("workers", workers))
-	root := newMap().set("mastodon", mastodon)
+	root.set("mastodon", mastodon)
+	if cp.Pooler != nil {
+		if db.PoolerHost == "" || db.Host == "" {
+			return nil, fmt.Errorf("the plan puts PgBouncer in front of the database: its Service and the database's host are both needed (give the release's values, or the database host)")
+		}
+		// Through the pooler, prepared statements off (Rails frees them
+		// with DEALLOCATE, which PgBouncer does not follow); migrations
+		// on the direct connection.
+		pg := newMap()
+		direct := newMap().set("hostname", db.Host).set("port", 5432)
+		switch chart {
+		case Legacy:
+			mastodon.set("preparedStatements", false)
+			pg.set("postgresqlHostname", db.PoolerHost).set("postgresqlPort", PoolerPort).set("direct", direct)
+		default:
+			pg.set("hostname", db.PoolerHost).set("port", PoolerPort).set("preparedStatements", false).set("direct", direct)
+		}
+		root.set("postgresql", pg)
+	}
+	return encode(root, header)
+}
 
+// PoolerValues renders the plan's pooler as values for the pgbouncer chart
+// (mastodon/helm-charts charts/pgbouncer): its replicas, transaction mode,
+// no prepared statements, and each replica's limits.
+func PoolerValues(cp *planner.ClusterPlan, db Database, header []string) ([]byte, error) {
+	pl := cp.Pooler
+	if pl == nil {
+		return nil, fmt.Errorf("the plan has no pooler")
+	}
+	name := db.Name
+	if name == "" {
+		name = "mastodon"
+	}
+	root := newMap().
+		set("replicaCount", pl.Replicas).
+		set("databases", newMap().set(name, newMap().set("host", db.Host).set("port", 5432).set("dbname", name))).
+		set("settings", newMap().
+			set("poolMode", "transaction").
+			set("maxPreparedStatements", 0).
+			set("connectionLimits", newMap().
+				set("maxClientConn", pl.MaxClientConn).
+				set("defaultPoolSize", pl.PoolSize).
+				set("minPoolSize", min(15, pl.PoolSize)).
+				set("reservePoolSize", pl.Reserve))).
+		set("topologySpreadConstraints", []any{newMap().
+			set("maxSkew", 1).
+			set("topologyKey", "kubernetes.io/hostname").
+			set("whenUnsatisfiable", "ScheduleAnyway").
+			set("labelSelector", newMap().set("matchLabels", newMap().set("app.kubernetes.io/name", "pgbouncer")))})
+	return encode(root, header)
+}
+
+func encode(root *orderedMap, header []string) ([]byte, error) {
 	var b bytes.Buffer
 	for _, h := range header {
 		b.WriteString("# " + h + "\n")

@@ -30,6 +30,22 @@ type Cluster struct {
 	// nil plans for the compose file's.
 	Runs       *Version
 	RunsSource string
+	// Pooler is --pgbouncer: auto puts one in front of the primary when
+	// the pods would want more than 250 connections. PoolerReplicas is
+	// how many PgBouncer pods (0: two from two nodes, else one).
+	Pooler         Toggle
+	PoolerReplicas int
+}
+
+// PoolerPlan is the PgBouncer (transaction mode) in front of the primary:
+// its replicas, and each replica's limits. Each replica opens its own
+// pool to Postgres: Replicas x (PoolSize + Reserve) server connections.
+type PoolerPlan struct {
+	Replicas      int
+	PoolSize      int // default_pool_size, per replica
+	Reserve       int // reserve_pool_size, per replica
+	MaxClientConn int // per replica: every client could land on one
+	Clients       int // the pods' pools, surge included
 }
 
 // ClusterPlan is the plan for a cluster: the same Plan as for one
@@ -48,7 +64,10 @@ type ClusterPlan struct {
 	Web               *PodGroup
 	Streaming         *PodGroup
 	Connections       ClusterConnections
-	Packing           []NodeLoad // advisory: the scheduler decides
+	// Pooler is the PgBouncer the pods connect through, when the plan
+	// has one.
+	Pooler  *PoolerPlan
+	Packing []NodeLoad // advisory: the scheduler decides
 	// FitsDrained says the pods still fit with one node drained
 	// (maintenance, an upgrade); always true for one node.
 	FitsDrained bool
@@ -84,7 +103,12 @@ type ClusterConnections struct {
 	Pods       int // every replica's pools
 	Surge      int // the pods a rolling update of web and streaming adds
 	Migrations int // a migration job's pool
-	Total      int
+	// Servers is what a pooler opens to Postgres (0 without one: the
+	// pods connect straight to it).
+	Servers int
+	// Total is what Postgres holds: the pods, surge and migrations
+	// without a pooler; the pooler's servers and the migrations with one.
+	Total int
 	// MaxConnections is Postgres's; Limit what the pools may hold
 	// (SafeLimit).
 	MaxConnections, Limit int
@@ -164,10 +188,9 @@ func MakeCluster(in Input, c Cluster) (*ClusterPlan, error) {
 	// Sized for one node fewer than there are (N+1): with one node
 	// drained for an upgrade, its pods fit on the others.
 	in.Machine = Machine{MemoryBytes: alloc.MemoryBytes * int64(sizedNodes(c.Nodes)), CPUs: alloc.CPUs * sizedNodes(c.Nodes)}
-	// The pools go straight to the primary, within its 250: a pooler
-	// and a cache Redis for a cluster are their charts' (not planned
-	// here yet).
-	in.PgBouncer, in.CacheRedis = ToggleOff, ToggleOff
+	// A cache Redis for a cluster is its chart's (not planned here
+	// yet).
+	in.PgBouncer, in.CacheRedis = c.Pooler, ToggleOff
 	allocCPU := c.Node.CPUs*1000 - resCPU
 	in.MaxConnections = c.MaxConnections
 	if c.DB != nil {
@@ -267,6 +290,19 @@ func shapePods(p *Plan, c Cluster, allocMem int64, allocCPU int) *ClusterPlan {
 	cc.Total = cc.Pods + cc.Surge + cc.Migrations
 	cc.MaxConnections = p.Postgres.MaxConnections
 	cc.Limit = SafeLimit(cc.MaxConnections)
+	if b := p.PgBouncer; b != nil && p.GenBouncer != nil {
+		// The one-machine plan's server pool, shared out over the
+		// replicas: Postgres holds the same.
+		n := c.PoolerReplicas
+		if n < 1 {
+			n = min(c.Nodes, 2)
+		}
+		pool := max(b.ServerPool/n-b.Reserve, 1)
+		cp.Pooler = &PoolerPlan{Replicas: n, PoolSize: pool, Reserve: b.Reserve, Clients: cc.Pods + cc.Surge,
+			MaxClientConn: ((cc.Pods+cc.Surge)*10/9 + 50) / 50 * 50}
+		cc.Servers = n * (pool + b.Reserve)
+		cc.Total = cc.Servers + cc.Migrations
+	}
 	return cp
 }
 
@@ -302,12 +338,12 @@ func (cp *ClusterPlan) shareCPU() {
 }
 
 // withoutFlagNotes drops the notes about --pgbouncer and --cache-redis,
-// which a cluster plan sets itself (no such flags there), and about the
-// compose file's healthchecks, which a chart does not have.
+// which a cluster plan sets itself, and about what a chart does not
+// have: the compose file's healthchecks and shm_size.
 func withoutFlagNotes(notes []string) []string {
 	var out []string
 	for _, n := range notes {
-		if !strings.Contains(n, "--pgbouncer") && !strings.Contains(n, "--cache-redis") && !strings.Contains(n, "healthcheck") {
+		if !strings.Contains(n, "--pgbouncer") && !strings.Contains(n, "--cache-redis") && !strings.Contains(n, "healthcheck") && !strings.Contains(n, "shm_size") {
 			out = append(out, n)
 		}
 	}
@@ -401,10 +437,13 @@ func (cp *ClusterPlan) pack() {
 // check holds the plan to what a cluster needs beyond one machine.
 func (cp *ClusterPlan) check() {
 	cc := cp.Connections
+	if pl := cp.Pooler; pl != nil {
+		cp.Notes = append(cp.Notes, fmt.Sprintf("PgBouncer in transaction mode, %d replicas: each opens %d + %d reserve to Postgres (%d in all), and takes up to %d clients (the pods' %d pools, a rolling update's included); migrations run on the direct connection, past it (session advisory locks)", pl.Replicas, pl.PoolSize, pl.Reserve, cc.Servers, pl.MaxClientConn, pl.Clients))
+	}
 	if n := cp.Cluster.Nodes; n > 1 {
 		cp.Notes = append(cp.Notes, fmt.Sprintf("the pods are sized for %d of the %d nodes, so that with one drained (an upgrade, a failure) they still fit on the others", sizedNodes(n), n))
 	}
-	if cc.MaxConnections >= maxPlannedConnections && cp.Cluster.Nodes > 1 {
+	if cc.MaxConnections >= maxPlannedConnections && cp.Cluster.Nodes > 1 && cp.Pooler == nil {
 		cp.Notes = append(cp.Notes, fmt.Sprintf("the pools are held within max_connections %d on the one primary, whatever the node count: more nodes add processes, and the threads are shared out among them; past this a pooler in transaction mode is what adds capacity", cc.MaxConnections))
 	}
 	if cc.Total > cc.Limit {

@@ -129,3 +129,32 @@ func TestClusterManagedDatabase(t *testing.T) {
 		t.Errorf("managed database: %+v", cp.Connections)
 	}
 }
+
+// Past 250 connections a PgBouncer goes in front of the primary: its
+// replicas together open what the one-machine plan's server pool would,
+// and every replica takes every client the pods could open.
+func TestClusterPooler(t *testing.T) {
+	v, _ := ParseVersion("v4.6.2")
+	cp, err := MakeCluster(Input{Services: stock("v4.5.0"), Version: &v}, Cluster{Nodes: 5, Node: Machine{16 * GiB, 8}, DB: &Machine{32 * GiB, 8}, WebSurge: 0.1, StreamingSurge: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := cp.Pooler
+	if pl == nil {
+		t.Fatalf("5 nodes of 16 GB, %d connections wanted: no pooler", cp.Connections.Pods)
+	}
+	cc := cp.Connections
+	if pl.Replicas != 2 || cc.Servers != pl.Replicas*(pl.PoolSize+pl.Reserve) || cc.Total != cc.Servers+cc.Migrations || cc.Total > cc.Limit {
+		t.Errorf("pooler %+v, connections %+v", pl, cc)
+	}
+	if pl.MaxClientConn < cc.Pods+cc.Surge || cc.Pods <= maxPlannedConnections {
+		t.Errorf("the pooler takes %d clients, the pods open %d (+%d surge)", pl.MaxClientConn, cc.Pods, cc.Surge)
+	}
+	off, err := MakeCluster(Input{Services: stock("v4.5.0"), Version: &v}, Cluster{Nodes: 5, Node: Machine{16 * GiB, 8}, DB: &Machine{32 * GiB, 8}, WebSurge: 0.1, Pooler: ToggleOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off.Pooler != nil || off.Connections.Total > off.Connections.Limit {
+		t.Errorf("--pgbouncer off: pooler %+v, connections %+v", off.Pooler, off.Connections)
+	}
+}

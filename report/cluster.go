@@ -57,8 +57,14 @@ func clusterText(w io.Writer, cp *planner.ClusterPlan, ctx Context, md bool) {
 
 	cc := cp.Connections
 	fmt.Fprintf(w, "\n%s (one primary, whatever the node count):\n", ow.heading("connections"))
-	fmt.Fprintf(w, "  pods %d + a rolling update's surge pods %d + a migration job %d = %d, the safe limit is %d (%s) of max_connections %d\n",
-		cc.Pods, cc.Surge, cc.Migrations, cc.Total, cc.Limit, planner.LimitRule, cc.MaxConnections)
+	if pl := cp.Pooler; pl != nil {
+		fmt.Fprintf(w, "  pods %d + a rolling update's surge pods %d = %d clients of PgBouncer (%d replicas, max_client_conn %d each)\n", cc.Pods, cc.Surge, pl.Clients, pl.Replicas, pl.MaxClientConn)
+		fmt.Fprintf(w, "  PgBouncer's servers %d (%d x (%d + %d reserve)) + a migration job %d on the direct connection = %d, the safe limit is %d (%s) of max_connections %d\n",
+			cc.Servers, pl.Replicas, pl.PoolSize, pl.Reserve, cc.Migrations, cc.Total, cc.Limit, planner.LimitRule, cc.MaxConnections)
+	} else {
+		fmt.Fprintf(w, "  pods %d + a rolling update's surge pods %d + a migration job %d = %d, the safe limit is %d (%s) of max_connections %d\n",
+			cc.Pods, cc.Surge, cc.Migrations, cc.Total, cc.Limit, planner.LimitRule, cc.MaxConnections)
+	}
 	if pg := cp.Postgres; pg != nil && len(pg.Settings) > 0 {
 		fmt.Fprintf(w, "\n%s: %s\n", ow.heading("postgres"), tuningLine(cp.Plan))
 		for _, s := range pg.Settings {
@@ -102,22 +108,23 @@ func requests(r planner.Resources) string {
 }
 
 type jsonCluster struct {
-	File        string             `json:"file"`
-	Engine      string             `json:"engine"`
-	Version     string             `json:"mastodon_version"`
-	Nodes       int                `json:"nodes"`
-	NodeMemory  int64              `json:"node_memory_bytes"`
-	NodeCPUs    int                `json:"node_cpus"`
-	Allocatable map[string]int64   `json:"allocatable"`
-	Workers     []jsonWorker       `json:"sidekiq_workers"`
-	Web         *planner.PodGroup  `json:"web,omitempty"`
-	Streaming   *planner.PodGroup  `json:"streaming,omitempty"`
-	Connections jsonClusterConns   `json:"connections"`
-	Postgres    []planner.Setting  `json:"postgres_settings"`
-	Packing     []planner.NodeLoad `json:"packing"`
-	FitsDrained bool               `json:"fits_with_one_node_drained"`
-	Notes       []string           `json:"notes"`
-	Warnings    []string           `json:"warnings"`
+	File        string              `json:"file"`
+	Engine      string              `json:"engine"`
+	Version     string              `json:"mastodon_version"`
+	Nodes       int                 `json:"nodes"`
+	NodeMemory  int64               `json:"node_memory_bytes"`
+	NodeCPUs    int                 `json:"node_cpus"`
+	Allocatable map[string]int64    `json:"allocatable"`
+	Workers     []jsonWorker        `json:"sidekiq_workers"`
+	Web         *planner.PodGroup   `json:"web,omitempty"`
+	Streaming   *planner.PodGroup   `json:"streaming,omitempty"`
+	Connections jsonClusterConns    `json:"connections"`
+	Pooler      *planner.PoolerPlan `json:"pgbouncer,omitempty"`
+	Postgres    []planner.Setting   `json:"postgres_settings"`
+	Packing     []planner.NodeLoad  `json:"packing"`
+	FitsDrained bool                `json:"fits_with_one_node_drained"`
+	Notes       []string            `json:"notes"`
+	Warnings    []string            `json:"warnings"`
 }
 
 type jsonWorker struct {
@@ -133,6 +140,7 @@ type jsonClusterConns struct {
 	Pods           int `json:"pods"`
 	Surge          int `json:"surge"`
 	Migrations     int `json:"migrations"`
+	Servers        int `json:"pgbouncer_servers"`
 	Total          int `json:"total"`
 	Limit          int `json:"limit"`
 	MaxConnections int `json:"max_connections"`
@@ -144,8 +152,8 @@ func clusterJSON(w io.Writer, cp *planner.ClusterPlan, ctx Context) error {
 		NodeMemory: cp.Cluster.Node.MemoryBytes, NodeCPUs: cp.Cluster.Node.CPUs,
 		Allocatable: map[string]int64{"memory_bytes": cp.AllocatableMemory, "cpu_millicores": int64(cp.AllocatableCPU)},
 		Web:         cp.Web, Streaming: cp.Streaming,
-		Connections: jsonClusterConns{cc.Pods, cc.Surge, cc.Migrations, cc.Total, cc.Limit, cc.MaxConnections},
-		Packing:     cp.Packing, FitsDrained: cp.FitsDrained,
+		Connections: jsonClusterConns{cc.Pods, cc.Surge, cc.Migrations, cc.Servers, cc.Total, cc.Limit, cc.MaxConnections},
+		Packing:     cp.Packing, FitsDrained: cp.FitsDrained, Pooler: cp.Pooler,
 		Notes: append([]string{}, cp.Notes...), Warnings: append([]string{}, cp.Warnings...)}
 	if cp.Postgres != nil {
 		out.Postgres = cp.Postgres.Settings

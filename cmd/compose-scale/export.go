@@ -48,6 +48,11 @@ func exportFlags() []cli.Flag {
 		&cli.StringFlag{Name: "db-node-memory", Usage: "the database node's memory, like `16GB`"},
 		&cli.IntFlag{Name: "db-node-cpus", Usage: "the database node's `CPUs`"},
 		&cli.IntFlag{Name: "max-connections", Usage: "a managed database's max_connections (instead of a database node)"},
+		&cli.StringFlag{Name: "pgbouncer", Value: "auto", Usage: "PgBouncer (the pgbouncer chart) in front of the database: auto (when the pods would want more than 250 connections), on or off"},
+		&cli.IntFlag{Name: "pgbouncer-replicas", Usage: "PgBouncer `PODS`", DefaultText: "2 from two nodes, else 1"},
+		&cli.StringFlag{Name: "pgbouncer-values", Usage: "write the pgbouncer chart's values to `FILE` (needed when the plan has a pooler)"},
+		&cli.StringFlag{Name: "pgbouncer-host", Value: "pgbouncer", Usage: "the pgbouncer release's Service `NAME`, which the pods connect to"},
+		&cli.StringFlag{Name: "db-host", Usage: "the database's `HOST` (for migrations past the pooler)", DefaultText: "the release's postgresql.hostname"},
 		&cli.StringFlag{Name: "chart", Value: string(helm.Current), Usage: "the chart: mastodon (mastodon/helm-charts) or legacy (mastodon/chart)"},
 		&cli.StringFlag{Name: "values", Usage: "the release's current values (helm get values REL), for what the lists Helm replaces must keep"},
 		&cli.StringFlag{Name: "mastodon-version", Usage: "the Mastodon `VERSION` the pods run", DefaultText: "the values' image.tag, else the chart's own"},
@@ -92,7 +97,12 @@ func nodeFlags(c *cli.Context, prefix string) (planner.Machine, bool, error) {
 
 // clusterFromFlags is the cluster the flags describe.
 func clusterFromFlags(c *cli.Context) (planner.Cluster, error) {
-	cl := planner.Cluster{Nodes: c.Int("nodes"), Engine: "Kubernetes", WebSurge: 0.1, StreamingSurge: 0.1}
+	cl := planner.Cluster{Nodes: c.Int("nodes"), Engine: "Kubernetes", WebSurge: 0.1, StreamingSurge: 0.1, PoolerReplicas: c.Int("pgbouncer-replicas")}
+	pooler, err := planner.ParseToggle("pgbouncer", c.String("pgbouncer"))
+	if err != nil {
+		return cl, usageError{err}
+	}
+	cl.Pooler = pooler
 	if cl.Nodes < 1 {
 		return cl, usagef("--nodes must be 1 or more")
 	}
@@ -170,9 +180,29 @@ func exportHelm(c *cli.Context, env Env) error {
 		fmt.Sprintf("Written by compose-scale export helm from %s: the tuning for %d nodes of %s, layered over the release's own values:", f.display, cl.Nodes, nodeLabel(c, "node")),
 		"  helm upgrade REL " + chartRef(chart) + " -f current.yaml -f " + outName(c),
 	}
-	out, err := helm.Values(cp, chart, current.Kept, header)
+	db := helm.Database{PoolerHost: c.String("pgbouncer-host"), Host: c.String("db-host"), Name: current.DBName}
+	if db.Host == "" {
+		db.Host = current.DBHost
+	}
+	if cp.Pooler != nil && (c.String("pgbouncer-values") == "" || db.Host == "") {
+		return fmt.Errorf("the pods would open %d connections, more than Postgres should hold: the plan puts PgBouncer (the pgbouncer chart) in front of it; give --pgbouncer-values FILE for its values and --db-host (or --values with postgresql.hostname) for the database, or --pgbouncer off", cp.Connections.Pods+cp.Connections.Surge)
+	}
+	out, err := helm.Values(cp, chart, current.Kept, db, header)
 	if err != nil {
 		return err
+	}
+	if cp.Pooler != nil {
+		pv, err := helm.PoolerValues(cp, db, []string{
+			"Written by compose-scale export helm: PgBouncer in front of " + db.Host + ", for the pgbouncer chart (mastodon/helm-charts charts/pgbouncer);",
+			"its users (authFile) are the release's own. helm upgrade " + db.PoolerHost + " mastodon/pgbouncer -f " + filepath.Base(c.String("pgbouncer-values")),
+		})
+		if err != nil {
+			return err
+		}
+		p := c.String("pgbouncer-values")
+		if err := writeThrough(p, resolve(env.Dir, p), pv, 0o644, ""); err != nil {
+			return err
+		}
 	}
 	reportTo := env.Stderr
 	if o := c.String("output"); o != "" {

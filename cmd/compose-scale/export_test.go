@@ -12,22 +12,34 @@ import (
 
 // exportCases are the goldens of export helm: the stock file of a release
 // and a hand-split file, at 1, 3 and 5 nodes, for each chart.
+// A case with a pooler (big nodes: more than 250 connections wanted) also
+// writes the pgbouncer chart's values, from the release's values.
 var exportCases = []struct {
 	fixture string
 	nodes   int
 	chart   string
+	pooler  bool
 }{
-	{"stock-v4.5", 1, "mastodon"}, {"stock-v4.5", 3, "mastodon"}, {"stock-v4.5", 5, "mastodon"},
-	{"handsplit-v3.4", 1, "mastodon"}, {"handsplit-v3.4", 3, "mastodon"}, {"handsplit-v3.4", 5, "mastodon"},
-	{"stock-v4.5", 3, "legacy"}, {"handsplit-v3.4", 3, "legacy"},
+	{"stock-v4.5", 1, "mastodon", false}, {"stock-v4.5", 3, "mastodon", false}, {"stock-v4.5", 5, "mastodon", false},
+	{"handsplit-v3.4", 1, "mastodon", false}, {"handsplit-v3.4", 3, "mastodon", false}, {"handsplit-v3.4", 5, "mastodon", false},
+	{"stock-v4.5", 3, "legacy", false}, {"handsplit-v3.4", 3, "legacy", false},
+	{"stock-v4.5", 5, "mastodon", true}, {"stock-v4.5", 5, "legacy", true},
 }
 
 func TestExportHelmGoldens(t *testing.T) {
 	for _, tc := range exportCases {
 		name := fmt.Sprintf("export-helm-%s-%s-%d", tc.chart, tc.fixture, tc.nodes)
+		if tc.pooler {
+			name += "-pooler"
+		}
 		t.Run(name, func(t *testing.T) {
-			dir := workdir(t, map[string]string{"docker-compose.yml": tc.fixture + ".input.yml"})
+			dir := workdir(t, map[string]string{"docker-compose.yml": tc.fixture + ".input.yml", "current.yaml": "release-values.yaml"})
 			args := []string{"export", "helm", "--chart", tc.chart, "--nodes", fmt.Sprint(tc.nodes), "--node", "s-4vcpu-8gb", "--db-node", "s-4vcpu-16gb", "-o", "values.yaml", "docker-compose.yml"}
+			if tc.pooler {
+				args = append(args[:len(args)-1], "--node", "s-8vcpu-16gb", "--db-node", "s-8vcpu-32gb", "--values", "current.yaml", "--pgbouncer-values", "pgbouncer.yaml", "docker-compose.yml")
+			} else {
+				args = append(args[:len(args)-1], "--pgbouncer", "off", "docker-compose.yml")
+			}
 			r := runCLI(t, dir, nil, args...)
 			if r.code != 0 {
 				t.Fatalf("exit %d: %s", r.code, r.stderr)
@@ -36,6 +48,12 @@ func TestExportHelmGoldens(t *testing.T) {
 			golden(t, name+".values.yaml", values)
 			golden(t, name+".text", r.stdout)
 			checkValues(t, values)
+			if tc.pooler {
+				golden(t, name+".pgbouncer.yaml", readFile(t, filepath.Join(dir, "pgbouncer.yaml")))
+				if !strings.Contains(values, "preparedStatements: false") || !strings.Contains(values, "hostname: postgres-rw") {
+					t.Errorf("through the pooler: no preparedStatements false or no direct host:\n%s", values)
+				}
+			}
 
 			// Idempotent: the same inputs give the same bytes.
 			again := runCLI(t, dir, nil, args...)
@@ -118,7 +136,7 @@ mastodon:
 	if err := os.WriteFile(filepath.Join(dir, "current.yaml"), []byte(current), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := runCLI(t, dir, nil, "export", "helm", "--values", "current.yaml", "--nodes", "2", "--node", "s-8vcpu-16gb", "--db-node", "s-4vcpu-16gb", "docker-compose.yml")
+	r := runCLI(t, dir, nil, "export", "helm", "--values", "current.yaml", "--pgbouncer", "off", "--nodes", "2", "--node", "s-8vcpu-16gb", "--db-node", "s-4vcpu-16gb", "docker-compose.yml")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}

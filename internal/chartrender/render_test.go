@@ -59,6 +59,108 @@ type exported struct {
 	}
 }
 
+// configMaps decodes every ConfigMap the chart rendered, by name.
+func configMaps(t *testing.T, manifests map[string]string) map[string]corev1.ConfigMap {
+	t.Helper()
+	out := map[string]corev1.ConfigMap{}
+	for name, text := range manifests {
+		for _, doc := range strings.Split(text, "\n---") {
+			if !strings.Contains(doc, "kind: ConfigMap") {
+				continue
+			}
+			var c corev1.ConfigMap
+			if err := yaml.UnmarshalStrict([]byte(doc), &c); err != nil {
+				t.Fatalf("%s: not a valid ConfigMap: %v", name, err)
+			}
+			out[c.Name] = c
+		}
+	}
+	return out
+}
+
+// checkThroughPooler: the pods connect to the pooler without prepared
+// statements; migrations (the pre-deploy and migration jobs) go past it to
+// the database.
+func checkThroughPooler(t *testing.T, golden string, manifests map[string]string) {
+	t.Helper()
+	if !strings.HasSuffix(golden, "-pooler.values.yaml") {
+		return
+	}
+	cms := configMaps(t, manifests)
+	env, ok := cms["rel-mastodon-env"]
+	if !ok {
+		var names []string
+		for n := range cms {
+			names = append(names, n)
+		}
+		t.Fatalf("no rel-mastodon-env ConfigMap (have %v)", names)
+	}
+	if env.Data["DB_HOST"] != "pgbouncer" || env.Data["DB_PORT"] != "6432" || env.Data["PREPARED_STATEMENTS"] != "false" {
+		t.Errorf("the pods connect to %s:%s, prepared statements %s; want pgbouncer:6432, false", env.Data["DB_HOST"], env.Data["DB_PORT"], env.Data["PREPARED_STATEMENTS"])
+	}
+	direct := false
+	for name, text := range manifests {
+		if (strings.Contains(name, "predeploy") || strings.Contains(name, "migrate")) && strings.Contains(text, "postgres-rw") {
+			direct = true
+		}
+	}
+	if !direct {
+		t.Error("no migration job or pre-deploy ConfigMap names the database itself (postgres-rw)")
+	}
+}
+
+// The pgbouncer chart with the pooler values the export wrote: transaction
+// mode, no prepared statements, the limits per replica, the replicas.
+func TestPgBouncerChart(t *testing.T) {
+	dir := chartDir(t, "COMPOSE_SCALE_CHART_DIR")
+	ch, err := loader.Load(filepath.Join(dir, "..", "pgbouncer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join("..", "..", "cmd", "compose-scale", "testdata", "export-helm-*-pooler.pgbouncer.yaml"))
+	if len(files) == 0 {
+		t.Fatal("no pooler goldens")
+	}
+	for _, g := range files {
+		t.Run(filepath.Base(g), func(t *testing.T) {
+			var want struct {
+				ReplicaCount int32 `json:"replicaCount"`
+				Settings     struct {
+					ConnectionLimits struct {
+						MaxClientConn, DefaultPoolSize, ReservePoolSize int
+					} `json:"connectionLimits"`
+				}
+			}
+			b, _ := os.ReadFile(g)
+			if err := yaml.Unmarshal(b, &want); err != nil {
+				t.Fatal(err)
+			}
+			out := render(t, ch, readValues(t, g))
+			deps := deployments(t, out)
+			if len(deps) != 1 {
+				t.Fatalf("%d Deployments", len(deps))
+			}
+			for _, d := range deps {
+				if *d.Spec.Replicas != want.ReplicaCount {
+					t.Errorf("replicas %d, want %d", *d.Spec.Replicas, want.ReplicaCount)
+				}
+			}
+			var ini string
+			for _, c := range configMaps(t, out) {
+				ini += c.Data["pgbouncer.ini"]
+			}
+			cl := want.Settings.ConnectionLimits
+			for _, line := range []string{"pool_mode = transaction", "max_prepared_statements = 0",
+				fmt.Sprintf("max_client_conn = %d", cl.MaxClientConn), fmt.Sprintf("default_pool_size = %d", cl.DefaultPoolSize), fmt.Sprintf("reserve_pool_size = %d", cl.ReservePoolSize),
+				"mastodon_production = host=postgres-rw port=5432"} {
+				if !strings.Contains(ini, line) {
+					t.Errorf("pgbouncer.ini lacks %q:\n%s", line, ini)
+				}
+			}
+		})
+	}
+}
+
 func goldens(t *testing.T, chartName string) []string {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join("..", "..", "cmd", "compose-scale", "testdata", "export-helm-"+chartName+"-*.values.yaml"))
@@ -248,7 +350,9 @@ func TestCurrentChart(t *testing.T) {
 	t.Logf("chart %s %s (Mastodon %s)", ch.Metadata.Name, ch.Metadata.Version, ch.Metadata.AppVersion)
 	for _, g := range goldens(t, "mastodon") {
 		t.Run(filepath.Base(g), func(t *testing.T) {
-			checkRendered(t, g, deployments(t, render(t, ch, ci, readValues(t, g))))
+			out := render(t, ch, ci, readValues(t, g))
+			checkRendered(t, g, deployments(t, out))
+			checkThroughPooler(t, g, out)
 		})
 	}
 }
@@ -274,7 +378,9 @@ elasticsearch: {enabled: false}
 	t.Logf("chart %s %s (Mastodon %s)", ch.Metadata.Name, ch.Metadata.Version, ch.Metadata.AppVersion)
 	for _, g := range goldens(t, "legacy") {
 		t.Run(filepath.Base(g), func(t *testing.T) {
-			checkRendered(t, g, deployments(t, render(t, ch, dev, external, readValues(t, g))))
+			out := render(t, ch, dev, external, readValues(t, g))
+			checkRendered(t, g, deployments(t, out))
+			checkThroughPooler(t, g, out)
 		})
 	}
 }
