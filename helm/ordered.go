@@ -3,6 +3,8 @@ package helm
 import (
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v4"
 )
@@ -57,7 +59,11 @@ func toNode(v any) *yaml.Node {
 		}
 		return n
 	case string:
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: x}
+		n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: x}
+		if yaml11NonString(x) {
+			n.Style = yaml.DoubleQuotedStyle
+		}
+		return n
 	case int:
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: fmt.Sprint(x)}
 	case bool:
@@ -70,4 +76,19 @@ func toNode(v any) *yaml.Node {
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: fmt.Sprint(v)}
 	}
 	return &n
+}
+
+// yaml11NonString reports a string that a YAML 1.1 reader would take for
+// something else when written plain: Kubernetes and Helm read YAML 1.1
+// (sigs.k8s.io/yaml), where on, off, yes and no are booleans, so
+// jit: off would reach CloudNativePG as false.
+func yaml11NonString(s string) bool {
+	switch strings.ToLower(s) {
+	case "", "~", "null", "y", "yes", "n", "no", "true", "false", "on", "off":
+		return true
+	}
+	if _, err := strconv.ParseFloat(strings.ReplaceAll(s, "_", ""), 64); err == nil {
+		return true
+	}
+	return false
 }

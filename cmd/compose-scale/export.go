@@ -53,6 +53,7 @@ func exportFlags() []cli.Flag {
 		&cli.StringFlag{Name: "pgbouncer-values", Usage: "write the pgbouncer chart's values to `FILE` (needed when the plan has a pooler)"},
 		&cli.StringFlag{Name: "pgbouncer-host", Value: "pgbouncer", Usage: "the pgbouncer release's Service `NAME`, which the pods connect to"},
 		&cli.StringFlag{Name: "db-host", Usage: "the database's `HOST` (for migrations past the pooler)", DefaultText: "the release's postgresql.hostname"},
+		&cli.StringFlag{Name: "postgres-values", Usage: "write the database node's tuning to `FILE`, as a merge patch of a CloudNativePG Cluster"},
 		&cli.StringFlag{Name: "chart", Value: string(helm.Current), Usage: "the chart: mastodon (mastodon/helm-charts) or legacy (mastodon/chart)"},
 		&cli.StringFlag{Name: "values", Usage: "the release's current values (helm get values REL), for what the lists Helm replaces must keep"},
 		&cli.StringFlag{Name: "mastodon-version", Usage: "the Mastodon `VERSION` the pods run", DefaultText: "the values' image.tag, else the chart's own"},
@@ -200,6 +201,18 @@ func exportHelm(c *cli.Context, env Env) error {
 			return err
 		}
 		p := c.String("pgbouncer-values")
+		if err := writeThrough(p, resolve(env.Dir, p), pv, 0o644, ""); err != nil {
+			return err
+		}
+	}
+	if p := c.String("postgres-values"); p != "" {
+		pv, err := helm.PostgresPatch(cp, []string{
+			"Written by compose-scale export helm: PGTune for the database node (" + nodeLabel(c, "db-node") + "), as a merge patch of a CloudNativePG Cluster:",
+			"  kubectl patch cluster postgres --type merge --patch-file " + filepath.Base(p),
+		})
+		if err != nil {
+			return err
+		}
 		if err := writeThrough(p, resolve(env.Dir, p), pv, 0o644, ""); err != nil {
 			return err
 		}

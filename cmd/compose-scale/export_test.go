@@ -36,7 +36,7 @@ func TestExportHelmGoldens(t *testing.T) {
 			dir := workdir(t, map[string]string{"docker-compose.yml": tc.fixture + ".input.yml", "current.yaml": "release-values.yaml"})
 			args := []string{"export", "helm", "--chart", tc.chart, "--nodes", fmt.Sprint(tc.nodes), "--node", "s-4vcpu-8gb", "--db-node", "s-4vcpu-16gb", "-o", "values.yaml", "docker-compose.yml"}
 			if tc.pooler {
-				args = append(args[:len(args)-1], "--node", "s-8vcpu-16gb", "--db-node", "s-8vcpu-32gb", "--values", "current.yaml", "--pgbouncer-values", "pgbouncer.yaml", "docker-compose.yml")
+				args = append(args[:len(args)-1], "--node", "s-8vcpu-16gb", "--db-node", "s-8vcpu-32gb", "--values", "current.yaml", "--pgbouncer-values", "pgbouncer.yaml", "--postgres-values", "postgres.yaml", "docker-compose.yml")
 			} else {
 				args = append(args[:len(args)-1], "--pgbouncer", "off", "docker-compose.yml")
 			}
@@ -50,6 +50,8 @@ func TestExportHelmGoldens(t *testing.T) {
 			checkValues(t, values)
 			if tc.pooler {
 				golden(t, name+".pgbouncer.yaml", readFile(t, filepath.Join(dir, "pgbouncer.yaml")))
+				golden(t, name+".postgres.yaml", readFile(t, filepath.Join(dir, "postgres.yaml")))
+				checkPostgresPatch(t, readFile(t, filepath.Join(dir, "postgres.yaml")), r.stdout)
 				if !strings.Contains(values, "preparedStatements: false") || !strings.Contains(values, "hostname: postgres-rw") {
 					t.Errorf("through the pooler: no preparedStatements false or no direct host:\n%s", values)
 				}
@@ -113,6 +115,44 @@ func checkValues(t *testing.T, text string) {
 	}
 	if schedulers != 1 {
 		t.Errorf("%d workers listen on scheduler", schedulers)
+	}
+}
+
+// checkPostgresPatch: every setting the report gives the database node is
+// in the CloudNativePG patch as a string, and none is one the operator
+// keeps for itself; the pod is Guaranteed (requests equal to limits).
+func checkPostgresPatch(t *testing.T, patch, report string) {
+	t.Helper()
+	var p struct {
+		Spec struct {
+			Postgresql struct {
+				Parameters map[string]any
+			}
+			Resources struct {
+				Requests, Limits map[string]string
+			}
+		}
+	}
+	if err := yaml.Unmarshal([]byte(patch), &p); err != nil {
+		t.Fatal(err)
+	}
+	params := p.Spec.Postgresql.Parameters
+	for _, fixed := range []string{"port", "listen_addresses", "wal_level", "archive_mode", "hot_standby", "shared_preload_libraries", "unix_socket_directories", "ssl"} {
+		if _, ok := params[fixed]; ok {
+			t.Errorf("CloudNativePG refuses the fixed parameter %s", fixed)
+		}
+	}
+	for k, v := range params {
+		s, ok := v.(string)
+		if !ok {
+			t.Errorf("%s is %T; CloudNativePG takes strings", k, v)
+		}
+		if !strings.Contains(report, "  "+k+" = "+s+"\n") {
+			t.Errorf("%s = %v is not the report's", k, v)
+		}
+	}
+	if len(params) < 10 || p.Spec.Resources.Requests["memory"] != p.Spec.Resources.Limits["memory"] || p.Spec.Resources.Requests["cpu"] != p.Spec.Resources.Limits["cpu"] {
+		t.Errorf("patch: %+v", p.Spec)
 	}
 }
 

@@ -438,3 +438,34 @@ func TestCheckCatchesWhatTheChartGotWrong(t *testing.T) {
 		}
 	}
 }
+
+// The CloudNativePG patches read as Kubernetes reads them (YAML 1.1, where
+// a plain off is false): every parameter a string, resources valid.
+func TestPostgresPatchesReadAsKubernetesReadsThem(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "cmd", "compose-scale", "testdata", "export-helm-*.postgres.yaml"))
+	if len(files) == 0 {
+		t.Fatal("no postgres patch goldens")
+	}
+	for _, g := range files {
+		var patch struct {
+			Spec struct {
+				Postgresql struct {
+					Parameters map[string]string `json:"parameters"`
+				} `json:"postgresql"`
+				Resources                 corev1.ResourceRequirements `json:"resources"`
+				EphemeralVolumesSizeLimit map[string]string           `json:"ephemeralVolumesSizeLimit"`
+			} `json:"spec"`
+		}
+		b, _ := os.ReadFile(g)
+		if err := yaml.UnmarshalStrict(b, &patch); err != nil {
+			t.Errorf("%s: %v", g, err)
+			continue
+		}
+		if p := patch.Spec.Postgresql.Parameters; p["jit"] != "off" || p["max_connections"] == "" {
+			t.Errorf("%s: parameters %v", g, p)
+		}
+		if patch.Spec.Resources.Requests.Memory().IsZero() {
+			t.Errorf("%s: no memory request", g)
+		}
+	}
+}
