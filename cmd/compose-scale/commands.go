@@ -97,9 +97,14 @@ Examples:
    compose-scale check --diff && echo "nothing to do"`,
 		Flags: append(planFlags(),
 			&cli.BoolFlag{Name: "diff", Usage: "also print the diff that rewrite would make"},
+			&cli.StringFlag{Name: "helm-values", Usage: "audit a Helm release's values `FILE` (helm get values REL) instead of a compose file: its connections against --max-connections, its schedulers, its queues"},
+			&cli.StringFlag{Name: "chart", Value: "mastodon", Usage: "with --helm-values: the chart, mastodon or legacy"},
 			colorFlag(),
 		),
 		Action: func(c *cli.Context) error {
+			if c.String("helm-values") != "" {
+				return checkHelmValues(c, env)
+			}
 			res, ctx, f, err := plan(c, env)
 			if err != nil {
 				return err

@@ -294,3 +294,42 @@ func readComposeFiles(c *cli.Context, env Env) (rewrite.Files, composeFile, erro
 	}
 	return rewrite.Files{Base: compose.File{Path: f.display, Text: src, Dir: dir}, Vars: vars, ReadEnvFile: readEnvFile}, f, nil
 }
+
+// checkHelmValues audits what a Helm release runs: exit 0 when it keeps
+// the rules, 1 and what breaks them when not.
+func checkHelmValues(c *cli.Context, env Env) error {
+	chart := helm.Chart(c.String("chart"))
+	if chart != helm.Current && chart != helm.Legacy {
+		return usagef("--chart %q: use mastodon or legacy", chart)
+	}
+	p := c.String("helm-values")
+	text, err := readLimited(p, resolve(env.Dir, p))
+	if err != nil {
+		return err
+	}
+	r, notes, err := helm.ReadRunning(p, text, chart)
+	if err != nil {
+		return err
+	}
+	r.MaxConnections = c.Int("max-connections")
+	a := planner.AuditRunning(r)
+	limit := "give --max-connections to hold them against the database"
+	if a.Limit > 0 {
+		limit = fmt.Sprintf("the safe limit is %d of max_connections %d", a.Limit, r.MaxConnections)
+	}
+	verdict := "keeps the rules"
+	if len(a.Problems) > 0 {
+		verdict = "breaks the rules"
+	}
+	fmt.Fprintf(env.Stdout, "%s %s: %d connections (%s), %d process(es) on scheduler\n", p, verdict, a.Connections, limit, a.Schedulers)
+	for _, n := range append(notes, a.Notes...) {
+		fmt.Fprintf(env.Stdout, "  %s\n", n)
+	}
+	for _, pr := range a.Problems {
+		fmt.Fprintf(env.Stdout, "  problem: %s\n", pr)
+	}
+	if len(a.Problems) > 0 {
+		return errMismatch
+	}
+	return nil
+}

@@ -189,3 +189,56 @@ mastodon:
 		}
 	}
 }
+
+// check --helm-values audits a release: what the export wrote keeps the
+// rules and opens what the export's report counted; a release with a
+// typo'd queue, three schedulers and pools past max_connections exits 1
+// and names each.
+func TestCheckHelmValues(t *testing.T) {
+	for _, tc := range exportCases {
+		if tc.pooler || tc.chart != "mastodon" {
+			continue // through a pooler the pods' pools are its clients
+		}
+		name := fmt.Sprintf("export-helm-%s-%s-%d", tc.chart, tc.fixture, tc.nodes)
+		report := readFile(t, filepath.Join("testdata", name+".text"))
+		var pods, surge, migrations, total, limit, max int
+		i := strings.Index(report, "  pods ")
+		if _, err := fmt.Sscanf(report[i:], "  pods %d + a rolling update's surge pods %d + a migration job %d = %d, the safe limit is %d", &pods, &surge, &migrations, &total, &limit); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		j := strings.Index(report[i:], "of max_connections ")
+		fmt.Sscanf(report[i+j:], "of max_connections %d", &max)
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "v.yaml"), []byte(readFile(t, filepath.Join("testdata", name+".values.yaml"))), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := runCLI(t, dir, nil, "check", "--helm-values", "v.yaml", "--max-connections", fmt.Sprint(max))
+		if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("keeps the rules: %d connections", total)) {
+			t.Errorf("%s: exit %d, want 0 and the export's %d connections:\n%s%s", name, r.code, total, r.stdout, r.stderr)
+		}
+	}
+	dir := t.TempDir()
+	bad := `mastodon:
+  sidekiq:
+    workers:
+      - name: a
+        replicas: 2
+        concurrency: 25
+        queues: ["default,8", "scheduler,1", "pul"]
+      - name: b
+        concurrency: 25
+        queues: [push, mailers, scheduler]
+`
+	if err := os.WriteFile(filepath.Join(dir, "v.yaml"), []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, dir, nil, "check", "--helm-values", "v.yaml", "--max-connections", "100")
+	if r.code != 1 {
+		t.Errorf("exit %d, want 1:\n%s", r.code, r.stdout)
+	}
+	for _, want := range []string{`"pul", which no Mastodon release has (pull?)`, "3 processes listen on scheduler", "nothing listens on fasp, ingress, pull", "above the safe limit 85 of max_connections 100"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the audit lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
