@@ -3,6 +3,8 @@ package compose
 import (
 	"fmt"
 	"strings"
+
+	"go.yaml.in/yaml/v4"
 )
 
 // An Entry is one key of a service with its value, ready to be written
@@ -24,6 +26,12 @@ func (e Entry) Text() string { return e.text }
 // Value is a scalar entry, quoted when YAML would misread it.
 func Value(key, value string) Entry {
 	return Entry{Key: key, text: key + ": " + quoteIfNeeded(value) + "\n"}
+}
+
+// Quoted is a scalar entry written as a string whatever it looks like
+// (cpus: "0.5", which a schema wants as a string).
+func Quoted(key, value string) Entry {
+	return Entry{Key: key, text: key + ": '" + strings.ReplaceAll(value, "'", "''") + "'\n"}
 }
 
 // IntValue is an integer entry (scale: 0).
@@ -61,6 +69,17 @@ func PortsEntry(ports []Port) Entry {
 		b.WriteString("  - '" + p.String() + "'\n")
 	}
 	return Entry{Key: "ports", text: b.String()}
+}
+
+// List is key: with a block list of scalars, quoted where YAML would
+// misread them.
+func List(key string, items []string) Entry {
+	var b strings.Builder
+	b.WriteString(key + ":\n")
+	for _, it := range items {
+		b.WriteString("  - " + quoteIfNeeded(it) + "\n")
+	}
+	return Entry{Key: key, text: b.String()}
 }
 
 // Mapping is key: with entries under it.
@@ -164,4 +183,38 @@ func quoteIfNeeded(s string) string {
 // several) as a file of their own, to read or edit them apart.
 func ParseService(path, block string) (*Document, error) {
 	return Parse(path, []byte(AppendServices(NewFile(), []string{block}, false)))
+}
+
+// AppendListItem adds a mapping (its entries) as the last item of a
+// service's list entry key, in the list's own indentation; a service
+// without the key gets a list of that one item.
+func (d *Document) AppendListItem(service, key string, item ...Entry) error {
+	_, sv, err := d.service(service)
+	if err != nil {
+		return err
+	}
+	var body strings.Builder
+	for i, e := range item {
+		prefix := "  "
+		if i == 0 {
+			prefix = "- "
+		}
+		lines := strings.Split(strings.TrimSuffix(e.text, "\n"), "\n")
+		for j, l := range lines {
+			if j > 0 || i > 0 {
+				prefix = "  "
+			}
+			body.WriteString(prefix + l + "\n")
+		}
+	}
+	k, v := mapGet(sv, key)
+	if k == nil {
+		return d.SetEntryText(service, key, key+":\n"+indented(body.String(), "  "))
+	}
+	if v.Kind != yaml.SequenceNode || v.Style&yaml.FlowStyle != 0 || len(v.Content) == 0 {
+		return &Error{Path: d.Path, Line: k.Line, Msg: fmt.Sprintf("service %q: %s is not a block list: write it as one (- item per line)", service, key)}
+	}
+	dash := strings.Repeat(" ", v.Content[0].Column-3)
+	at := d.lineStart(d.entryEnd(k, v) + 1)
+	return d.insertText(at, indented(body.String(), dash))
 }

@@ -108,3 +108,28 @@ func mustParse(t *testing.T, f File) *Document {
 	}
 	return d
 }
+
+func TestAppendListItem(t *testing.T) {
+	d, err := ParseService("x.yml", "db:\n  image: postgres\n  volumes:\n    - ./data:/var/lib/postgresql/data\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shm := []Entry{Value("type", "tmpfs"), Value("target", "/dev/shm"), Mapping("tmpfs", IntValue("size", 1024))}
+	if err := d.AppendListItem("db", "volumes", shm...); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.AppendListItem("db", "ports", Value("target", "5432")); err != nil {
+		t.Fatal(err)
+	}
+	want := "services:\n  db:\n    image: postgres\n    volumes:\n      - ./data:/var/lib/postgresql/data\n      - type: tmpfs\n        target: /dev/shm\n        tmpfs:\n          size: 1024\n    ports:\n      - target: 5432\n"
+	if got := string(d.Bytes()); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if err := ValidateFiles(File{Path: "x.yml", Text: d.Bytes()}); err != nil {
+		t.Error(err)
+	}
+	flow, _ := ParseService("x.yml", "db:\n  volumes: [a:/b]\n")
+	if err := flow.AppendListItem("db", "volumes", Value("type", "tmpfs")); err == nil {
+		t.Error("appending to a flow list was not refused")
+	}
+}

@@ -191,6 +191,7 @@ func MakeCluster(in Input, c Cluster) (*ClusterPlan, error) {
 	// A cache Redis for a cluster is its chart's (not planned here
 	// yet).
 	in.PgBouncer, in.CacheRedis = c.Pooler, ToggleOff
+	in.Replicated = true
 	allocCPU := c.Node.CPUs*1000 - resCPU
 	in.MaxConnections = c.MaxConnections
 	if c.DB != nil {

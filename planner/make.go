@@ -231,7 +231,7 @@ func (p *planning) makeChanges(in Input, all []Service, existing []existingProce
 	}
 	p.Changes = append(p.Changes, p.healthcheckChanges(r.sidekiq)...)
 	specs := plannedPorts(in.Services, policy)
-	if r.streaming != nil && p.Version.AtLeast(4, 2) {
+	if r.streaming != nil && p.Version.AtLeast(4, 2) && !in.Replicated {
 		var extra []portSpec
 		p.Changes, extra = p.scaleStreaming(p.Changes, *r.streaming, in.Services, specs, taken)
 		// The copies' ports are the plan's, not what the file has now.

@@ -59,6 +59,10 @@ type Input struct {
 	// plan's processes adopt them) and a service the plan drops is
 	// switched off.
 	KeepNames bool
+	// Replicated plans for an engine that runs replicas of one service
+	// (Kubernetes, Swarm): streaming stays one service, its processes
+	// its replicas, instead of copies on ports of their own.
+	Replicated bool
 	// KeepDBPort keeps a published db/redis port, bound to loopback,
 	// for admins who connect from the host.
 	KeepDBPort bool

@@ -87,7 +87,7 @@ func clusterText(w io.Writer, cp *planner.ClusterPlan, ctx Context, md bool) {
 	fmt.Fprintf(w, "  fits with one node drained: %s\n", drained)
 	var notes []string
 	if c.Nodes > 1 {
-		notes = append(notes, "media: with more than one node, pods on different nodes share the uploads only through S3 (mastodon.s3) or a ReadWriteMany volume; a ReadWriteOnce volume holds every pod that mounts it on one node")
+		notes = append(notes, "media: with more than one node, the uploads are shared only through S3 or a volume every node mounts (ReadWriteMany in Kubernetes); a node's own volume or bind mount (a ReadWriteOnce claim) holds each node's uploads apart, or every pod that mounts it on one node")
 	}
 	if md {
 		mdList(w, "Notes", append(notes, cp.Notes...))

@@ -99,11 +99,15 @@ Examples:
 			&cli.BoolFlag{Name: "diff", Usage: "also print the diff that rewrite would make"},
 			&cli.StringFlag{Name: "helm-values", Usage: "audit a Helm release's values `FILE` (helm get values REL) instead of a compose file: its connections against --max-connections, its schedulers, its queues"},
 			&cli.StringFlag{Name: "chart", Value: "mastodon", Usage: "with --helm-values: the chart, mastodon or legacy"},
+			&cli.StringFlag{Name: "swarm", Usage: "audit a Docker Swarm stack `FILE` instead: its connections against its db's max_connections, its schedulers, its queues"},
 			colorFlag(),
 		),
 		Action: func(c *cli.Context) error {
 			if c.String("helm-values") != "" {
 				return checkHelmValues(c, env)
+			}
+			if c.String("swarm") != "" {
+				return checkSwarm(c, env)
 			}
 			res, ctx, f, err := plan(c, env)
 			if err != nil {

@@ -34,6 +34,18 @@ Examples:
    compose-scale export helm --chart legacy --values current.yaml --nodes 3 --node s-8vcpu-16gb --db-node s-8vcpu-32gb`,
 			Flags:  exportFlags(),
 			Action: func(c *cli.Context) error { return exportHelm(c, env) },
+		}, &cli.Command{
+			Name:      "swarm",
+			Usage:     "a docker stack deploy file, sized for the swarm's nodes",
+			ArgsUsage: "[FILE]",
+			Description: `Writes the compose file, with the plan applied, as a stack file: every
+service with its replicas, resources, restart policy, placement by node role
+and update order, and nothing docker stack deploy ignores or rejects.
+
+   compose-scale export swarm --nodes 3 --node s-4vcpu-8gb --db-node s-4vcpu-16gb -o stack.yml
+   docker stack deploy -c stack.yml mastodon`,
+			Flags:  swarmFlags(),
+			Action: func(c *cli.Context) error { return exportSwarm(c, env) },
 		}),
 	}
 }
@@ -69,6 +81,52 @@ func exportFlags() []cli.Flag {
 	}
 }
 
+// swarmFlags are export's sizing flags; the Helm ones (chart, values,
+// pooler) do not apply.
+func swarmFlags() []cli.Flag {
+	var out []cli.Flag
+	skip := map[string]bool{"chart": true, "values": true, "pgbouncer": true, "pgbouncer-replicas": true, "pgbouncer-values": true, "pgbouncer-host": true, "db-host": true, "postgres-values": true}
+	for _, f := range exportFlags() {
+		if !skip[f.Names()[0]] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// startFirstSurge is a Swarm update's surge as a share of the replicas:
+// update_config parallelism 1 with order start-first adds one task,
+// whatever the replicas (rounded up, any share below one is one).
+const startFirstSurge = 1e-9
+
+func exportSwarm(c *cli.Context, env Env) error {
+	if err := checkFormat(c); err != nil {
+		return err
+	}
+	cl, err := clusterFromFlags(c)
+	if err != nil {
+		return err
+	}
+	if cl.DB == nil {
+		return usagef("export swarm runs Postgres in the stack: give its node with --db-node (or --db-node-memory and --db-node-cpus)")
+	}
+	// The stack runs without a pooler (the pools stay within 250): one
+	// would be a service of its own, not planned here yet.
+	cl.Engine, cl.Pooler, cl.WebSurge, cl.StreamingSurge = "Docker Swarm", planner.ToggleOff, startFirstSurge, startFirstSurge
+	cp, files, f, err := planCluster(c, env, cl)
+	if err != nil {
+		return err
+	}
+	st, err := rewrite.Stack(files, cp)
+	if err != nil {
+		return err
+	}
+	out := append([]byte("# Written by compose-scale export swarm from "+f.display+" for "+fmt.Sprint(cl.Nodes)+" application nodes of "+nodeLabel(c, "node")+" and a database node of "+nodeLabel(c, "db-node")+":\n#   docker stack deploy -c "+outName(c)+" mastodon\n"), st.Output...)
+	cp.Notes = append(cp.Notes, st.Notes...)
+	cp.Warnings = append(cp.Warnings, st.Warnings...)
+	return writeExport(c, env, out, cp, f)
+}
+
 // nodeFlags reads a node's size from --PREFIX (a slug) or --PREFIX-memory
 // and --PREFIX-cpus; ok is false when none is given.
 func nodeFlags(c *cli.Context, prefix string) (planner.Machine, bool, error) {
@@ -99,11 +157,13 @@ func nodeFlags(c *cli.Context, prefix string) (planner.Machine, bool, error) {
 // clusterFromFlags is the cluster the flags describe.
 func clusterFromFlags(c *cli.Context) (planner.Cluster, error) {
 	cl := planner.Cluster{Nodes: c.Int("nodes"), Engine: "Kubernetes", WebSurge: 0.1, StreamingSurge: 0.1, PoolerReplicas: c.Int("pgbouncer-replicas")}
-	pooler, err := planner.ParseToggle("pgbouncer", c.String("pgbouncer"))
-	if err != nil {
-		return cl, usageError{err}
+	if v := c.String("pgbouncer"); v != "" {
+		pooler, err := planner.ParseToggle("pgbouncer", v)
+		if err != nil {
+			return cl, usageError{err}
+		}
+		cl.Pooler = pooler
 	}
-	cl.Pooler = pooler
 	if cl.Nodes < 1 {
 		return cl, usagef("--nodes must be 1 or more")
 	}
@@ -146,13 +206,13 @@ func exportHelm(c *cli.Context, env Env) error {
 	if err != nil {
 		return err
 	}
-	files, f, err := readComposeFiles(c, env)
-	if err != nil {
-		return err
-	}
-	in, err := plannerInput(c, planner.Machine{})
-	if err != nil {
-		return err
+	var given *planner.Version
+	if v := c.String("mastodon-version"); v != "" {
+		parsed, err := planner.ParseVersion(v)
+		if err != nil {
+			return usagef("--mastodon-version: %v", err)
+		}
+		given = &parsed
 	}
 	var current helm.Release
 	if p := c.String("values"); p != "" {
@@ -164,15 +224,10 @@ func exportHelm(c *cli.Context, env Env) error {
 			return err
 		}
 	}
-	runs, source, warnings := helm.PodVersion(chart, in.Version, current.ImageTag)
+	runs, source, warnings := helm.PodVersion(chart, given, current.ImageTag)
 	cl.Runs, cl.RunsSource = &runs, source
 	current.Warnings = append(current.Warnings, warnings...)
-	_, services, err := rewrite.ReadServices(files)
-	if err != nil {
-		return err
-	}
-	in.Services = services
-	cp, err := planner.MakeCluster(in, cl)
+	cp, _, f, err := planCluster(c, env, cl)
 	if err != nil {
 		return err
 	}
@@ -217,16 +272,41 @@ func exportHelm(c *cli.Context, env Env) error {
 			return err
 		}
 	}
+	return writeExport(c, env, out, cp, f)
+}
+
+// writeExport writes what an export made to -o (the report then on
+// stdout) or stdout (the report on stderr).
+func writeExport(c *cli.Context, env Env, out []byte, cp *planner.ClusterPlan, f composeFile) error {
 	reportTo := env.Stderr
 	if o := c.String("output"); o != "" {
 		if err := writeThrough(o, resolve(env.Dir, o), out, 0o644, ""); err != nil {
 			return err
 		}
 		reportTo = env.Stdout
-	} else {
-		env.Stdout.Write(out)
+	} else if _, err := env.Stdout.Write(out); err != nil {
+		return err
 	}
 	return writeClusterReport(c, env, reportTo, cp, report.Context{File: f.display, MachineSource: nodeLabel(c, "node")})
+}
+
+// planCluster reads the compose file and plans it for the cluster.
+func planCluster(c *cli.Context, env Env, cl planner.Cluster) (*planner.ClusterPlan, rewrite.Files, composeFile, error) {
+	files, f, err := readComposeFiles(c, env)
+	if err != nil {
+		return nil, files, f, err
+	}
+	in, err := plannerInput(c, planner.Machine{})
+	if err != nil {
+		return nil, files, f, err
+	}
+	_, services, err := rewrite.ReadServices(files)
+	if err != nil {
+		return nil, files, f, err
+	}
+	in.Services = services
+	cp, err := planner.MakeCluster(in, cl)
+	return cp, files, f, err
 }
 
 func writeClusterReport(c *cli.Context, env Env, def io.Writer, cp *planner.ClusterPlan, ctx report.Context) error {
@@ -312,6 +392,28 @@ func checkHelmValues(c *cli.Context, env Env) error {
 		return err
 	}
 	r.MaxConnections = c.Int("max-connections")
+	return printAudit(env, p, r, notes)
+}
+
+// checkSwarm audits a stack file.
+func checkSwarm(c *cli.Context, env Env) error {
+	p := c.String("swarm")
+	text, err := readLimited(p, resolve(env.Dir, p))
+	if err != nil {
+		return err
+	}
+	r, err := rewrite.ReadRunning(rewrite.Files{Base: compose.File{Path: p, Text: text}})
+	if err != nil {
+		return err
+	}
+	if c.IsSet("max-connections") {
+		r.MaxConnections = c.Int("max-connections")
+	}
+	return printAudit(env, p, r, []string{"Mastodon " + r.Version.String() + ": from the images"})
+}
+
+// printAudit says what check found, and exits 1 on a problem.
+func printAudit(env Env, p string, r planner.Running, notes []string) error {
 	a := planner.AuditRunning(r)
 	limit := "give --max-connections to hold them against the database"
 	if a.Limit > 0 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -239,6 +240,42 @@ func TestCheckHelmValues(t *testing.T) {
 	for _, want := range []string{`"pul", which no Mastodon release has (pull?)`, "3 processes listen on scheduler", "nothing listens on fasp, ingress, pull", "above the safe limit 85 of max_connections 100"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("the audit lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+// export swarm: the stock file and a hand split at 1, 3 and 5 nodes;
+// each exported twice for idempotence, and loaded with compose-go here
+// (docker/cli's stack loader loads them in internal/stackload).
+func TestExportSwarmGoldens(t *testing.T) {
+	for _, fx := range []string{"stock-v4.5", "handsplit-v3.4"} {
+		for _, nodes := range []int{1, 3, 5} {
+			name := fmt.Sprintf("export-swarm-%s-%d", fx, nodes)
+			t.Run(name, func(t *testing.T) {
+				dir := workdir(t, map[string]string{"docker-compose.yml": fx + ".input.yml"})
+				args := []string{"export", "swarm", "--nodes", fmt.Sprint(nodes), "--node", "s-4vcpu-8gb", "--db-node", "s-4vcpu-16gb", "-o", "stack.yml", "docker-compose.yml"}
+				r := runCLI(t, dir, nil, args...)
+				if r.code != 0 {
+					t.Fatalf("exit %d: %s", r.code, r.stderr)
+				}
+				stack := readFile(t, filepath.Join(dir, "stack.yml"))
+				golden(t, name+".stack.yml", stack)
+				golden(t, name+".text", r.stdout)
+				if m := regexp.MustCompile(`(?m)^\s+(container_name|restart|shm_size|build|scale):`).FindString(stack); m != "" {
+					t.Errorf("%q survives in the stack", m)
+				}
+				if again := runCLI(t, dir, nil, args...); again.code != 0 || readFile(t, filepath.Join(dir, "stack.yml")) != stack {
+					t.Error("a second export differs")
+				}
+				// check --swarm gives the plan's budget.
+				var pods, surge, migrations, total int
+				i := strings.Index(r.stdout, "  pods ")
+				fmt.Sscanf(r.stdout[i:], "  pods %d + a rolling update's surge pods %d + a migration job %d = %d", &pods, &surge, &migrations, &total)
+				a := runCLI(t, dir, nil, "check", "--swarm", "stack.yml")
+				if a.code != 0 || !strings.Contains(a.stdout, fmt.Sprintf("keeps the rules: %d connections", total)) {
+					t.Errorf("check --swarm: exit %d, want 0 and the export's %d connections:\n%s%s", a.code, total, a.stdout, a.stderr)
+				}
+			})
 		}
 	}
 }
