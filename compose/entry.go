@@ -218,3 +218,20 @@ func (d *Document) AppendListItem(service, key string, item ...Entry) error {
 	at := d.lineStart(d.entryEnd(k, v) + 1)
 	return d.insertText(at, indented(body.String(), dash))
 }
+
+// RemoveTopKey deletes a top-level key of the file (name:, version:)
+// with its value; a file without it is left alone.
+func (d *Document) RemoveTopKey(key string) error {
+	top := d.root
+	if top != nil && top.Kind == yaml.DocumentNode && len(top.Content) > 0 {
+		top = top.Content[0]
+	}
+	if top == nil || top.Kind != yaml.MappingNode {
+		return nil
+	}
+	k, _ := mapGet(top, key)
+	if k == nil {
+		return nil
+	}
+	return d.removeEntry(k)
+}

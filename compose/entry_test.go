@@ -133,3 +133,19 @@ func TestAppendListItem(t *testing.T) {
 		t.Error("appending to a flow list was not refused")
 	}
 }
+
+func TestRemoveTopKey(t *testing.T) {
+	d, err := Parse("x.yml", []byte("name: mastodon\nservices:\n  web:\n    image: a\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RemoveTopKey("name"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RemoveTopKey("version"); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(d.Bytes()); got != "services:\n  web:\n    image: a\n" {
+		t.Errorf("got %q", got)
+	}
+}

@@ -16,8 +16,15 @@ type Release struct {
 	// (postgresql.hostname and .database; the legacy chart's
 	// postgresql.postgresqlHostname and .auth.database).
 	DBHost, DBName string
-	Kept           Kept
-	Warnings       []string
+	// CacheHost is redis.cache.hostname, when the release has a cache
+	// Redis of its own.
+	CacheHost string
+	// CacheAuth: the values give the cache Redis a password or an
+	// existing secret, which the current chart requires once
+	// redis.cache is enabled.
+	CacheAuth bool
+	Kept      Kept
+	Warnings  []string
 }
 
 // ReadValues reads a release's values file.
@@ -33,6 +40,14 @@ func ReadValues(path string, text []byte) (Release, error) {
 	for _, at := range [][]string{{"postgresql", "hostname"}, {"postgresql", "postgresqlHostname"}} {
 		if h, ok := dig(v, at...).(string); ok && h != "" {
 			cur.DBHost = h
+		}
+	}
+	if h, ok := dig(v, "redis", "cache", "hostname").(string); ok && h != "" {
+		cur.CacheHost = h
+	}
+	for _, at := range [][]string{{"redis", "cache", "password"}, {"redis", "cache", "existingSecret"}, {"redis", "cache", "auth", "password"}, {"redis", "cache", "auth", "existingSecret"}} {
+		if s, ok := dig(v, at...).(string); ok && s != "" {
+			cur.CacheAuth = true
 		}
 	}
 	for _, at := range [][]string{{"postgresql", "database"}, {"postgresql", "auth", "database"}} {

@@ -55,6 +55,9 @@ var workerKeys = []string{"image", "affinity", "nodeSelector", "tolerations"}
 type Database struct {
 	PoolerHost string // the pgbouncer chart's Service
 	Host, Name string
+	// CacheHost is the Service of the Redis that holds Rails's cache,
+	// when the plan gives it one.
+	CacheHost string
 }
 
 // PoolerPort is the port the pgbouncer chart's Service listens on.
@@ -103,6 +106,12 @@ func Values(cp *planner.ClusterPlan, chart Chart, kept Kept, db Database, header
 			pg.set("hostname", db.PoolerHost).set("port", PoolerPort).set("preparedStatements", false).set("direct", direct)
 		}
 		root.set("postgresql", pg)
+	}
+	if c := cp.CacheRedis; c != nil {
+		if db.CacheHost == "" {
+			return nil, fmt.Errorf("the plan gives Rails's cache a Redis of its own: deploy one (maxmemory %d MB, maxmemory-policy allkeys-lru, no persistence) and give its Service, or plan without it", c.MaxMemory/planner.MiB)
+		}
+		root.set("redis", newMap().set("cache", newMap().set("enabled", true).set("hostname", db.CacheHost).set("port", 6379)))
 	}
 	return encode(root, header)
 }

@@ -35,6 +35,12 @@ type Cluster struct {
 	// how many PgBouncer pods (0: two from two nodes, else one).
 	Pooler         Toggle
 	PoolerReplicas int
+	// Cache is --cache-redis: auto gives Rails's cache a Redis of its own
+	// from 16 GB of application memory, when the engine can run one:
+	// CacheRunnable (a stack runs the service it is given; a chart only
+	// points at a Redis someone deployed).
+	Cache         Toggle
+	CacheRunnable bool
 }
 
 // PoolerPlan is the PgBouncer (transaction mode) in front of the primary:
@@ -188,9 +194,14 @@ func MakeCluster(in Input, c Cluster) (*ClusterPlan, error) {
 	// Sized for one node fewer than there are (N+1): with one node
 	// drained for an upgrade, its pods fit on the others.
 	in.Machine = Machine{MemoryBytes: alloc.MemoryBytes * int64(sizedNodes(c.Nodes)), CPUs: alloc.CPUs * sizedNodes(c.Nodes)}
-	// A cache Redis for a cluster is its chart's (not planned here
-	// yet).
-	in.PgBouncer, in.CacheRedis = c.Pooler, ToggleOff
+	in.PgBouncer, in.CacheRedis = c.Pooler, c.Cache
+	cacheNote := ""
+	if (c.Cache == ToggleAuto || c.Cache == "") && !c.CacheRunnable {
+		in.CacheRedis = ToggleOff
+		if in.Machine.MemoryBytes >= cacheAutoFrom {
+			cacheNote = fmt.Sprintf("from %s of application memory Rails's cache is better in a Redis of its own (its evictions then never touch Sidekiq's queues): deploy one (allkeys-lru, no persistence) and name it, and the plan will use it", FormatBytes(cacheAutoFrom))
+		}
+	}
 	in.Replicated = true
 	allocCPU := c.Node.CPUs*1000 - resCPU
 	in.MaxConnections = c.MaxConnections
@@ -237,6 +248,9 @@ func MakeCluster(in Input, c Cluster) (*ClusterPlan, error) {
 	}
 	if upgrade != "" {
 		cp.Notes = append(cp.Notes, upgrade)
+	}
+	if cacheNote != "" {
+		cp.Notes = append(cp.Notes, cacheNote)
 	}
 	cp.pack()
 	cp.check()

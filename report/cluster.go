@@ -65,6 +65,9 @@ func clusterText(w io.Writer, cp *planner.ClusterPlan, ctx Context, md bool) {
 		fmt.Fprintf(w, "  pods %d + a rolling update's surge pods %d + a migration job %d = %d, the safe limit is %d (%s) of max_connections %d\n",
 			cc.Pods, cc.Surge, cc.Migrations, cc.Total, cc.Limit, planner.LimitRule, cc.MaxConnections)
 	}
+	if cp.CacheRedis != nil {
+		fmt.Fprintf(w, "\n%s: %s\n", ow.heading("cache redis"), cacheLine(cp.Plan))
+	}
 	if pg := cp.Postgres; pg != nil && len(pg.Settings) > 0 {
 		fmt.Fprintf(w, "\n%s: %s\n", ow.heading("postgres"), tuningLine(cp.Plan))
 		for _, s := range pg.Settings {

@@ -20,7 +20,8 @@ type StackResult struct {
 }
 
 // Role labels: the nodes a service may run on (docker node update
-// --label-add mastodon.role=db NODE).
+// --label-add mastodon.role=db NODE): Postgres on the database node,
+// everything else on the application nodes.
 const (
 	roleDB  = "node.labels.mastodon.role == db"
 	roleApp = "node.labels.mastodon.role == app"
@@ -43,6 +44,11 @@ func Stack(f Files, cp *planner.ClusterPlan) (*StackResult, error) {
 		return nil, err
 	}
 	if err := applyAll(doc, cp.Changes); err != nil {
+		return nil, err
+	}
+	// The stack's name is docker stack deploy's argument: a top-level
+	// name: is refused.
+	if err := doc.RemoveTopKey("name"); err != nil {
 		return nil, err
 	}
 	services, err := doc.Services()
@@ -79,7 +85,7 @@ func Stack(f Files, cp *planner.ClusterPlan) (*StackResult, error) {
 	if len(res.Exports) > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("docker stack deploy reads no .env: export %s in the shell that deploys", strings.Join(res.Exports, ", ")))
 	}
-	res.Notes = append(res.Notes, "label the nodes: docker node update --label-add mastodon.role=db on the database node, mastodon.role=app on each application node")
+	res.Notes = append(res.Notes, "label the nodes: docker node update --label-add mastodon.role=db on the database node (Postgres alone), mastodon.role=app on each application node (the rest, Redis included)")
 	return res, nil
 }
 
@@ -133,9 +139,17 @@ func stackService(doc *compose.Document, s compose.Service, cp *planner.ClusterP
 		if g := cp.Streaming; g != nil {
 			replicas, res1, order = g.Replicas, &g.Resources, "start-first"
 		}
-	case planner.RoleDB, planner.RoleRedis, planner.RoleSearch:
+	case planner.RoleRedis:
+		if c := cp.CacheRedis; c != nil && c.Service == s.Name && c.MemoryBytes > 0 {
+			// maxmemory and Redis's own overhead, as the budget counts it.
+			res1 = &planner.Resources{MemoryRequest: c.MemoryBytes, MemoryLimit: c.MemoryBytes, CPURequest: 100}
+		}
+	case planner.RoleDB:
+		// Postgres alone on the database node: PGTune gave it all of
+		// that node's memory. Redis and search are counted in the
+		// application nodes' memory, and run there.
 		placement = roleDB
-		if role == planner.RoleDB && cp.Postgres != nil && cp.Postgres.Service == s.Name {
+		if cp.Postgres != nil && cp.Postgres.Service == s.Name {
 			res1 = &planner.Resources{MemoryRequest: cp.Postgres.MemoryBytes, MemoryLimit: cp.Postgres.MemoryBytes, CPURequest: cp.Postgres.CPUs * 1000}
 		}
 	}

@@ -65,6 +65,8 @@ func exportFlags() []cli.Flag {
 		&cli.StringFlag{Name: "pgbouncer-values", Usage: "write the pgbouncer chart's values to `FILE` (needed when the plan has a pooler)"},
 		&cli.StringFlag{Name: "pgbouncer-host", Value: "pgbouncer", Usage: "the pgbouncer release's Service `NAME`, which the pods connect to"},
 		&cli.StringFlag{Name: "db-host", Usage: "the database's `HOST` (for migrations past the pooler)", DefaultText: "the release's postgresql.hostname"},
+		&cli.StringFlag{Name: "cache-redis", Value: "auto", Usage: "a Redis of its own for Rails's cache: auto (from 16 GB of application memory), on or off"},
+		&cli.StringFlag{Name: "cache-redis-host", Usage: "the cache Redis's Service `NAME` (needed when the plan has one)"},
 		&cli.StringFlag{Name: "postgres-values", Usage: "write the database node's tuning to `FILE`, as a merge patch of a CloudNativePG Cluster"},
 		&cli.StringFlag{Name: "chart", Value: string(helm.Current), Usage: "the chart: mastodon (mastodon/helm-charts) or legacy (mastodon/chart)"},
 		&cli.StringFlag{Name: "values", Usage: "the release's current values (helm get values REL), for what the lists Helm replaces must keep"},
@@ -85,7 +87,7 @@ func exportFlags() []cli.Flag {
 // pooler) do not apply.
 func swarmFlags() []cli.Flag {
 	var out []cli.Flag
-	skip := map[string]bool{"chart": true, "values": true, "pgbouncer": true, "pgbouncer-replicas": true, "pgbouncer-values": true, "pgbouncer-host": true, "db-host": true, "postgres-values": true}
+	skip := map[string]bool{"cache-redis-host": true, "chart": true, "values": true, "pgbouncer": true, "pgbouncer-replicas": true, "pgbouncer-values": true, "pgbouncer-host": true, "db-host": true, "postgres-values": true}
 	for _, f := range exportFlags() {
 		if !skip[f.Names()[0]] {
 			out = append(out, f)
@@ -113,6 +115,7 @@ func exportSwarm(c *cli.Context, env Env) error {
 	// The stack runs without a pooler (the pools stay within 250): one
 	// would be a service of its own, not planned here yet.
 	cl.Engine, cl.Pooler, cl.WebSurge, cl.StreamingSurge = "Docker Swarm", planner.ToggleOff, startFirstSurge, startFirstSurge
+	cl.CacheRunnable = true // the stack runs the cache Redis the plan adds
 	cp, files, f, err := planCluster(c, env, cl)
 	if err != nil {
 		return err
@@ -157,6 +160,13 @@ func nodeFlags(c *cli.Context, prefix string) (planner.Machine, bool, error) {
 // clusterFromFlags is the cluster the flags describe.
 func clusterFromFlags(c *cli.Context) (planner.Cluster, error) {
 	cl := planner.Cluster{Nodes: c.Int("nodes"), Engine: "Kubernetes", WebSurge: 0.1, StreamingSurge: 0.1, PoolerReplicas: c.Int("pgbouncer-replicas")}
+	if v := c.String("cache-redis"); v != "" {
+		cache, err := planner.ParseToggle("cache-redis", v)
+		if err != nil {
+			return cl, usageError{err}
+		}
+		cl.Cache = cache
+	}
 	if v := c.String("pgbouncer"); v != "" {
 		pooler, err := planner.ParseToggle("pgbouncer", v)
 		if err != nil {
@@ -224,6 +234,7 @@ func exportHelm(c *cli.Context, env Env) error {
 			return err
 		}
 	}
+	cl.CacheRunnable = c.String("cache-redis-host") != "" || current.CacheHost != ""
 	runs, source, warnings := helm.PodVersion(chart, given, current.ImageTag)
 	cl.Runs, cl.RunsSource = &runs, source
 	current.Warnings = append(current.Warnings, warnings...)
@@ -232,11 +243,17 @@ func exportHelm(c *cli.Context, env Env) error {
 		return err
 	}
 	cp.Warnings = append(cp.Warnings, current.Warnings...)
+	if cp.CacheRedis != nil && !current.CacheAuth && chart == helm.Current {
+		cp.Warnings = append(cp.Warnings, "the chart refuses redis.cache without redis.cache.password or redis.cache.existingSecret: set one in the release's values (compose-scale writes no secret)")
+	}
 	header := []string{
 		fmt.Sprintf("Written by compose-scale export helm from %s: the tuning for %d nodes of %s, layered over the release's own values:", f.display, cl.Nodes, nodeLabel(c, "node")),
 		"  helm upgrade REL " + chartRef(chart) + " -f current.yaml -f " + outName(c),
 	}
-	db := helm.Database{PoolerHost: c.String("pgbouncer-host"), Host: c.String("db-host"), Name: current.DBName}
+	db := helm.Database{PoolerHost: c.String("pgbouncer-host"), Host: c.String("db-host"), Name: current.DBName, CacheHost: c.String("cache-redis-host")}
+	if db.CacheHost == "" {
+		db.CacheHost = current.CacheHost
+	}
 	if db.Host == "" {
 		db.Host = current.DBHost
 	}
