@@ -464,9 +464,10 @@ func (cp *ClusterPlan) check() {
 	if cc.Total > cc.Limit {
 		cp.Warnings = append(cp.Warnings, fmt.Sprintf("the pods, a rolling update's surge and a migration job open %d connections, above the safe limit %d of max_connections %d", cc.Total, cc.Limit, cc.MaxConnections))
 	}
-	for _, w := range cp.Workers {
-		if w.Resources.MemoryRequest > cp.AllocatableMemory {
-			cp.Warnings = append(cp.Warnings, fmt.Sprintf("%s asks for %s, more than a node's %s allocatable", w.Name, FormatBytes(w.Resources.MemoryRequest), FormatBytes(cp.AllocatableMemory)))
+	for _, p := range cp.pods() {
+		if p.res.MemoryRequest > cp.AllocatableMemory || p.res.CPURequest > cp.AllocatableCPU {
+			cp.Warnings = append(cp.Warnings, fmt.Sprintf("a %s pod asks for %s and %dm, more than a node's %s and %dm allocatable: it can run on no node", p.name, FormatBytes(p.res.MemoryRequest), p.res.CPURequest, FormatBytes(cp.AllocatableMemory), cp.AllocatableCPU))
+			break
 		}
 	}
 }

@@ -158,3 +158,20 @@ func TestClusterPooler(t *testing.T) {
 		t.Errorf("--pgbouncer off: pooler %+v, connections %+v", off.Pooler, off.Connections)
 	}
 }
+
+// A pod bigger than a node is named: it could run nowhere. The nodes hold
+// a 7 GB Sidekiq together, one node does not.
+func TestClusterPodTooBigForANode(t *testing.T) {
+	v, _ := ParseVersion("v4.6.2")
+	cp, err := MakeCluster(Input{Services: stock("v4.5.0"), Version: &v, Estimates: Estimates{SidekiqProcess: 7 * GiB}}, Cluster{Nodes: 3, Node: Machine{8 * GiB, 4}, DB: &Machine{8 * GiB, 2}, WebSurge: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, w := range cp.Warnings {
+		found = found || strings.Contains(w, "can run on no node")
+	}
+	if !found {
+		t.Errorf("a %d MiB sidekiq pod on nodes of %d MiB: no warning (%v)", cp.Workers[0].Resources.MemoryRequest/MiB, cp.AllocatableMemory/MiB, cp.Warnings)
+	}
+}

@@ -25,6 +25,9 @@ type StackResult struct {
 const (
 	roleDB  = "node.labels.mastodon.role == db"
 	roleApp = "node.labels.mastodon.role == app"
+	// Sidekiq runs on any node but the database's: the application
+	// nodes, and nodes labelled worker to hold sidekiq alone.
+	roleWorker = "node.labels.mastodon.role != db"
 )
 
 // swarmDropped are the service keys docker stack deploy ignores or
@@ -85,7 +88,7 @@ func Stack(f Files, cp *planner.ClusterPlan) (*StackResult, error) {
 	if len(res.Exports) > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("docker stack deploy reads no .env: export %s in the shell that deploys", strings.Join(res.Exports, ", ")))
 	}
-	res.Notes = append(res.Notes, "label the nodes: docker node update --label-add mastodon.role=db on the database node (Postgres alone), mastodon.role=app on each application node (the rest, Redis included)")
+	res.Notes = append(res.Notes, "label the nodes: docker node update --label-add mastodon.role=db on the database node (Postgres alone), mastodon.role=app on each application node (everything else, Redis included); a node labelled mastodon.role=worker takes sidekiq alone")
 	return res, nil
 }
 
@@ -127,7 +130,7 @@ func stackService(doc *compose.Document, s compose.Service, cp *planner.ClusterP
 		if !ok {
 			return fmt.Errorf("internal error: the plan has no worker %s", s.Name)
 		}
-		replicas, res1 = w.Replicas, &w.Resources
+		replicas, res1, placement = w.Replicas, &w.Resources, roleWorker
 	case planner.RoleWeb:
 		if g := cp.Web; g != nil {
 			replicas, res1, order = g.Replicas, &g.Resources, "start-first"

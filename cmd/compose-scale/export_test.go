@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -280,6 +281,40 @@ func TestExportSwarmGoldens(t *testing.T) {
 					t.Errorf("check --swarm: exit %d, want 0 and the export's %d connections:\n%s%s", a.code, total, a.stdout, a.stderr)
 				}
 			})
+		}
+	}
+}
+
+// The cluster report in markdown and JSON says what the text says.
+func TestExportReportFormats(t *testing.T) {
+	dir := workdir(t, map[string]string{"docker-compose.yml": "stock-v4.5.input.yml"})
+	base := []string{"export", "helm", "--pgbouncer", "off", "--nodes", "3", "--node", "s-4vcpu-8gb", "--db-node", "s-4vcpu-16gb", "-o", "values.yaml"}
+	r := runCLI(t, dir, nil, append(base, "--format", "json", "docker-compose.yml")...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var j struct {
+		Nodes       int `json:"nodes"`
+		Connections struct {
+			Pods, Surge, Migrations, Total, Limit int
+		} `json:"connections"`
+		Workers []struct {
+			Name     string
+			Replicas int
+		} `json:"sidekiq_workers"`
+		Packing []struct{ Pods []string } `json:"packing"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &j); err != nil {
+		t.Fatalf("%v:\n%s", err, r.stdout)
+	}
+	c := j.Connections
+	if j.Nodes != 3 || len(j.Packing) != 3 || len(j.Workers) == 0 || c.Total != c.Pods+c.Surge+c.Migrations || c.Total > c.Limit {
+		t.Errorf("json report: %+v", j)
+	}
+	md := runCLI(t, dir, nil, append(base, "--format", "markdown", "docker-compose.yml")...)
+	for _, want := range []string{"### compose-scale export", "| DEPLOYMENT |", "**per-node packing**", fmt.Sprintf("= %d, the safe limit is %d", c.Total, c.Limit)} {
+		if !strings.Contains(md.stdout, want) {
+			t.Errorf("markdown report lacks %q:\n%s", want, md.stdout)
 		}
 	}
 }

@@ -475,3 +475,46 @@ func TestPostgresPatchesReadAsKubernetesReadsThem(t *testing.T) {
 		}
 	}
 }
+
+// What the charts let through, and compose-scale does not: both render a
+// release with two schedulers (scheduler,1 with two replicas; scheduler in
+// two workers) and one with none. check --helm-values refuses each
+// (cmd/compose-scale's TestCheckHelmValues).
+func TestChartsAcceptWrongSchedulers(t *testing.T) {
+	for _, env := range []string{"COMPOSE_SCALE_CHART_DIR", "COMPOSE_SCALE_LEGACY_CHART_DIR"} {
+		dir := chartDir(t, env)
+		ch, err := loader.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var base map[string]any
+		if env == "COMPOSE_SCALE_CHART_DIR" {
+			base = readValues(t, filepath.Join(dir, "ci", "default-values.yaml"))
+		} else {
+			base = readValues(t, filepath.Join(dir, "dev-values.yaml"))
+			yaml.Unmarshal([]byte("postgresql: {enabled: false, postgresqlHostname: db, auth: {password: x}}\nredis: {enabled: false, hostname: r, auth: {password: x}}\nelasticsearch: {enabled: false}\n"), &base)
+			base = chartutil.MergeTables(base, readValues(t, filepath.Join(dir, "dev-values.yaml")))
+		}
+		for name, workers := range map[string]string{
+			"scheduler,1 with two replicas": `[{name: a, replicas: 2, concurrency: 5, queues: ["default", "scheduler,1"]}]`,
+			"scheduler in two workers":      `[{name: a, replicas: 1, concurrency: 5, queues: [default, scheduler]}, {name: b, replicas: 1, concurrency: 5, queues: [push, scheduler]}]`,
+			"no scheduler":                  `[{name: a, replicas: 1, concurrency: 5, queues: [default, push]}]`,
+		} {
+			var w []any
+			if err := yaml.Unmarshal([]byte(workers), &w); err != nil {
+				t.Fatal(err)
+			}
+			vals := map[string]any{"mastodon": map[string]any{"sidekiq": map[string]any{"workers": w}}}
+			deps := deployments(t, render(t, ch, base, vals))
+			n := 0
+			for name := range deps {
+				if strings.Contains(name, "sidekiq") {
+					n++
+				}
+			}
+			if n == 0 {
+				t.Errorf("%s, %s: no sidekiq Deployment rendered", env, name)
+			}
+		}
+	}
+}
