@@ -66,6 +66,9 @@ const PoolerPort = 6432
 // Values renders the plan as a values file for chart. header is the
 // comment written first (what made it, how to layer it).
 func Values(cp *planner.ClusterPlan, chart Chart, kept Kept, db Database, header []string) ([]byte, error) {
+	if err := poolIsConcurrency(cp.Version); err != nil {
+		return nil, err
+	}
 	root := newMap()
 	mastodon := newMap()
 	if cp.Web != nil {
@@ -164,6 +167,18 @@ func encode(root *orderedMap, header []string) ([]byte, error) {
 		b.WriteString("\n")
 	}
 	return b.Bytes(), nil
+}
+
+// poolIsConcurrency refuses a version whose Sidekiq pool is not its
+// concurrency: the charts set no DB_POOL per worker (a DB_POOL in
+// sidekiq.extraEnvVars reaches every worker alike), so the values can size
+// each worker's pool only where Mastodon makes it the concurrency, from
+// 4.3 (config/database.yml: before, DB_POOL, else MAX_THREADS, else 5).
+func poolIsConcurrency(v planner.Version) error {
+	if v.Unknown || v.AtLeast(4, 3) {
+		return nil
+	}
+	return fmt.Errorf("the pods would run Mastodon %s, whose Sidekiq pool is DB_POOL (else MAX_THREADS, else 5), not each worker's concurrency, and the chart sets no DB_POOL per worker: a worker of 25 threads would share 5 connections; run 4.3 or later (image.tag, or --mastodon-version)", v)
 }
 
 // WorkerName is a planned process's name as a chart worker: without the

@@ -318,3 +318,13 @@ func TestExportReportFormats(t *testing.T) {
 		}
 	}
 }
+
+// Before 4.3 a Sidekiq process's pool is not its concurrency, and the
+// chart has no per-worker DB_POOL: the export refuses, and says why.
+func TestExportHelmRefusesPoolsItCannotSet(t *testing.T) {
+	dir := workdir(t, map[string]string{"docker-compose.yml": "stock-v4.5.input.yml"})
+	r := runCLI(t, dir, nil, "export", "helm", "--chart", "legacy", "--mastodon-version", "v4.2.10", "--pgbouncer", "off", "--nodes", "2", "--node", "s-4vcpu-8gb", "--db-node", "s-4vcpu-16gb", "docker-compose.yml")
+	if r.code != 1 || !strings.Contains(r.stderr, "sets no DB_POOL per worker") {
+		t.Errorf("exit %d: %s", r.code, r.stderr)
+	}
+}
