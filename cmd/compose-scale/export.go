@@ -51,7 +51,8 @@ and update order, and nothing docker stack deploy ignores or rejects.
 }
 
 func exportFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
+		&cli.BoolFlag{Name: "observed", Usage: "read the running compose instance first (as observe does) and size the pods from what was measured: Sidekiq's, Puma's and streaming's memory, the queues' backlog"},
 		&cli.IntFlag{Name: "nodes", Usage: "how many application `N`odes the cluster has", Value: 1},
 		&cli.StringFlag{Name: "node", Usage: "each node's DigitalOcean size `SLUG`, like s-4vcpu-8gb"},
 		&cli.StringFlag{Name: "node-memory", Usage: "each node's memory, like `8GB`"},
@@ -80,7 +81,7 @@ func exportFlags() []cli.Flag {
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the values to `FILE`", DefaultText: "stdout"},
 		&cli.StringFlag{Name: "report", Usage: "write the report to `FILE`"},
 		&cli.StringFlag{Name: "format", Value: "text", Usage: "report format: text, markdown or json"},
-	}
+	}, observeFlags()...)
 }
 
 // swarmFlags are export's sizing flags; the Helm ones (chart, values,
@@ -323,6 +324,16 @@ func planCluster(c *cli.Context, env Env, cl planner.Cluster) (*planner.ClusterP
 	}
 	in.Services = services
 	cp, err := planner.MakeCluster(in, cl)
+	if err == nil && c.Bool("observed") {
+		// Observe with the estimates' plan (for its findings), then plan
+		// with what was measured: the requests follow the measured RSS.
+		if o, _, err := readInstance(c, env, cp.Plan); err != nil {
+			in.Measured = &planner.Measured{ReadError: err.Error()}
+		} else {
+			in.Measured = measuredFrom(o)
+		}
+		cp, err = planner.MakeCluster(in, cl)
+	}
 	return cp, files, f, err
 }
 

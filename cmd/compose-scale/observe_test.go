@@ -115,3 +115,18 @@ func TestObserveCLI(t *testing.T) {
 		t.Errorf("--observed, nothing reachable: exit %d %s", r.code, r.stdout)
 	}
 }
+
+// export helm --observed sizes the pods from what the running compose
+// instance measured: each worker requests the measured Sidekiq RSS (p90
+// plus 20%: 768 MB), not the 350 MB estimate.
+func TestExportObserved(t *testing.T) {
+	fakeInstance(t)
+	dir := workdir(t, map[string]string{"docker-compose.yml": "stock-v4.3.s-4vcpu-8gb.golden.yml"})
+	r := runCLI(t, dir, nil, "export", "helm", "--observed", "--pgbouncer", "off", "--nodes", "3", "--node", "s-8vcpu-16gb", "--db-node", "s-4vcpu-16gb", "docker-compose.yml")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "memory: 768Mi") || strings.Contains(r.stdout, "memory: 350Mi") {
+		t.Errorf("the workers do not request the measured RSS:\n%s", r.stdout)
+	}
+}
