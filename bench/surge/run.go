@@ -43,6 +43,53 @@ type layoutResult struct {
 	MaxConnections int                    `json:"max_connections"`
 	PeakRSSMB      int                    `json:"peak_rss_mb"` // the largest Sidekiq process
 	Runs           int                    `json:"runs"`
+	CPU            cpuAccount             `json:"cpu"`
+}
+
+// cpuAccount is a run's CPU: what the jobs were to spend (the mix's
+// cpu_ms, summed), what their threads did spend in the loop (the thread's
+// CPU clock), and what the Sidekiq processes spent in all (utime + stime,
+// /proc/PID/stat: the jobs' loops plus Sidekiq's own work). A run whose
+// jobs spent more than 5% off what they claim measured something else.
+type cpuAccount struct {
+	NominalS float64 `json:"nominal_s"`
+	SpentS   float64 `json:"spent_s"`
+	ProcessS float64 `json:"process_s"`
+	Valid    bool    `json:"valid"`
+}
+
+// cpuTolerance is how far the jobs' spent CPU may be from the nominal.
+const cpuTolerance = 0.05
+
+func account(nominalUS, spentUS int64, processS float64) cpuAccount {
+	a := cpuAccount{NominalS: float64(nominalUS) / 1e6, SpentS: float64(spentUS) / 1e6, ProcessS: processS}
+	a.Valid = a.NominalS > 0 && math.Abs(a.SpentS-a.NominalS) <= cpuTolerance*a.NominalS
+	return a
+}
+
+// processCPU is the CPU seconds the processes have spent (utime + stime,
+// fields 14 and 15 of /proc/PID/stat, in clock ticks of 1/100 s: the
+// kernel's USER_HZ on Linux).
+func processCPU(procs []*exec.Cmd) float64 {
+	var ticks int64
+	for _, p := range procs {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Process.Pid))
+		if err != nil {
+			continue
+		}
+		// The command name is in parentheses and may hold spaces.
+		rest := string(b)
+		if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+			rest = rest[i+1:]
+		}
+		f := strings.Fields(rest)
+		if len(f) > 12 {
+			u, _ := strconv.ParseInt(f[11], 10, 64)
+			st, _ := strconv.ParseInt(f[12], 10, 64)
+			ticks += u + st
+		}
+	}
+	return float64(ticks) / 100
 }
 
 // point is default's p99 latency among the jobs that started in one
@@ -73,7 +120,7 @@ func run(o options, log io.Writer) (*results, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: %v", l.Name, err)
 			}
-			fmt.Fprintf(log, "  default p99 %.0f ms, drain %.1f s (drained %v), peak db connections %d of %d\n", res.Queues["default"].P99ms, res.DrainS, res.Drained, res.PeakDBConns, res.MaxConnections)
+			fmt.Fprintf(log, "  default p99 %.0f ms, drain %.1f s (drained %v), peak db connections %d of %d; CPU: jobs %.1f s of a nominal %.1f s (valid %v), Sidekiq %.1f s\n", res.Queues["default"].P99ms, res.DrainS, res.Drained, res.PeakDBConns, res.MaxConnections, res.CPU.SpentS, res.CPU.NominalS, res.CPU.Valid, res.CPU.ProcessS)
 			runs = append(runs, res)
 			r.Spread[l.Name] = append(r.Spread[l.Name], res.Queues["default"].P99ms)
 			if i == 0 {
@@ -102,6 +149,7 @@ func runLayout(o options, bin string, l layout) (layoutResult, []point, error) {
 			return b.res, nil, err
 		}
 	}
+	cpu0 := processCPU(b.procs)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -114,6 +162,9 @@ func runLayout(o options, bin string, l layout) (layoutResult, []point, error) {
 	if err != nil {
 		return b.res, nil, err
 	}
+	nominal, _ := strconv.ParseInt(b.redisCLI("GET", "bench:cpu:nominal_us"), 10, 64)
+	spent, _ := strconv.ParseInt(b.redisCLI("GET", "bench:cpu:spent_us"), 10, 64)
+	b.res.CPU = account(nominal, spent, processCPU(b.procs)-cpu0)
 	series := b.latencies(enqueued)
 	return b.res, series, nil
 }
