@@ -72,16 +72,10 @@ func exportFlags() []cli.Flag {
 		&cli.StringFlag{Name: "chart", Value: string(helm.Current), Usage: "the chart: mastodon (mastodon/helm-charts) or legacy (mastodon/chart)"},
 		&cli.StringFlag{Name: "values", Usage: "the release's current values (helm get values REL), for what the lists Helm replaces must keep"},
 		&cli.StringFlag{Name: "mastodon-version", Usage: "the Mastodon `VERSION` the pods run", DefaultText: "the values' image.tag, else the chart's own"},
-		&cli.StringFlag{Name: "strategy", Value: "auto", Usage: "how to split sidekiq: auto, per-queue, permuted or weighted"},
-		&cli.StringFlag{Name: "db-type", Usage: "PGTune workload `TYPE`: oltp or web", Value: "oltp"},
-		&cli.StringFlag{Name: "estimate-sidekiq", Usage: "memory of one Sidekiq process, like `600MB`", DefaultText: "350MB"},
-		&cli.StringFlag{Name: "estimate-puma", Usage: "memory of one Puma process, like `400MB`", DefaultText: "300MB"},
-		&cli.StringFlag{Name: "estimate-streaming", Usage: "memory of one streaming process, like `150MB`", DefaultText: "100MB"},
-		&cli.StringFlag{Name: "env-file", Usage: "read variables for interpolation from `FILE`", DefaultText: ".env beside the compose file"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the values to `FILE`", DefaultText: "stdout"},
 		&cli.StringFlag{Name: "report", Usage: "write the report to `FILE`"},
 		&cli.StringFlag{Name: "format", Value: "text", Usage: "report format: text, markdown or json"},
-	}, observeFlags()...)
+	}, append(sizingFlags(), observeFlags()...)...)
 }
 
 // swarmFlags are export's sizing flags; the Helm ones (chart, values,

@@ -16,27 +16,34 @@ func planFlags() []cli.Flag {
 		&cli.StringFlag{Name: "memory", Usage: "the machine's memory, like `8GB`, 7.5GiB or 8192MB", DefaultText: "measured"},
 		&cli.IntFlag{Name: "cpus", Usage: "the machine's `CPUs`", DefaultText: "measured"},
 		&cli.StringFlag{Name: "droplet", Usage: "a DigitalOcean size `SLUG` such as s-4vcpu-8gb: sets memory and CPUs"},
-		&cli.StringFlag{Name: "strategy", Value: "auto", Usage: "how to split sidekiq: auto, per-queue, permuted or weighted"},
 		&cli.IntFlag{Name: "max-connections", Usage: "Postgres max_connections to plan within (at most 250 without PgBouncer)", DefaultText: "planned"},
 		&cli.StringFlag{Name: "mastodon-version", Usage: "the Mastodon `VERSION`, like v4.3", DefaultText: "read from the image tag"},
 		&cli.StringFlag{Name: "db-memory", Usage: "the memory Postgres may use, like `4GB`", DefaultText: "half the machine"},
 		&cli.Float64Flag{Name: "db-memory-share", Usage: "the `FRACTION` of the machine's memory Postgres may use", Value: 0.5},
+		&cli.BoolFlag{Name: "observed", Usage: "read the running instance first (as observe does) and plan with what was measured: Sidekiq's memory, the queues' backlog"},
+		&cli.BoolFlag{Name: "override", Usage: "write the plan into the override file docker compose reads beside the compose file (created if missing); the compose file itself is never written"},
+		&cli.StringFlag{Name: "pgbouncer", Value: "auto", Usage: "PgBouncer in transaction mode in front of Postgres: auto (when the pools would not fit under 250 connections), on or off"},
+		&cli.StringFlag{Name: "cache-redis", Value: "auto", Usage: "a Redis of its own for Rails's cache: auto (from 16 GB), on or off"},
+		&cli.StringFlag{Name: "db-service", Usage: "the `SERVICE` that is the app's Postgres", DefaultText: "the one DB_HOST names, else the one the app depends on"},
+		&cli.BoolFlag{Name: "keep-db-port", Usage: "keep a published db or redis port, bound to 127.0.0.1, for connecting from the host"},
+		&cli.StringFlag{Name: "report", Usage: "write the report to `FILE`"},
+		&cli.StringFlag{Name: "format", Value: "text", Usage: "report format: text, markdown or json"},
+	}, append(sizingFlags(), observeFlags()...)...)
+}
+
+// sizingFlags are the flags every planning command takes: the split,
+// PGTune's workload, the memory estimates, where variables come from.
+func sizingFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "strategy", Value: "auto", Usage: "how to split sidekiq: auto, per-queue, permuted or weighted"},
 		&cli.StringFlag{Name: "db-type", Usage: "PGTune workload `TYPE`: oltp or web", Value: "oltp"},
 		&cli.StringFlag{Name: "estimate-sidekiq", Usage: "memory of one Sidekiq process, like `600MB`", DefaultText: "350MB"},
 		&cli.StringFlag{Name: "estimate-puma", Usage: "memory of one Puma process, like `400MB`", DefaultText: "300MB"},
 		&cli.StringFlag{Name: "estimate-streaming", Usage: "memory of one streaming process, like `150MB`", DefaultText: "100MB"},
 		&cli.StringFlag{Name: "estimate-redis", Usage: "memory of Redis, like `1GB`", DefaultText: "a 32nd of the machine, 64MB to 512MB"},
 		&cli.StringFlag{Name: "estimate-search", Usage: "memory of Elasticsearch/OpenSearch, like `2GB`", DefaultText: "twice its -Xmx heap, else 1GB"},
-		&cli.BoolFlag{Name: "observed", Usage: "read the running instance first (as observe does) and plan with what was measured: Sidekiq's memory, the queues' backlog"},
-		&cli.BoolFlag{Name: "override", Usage: "write the plan into the override file docker compose reads beside the compose file (created if missing); the compose file itself is never written"},
-		&cli.StringFlag{Name: "pgbouncer", Value: "auto", Usage: "PgBouncer in transaction mode in front of Postgres: auto (when the pools would not fit under 250 connections), on or off"},
-		&cli.StringFlag{Name: "cache-redis", Value: "auto", Usage: "a Redis of its own for Rails's cache: auto (from 16 GB), on or off"},
-		&cli.StringFlag{Name: "db-service", Usage: "the `SERVICE` that is the app's Postgres", DefaultText: "the one DB_HOST names, else the one the app depends on"},
 		&cli.StringFlag{Name: "env-file", Usage: "read variables for interpolation from `FILE`, as docker compose --env-file does", DefaultText: ".env beside the compose file"},
-		&cli.BoolFlag{Name: "keep-db-port", Usage: "keep a published db or redis port, bound to 127.0.0.1, for connecting from the host"},
-		&cli.StringFlag{Name: "report", Usage: "write the report to `FILE`"},
-		&cli.StringFlag{Name: "format", Value: "text", Usage: "report format: text, markdown or json"},
-	}, observeFlags()...)
+	}
 }
 
 // machineFromFlags returns the machine and where its size came from.
