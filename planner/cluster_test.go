@@ -6,9 +6,9 @@ import (
 )
 
 func TestNodeReserve(t *testing.T) {
-	// GKE's published examples: 4 GiB keeps 1 GiB (+100 MiB eviction),
-	// 8 GiB keeps 1.8 GiB, 16 GiB 2.6 GiB, 32 GiB 3.56 GiB; 1 core 60m,
-	// 2 cores 70m, 4 cores 80m, 8 cores 90m.
+	// GKE's rule worked through: 4 GiB keeps 1 GiB (+100 MiB for the
+	// eviction threshold), 8 GiB 1.8 GiB, 16 GiB 2.6 GiB, 32 GiB
+	// 3.56 GiB; 1 core 60m, 2 cores 70m, 4 cores 80m, 8 cores 90m.
 	for _, tc := range []struct {
 		gib, cpus int
 		wantMiB   int64
