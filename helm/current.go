@@ -62,6 +62,13 @@ func ReadValues(path string, text []byte) (Release, error) {
 			}
 		}
 	}
+	// Helm merges maps and replaces lists: web's and streaming's own
+	// settings survive the layering, except the one list written there.
+	for _, at := range [][]string{{"mastodon", "web", "topologySpreadConstraints"}, {"mastodon", "streaming", "topologySpreadConstraints"}} {
+		if l, ok := dig(v, at...).([]any); ok && len(l) > 0 {
+			cur.Warnings = append(cur.Warnings, fmt.Sprintf("%s sets %s, which the export's spread replaces (Helm replaces a list whole): merge yours into it by hand if you need both", path, joinKeys(at)))
+		}
+	}
 	workers, _ := dig(v, "mastodon", "sidekiq", "workers").([]any)
 	cur.Kept.ByName = map[string]map[string]any{}
 	var first map[string]any
