@@ -361,13 +361,7 @@ type inputs struct {
 // readInputs finds and reads the files and sizes the machine.
 func readInputs(c *cli.Context, env Env) (inputs, error) {
 	var r inputs
-	arg, err := oneFileArg(c)
-	if err == nil {
-		err = checkFormat(c)
-	}
-	if err == nil {
-		r.f.display, r.f.path, r.override, err = findComposeFile(arg, env)
-	}
+	err := checkFormat(c)
 	var m planner.Machine
 	if err == nil {
 		m, r.source, r.machineNotes, err = machineFromFlags(c, env)
@@ -375,16 +369,33 @@ func readInputs(c *cli.Context, env Env) (inputs, error) {
 	if err == nil {
 		r.in, err = plannerInput(c, m)
 	}
-	var src []byte
 	if err == nil {
-		src, r.f.mode, err = readComposeFile(r.f.display, r.f.path)
+		err = readFiles(c, env, &r)
 	}
 	if err != nil {
 		return r, err
 	}
 	if r.in.Version == nil {
-		r.in.SourceVersion = sourceVersion(r.f.path, src)
+		r.in.SourceVersion = sourceVersion(r.f.path, r.files.Base.Text)
 	}
+	return r, nil
+}
+
+// readFiles finds and reads the compose file, the override docker
+// compose reads beside it, and the variables.
+func readFiles(c *cli.Context, env Env, r *inputs) error {
+	arg, err := oneFileArg(c)
+	if err != nil {
+		return err
+	}
+	if r.f.display, r.f.path, r.override, err = findComposeFile(arg, env); err != nil {
+		return err
+	}
+	src, mode, err := readComposeFile(r.f.display, r.f.path)
+	if err != nil {
+		return err
+	}
+	r.f.mode = mode
 	var over *compose.File
 	if c.Bool("override") && r.override == "" {
 		// The override docker compose reads beside the file: the one
@@ -395,14 +406,14 @@ func readInputs(c *cli.Context, env Env) (inputs, error) {
 		r.of = composeFile{display: r.override, path: resolve(env.Dir, r.override)}
 		text, mode, err := readComposeFile(r.of.display, r.of.path)
 		if err != nil {
-			return r, err
+			return err
 		}
 		r.of.mode = mode
 		over = &compose.File{Path: r.of.display, Text: text}
 	}
 	vars, err := loadVars(c, env, r.f)
 	if err != nil {
-		return r, err
+		return err
 	}
 	// env_files are read for the connection keys alone (compose filters
 	// them before the planner sees them), from the compose file's folder.
@@ -414,7 +425,7 @@ func readInputs(c *cli.Context, env Env) (inputs, error) {
 		return readLimited(p, p)
 	}
 	r.files = rewrite.Files{Base: compose.File{Path: r.f.display, Text: src, Dir: dir}, Override: over, Vars: vars, ReadEnvFile: readEnvFile}
-	return r, nil
+	return nil
 }
 
 // write writes the result and returns the line to tell the user. The

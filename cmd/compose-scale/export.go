@@ -115,6 +115,9 @@ func exportSwarm(c *cli.Context, env Env) error {
 	if err != nil {
 		return err
 	}
+	if files.Override != nil {
+		return fmt.Errorf("%s: export swarm writes one stack file, and %s overrides it: merge them first (docker compose config > merged.yml), then export merged.yml", files.Base.Path, files.Override.Path)
+	}
 	st, err := rewrite.Stack(files, cp)
 	if err != nil {
 		return err
@@ -364,37 +367,22 @@ func nodeLabel(c *cli.Context, prefix string) string {
 	return fmt.Sprintf("%s, %d CPUs", c.String(prefix+"-memory"), c.Int(prefix+"-cpus"))
 }
 
-// readComposeFiles finds and reads the compose file and its variables,
-// for commands that plan from it without rewriting it.
+// readComposeFiles reads the compose file, the override beside it and the
+// variables, for commands that plan from them without rewriting them; the
+// files must load as docker compose loads them.
 func readComposeFiles(c *cli.Context, env Env) (rewrite.Files, composeFile, error) {
-	var f composeFile
-	arg, err := oneFileArg(c)
-	if err != nil {
-		return rewrite.Files{}, f, err
+	var r inputs
+	if err := readFiles(c, env, &r); err != nil {
+		return r.files, r.f, err
 	}
-	if f.display, f.path, _, err = findComposeFile(arg, env); err != nil {
-		return rewrite.Files{}, f, err
+	files := []compose.File{r.files.Base}
+	if r.files.Override != nil {
+		files = append(files, *r.files.Override)
 	}
-	src, mode, err := readComposeFile(f.display, f.path)
-	if err != nil {
-		return rewrite.Files{}, f, err
+	if _, err := compose.ValidateWith(r.files.Vars, files...); err != nil {
+		return r.files, r.f, err
 	}
-	f.mode = mode
-	vars, err := loadVars(c, env, f)
-	if err != nil {
-		return rewrite.Files{}, f, err
-	}
-	dir := filepath.Dir(f.path)
-	readEnvFile := func(p string) ([]byte, error) {
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(dir, p)
-		}
-		return readLimited(p, p)
-	}
-	if _, err := compose.ValidateWith(vars, compose.File{Path: f.display, Text: src, Dir: dir}); err != nil {
-		return rewrite.Files{}, f, err
-	}
-	return rewrite.Files{Base: compose.File{Path: f.display, Text: src, Dir: dir}, Vars: vars, ReadEnvFile: readEnvFile}, f, nil
+	return r.files, r.f, nil
 }
 
 // checkHelmValues audits what a Helm release runs: exit 0 when it keeps

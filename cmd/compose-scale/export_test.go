@@ -328,3 +328,22 @@ func TestExportHelmRefusesPoolsItCannotSet(t *testing.T) {
 		t.Errorf("exit %d: %s", r.code, r.stderr)
 	}
 }
+
+// The override docker compose reads beside the file is read too: what it
+// changes is what the export plans from; a stack is one file, so export
+// swarm asks for the two merged.
+func TestExportReadsTheOverride(t *testing.T) {
+	dir := workdir(t, map[string]string{"docker-compose.yml": "stock-v4.5.input.yml"})
+	over := "services:\n  sidekiq:\n    image: ghcr.io/mastodon/mastodon:v4.5.2\n"
+	if err := os.WriteFile(filepath.Join(dir, "docker-compose.override.yml"), []byte(over), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, dir, nil, "export", "helm", "--pgbouncer", "off", "--mastodon-version", "v4.5.2", "--nodes", "2", "--node", "s-4vcpu-8gb", "--db-node", "s-4vcpu-16gb")
+	if r.code != 0 || strings.Contains(r.stderr, "also an upgrade") {
+		t.Errorf("the override's v4.5.2 was not read (exit %d):\n%s", r.code, r.stderr)
+	}
+	r = runCLI(t, dir, nil, "export", "swarm", "--nodes", "2", "--node", "s-4vcpu-8gb", "--db-node", "s-4vcpu-16gb")
+	if r.code != 1 || !strings.Contains(r.stderr, "merge them first") {
+		t.Errorf("export swarm with an override: exit %d %s", r.code, r.stderr)
+	}
+}
