@@ -17,6 +17,9 @@ func markdown(r *results) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Surge benchmark, %s: layouts planned for %s, run on %d CPUs (%s); surge %d pull + %d ingress jobs at once, steady stream for %.0f s; %d run(s) per layout (the median by default's p99).\n\n",
 		r.Options.StartedT[:10], r.Options.Droplet, r.Machine.CPUs, r.Machine.GOOS, r.Options.Surge, r.Options.Surge, r.Options.Steady, r.Options.Repeat)
+	if r.Cores.Note != "" {
+		fmt.Fprintf(&b, "Cores: %s.\n\n", r.Cores.Note)
+	}
 	b.WriteString("| layout | processes | threads | default p50 / p99 / max (ms) | push p99 | pull p99 | ingress p99 | mailers p99 | drain (s) | peak db conns / max | peak RSS (MB) |\n")
 	b.WriteString("|---|---:|---:|---|---:|---:|---:|---:|---:|---|---:|\n")
 	for _, l := range r.Layouts {

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/compose-scale/compose-scale/machine"
 	"github.com/compose-scale/compose-scale/pgtest"
 	"github.com/compose-scale/compose-scale/redistest"
 )
@@ -109,6 +110,13 @@ func run(o options, log io.Writer) (*results, error) {
 		return nil, err
 	}
 	r := &results{Machine: hostMachine(), Options: o, Mix: mix, Series: map[string][]point{}, Spread: map[string][]float64{}}
+	planCPUs, _, err := machine.ParseDroplet(o.Droplet)
+	if err != nil {
+		return nil, err
+	}
+	_, tasksetErr := exec.LookPath("taskset")
+	r.Cores = coresFor(planCPUs, r.Machine.CPUs, tasksetErr == nil)
+	fmt.Fprintf(log, "cores: %s\n", r.Cores.Note)
 	for _, l := range ls {
 		if o.Only != "" && !strings.Contains(l.Name, o.Only) {
 			continue
@@ -116,7 +124,7 @@ func run(o options, log io.Writer) (*results, error) {
 		var runs []layoutResult
 		for i := 0; i < o.Repeat; i++ {
 			fmt.Fprintf(log, "%s: run %d of %d (%d processes)\n", l.Name, i+1, o.Repeat, len(l.Processes))
-			res, series, err := runLayout(o, bin, l)
+			res, series, err := runLayout(o, bin, l, r.Cores)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %v", l.Name, err)
 			}
@@ -138,8 +146,8 @@ func run(o options, log io.Writer) (*results, error) {
 
 // runLayout starts fresh servers, the layout's Sidekiq processes, the
 // load, and measures until the surge drains or the timeout.
-func runLayout(o options, bin string, l layout) (layoutResult, []point, error) {
-	b := &benchRun{o: o, bin: bin, l: l, res: layoutResult{Name: l.Name, Processes: len(l.Processes), Queues: map[string]queueResult{}}}
+func runLayout(o options, bin string, l layout, c cores) (layoutResult, []point, error) {
+	b := &benchRun{o: o, bin: bin, l: l, cores: c, res: layoutResult{Name: l.Name, Processes: len(l.Processes), Queues: map[string]queueResult{}}}
 	for _, p := range l.Processes {
 		b.res.Threads += concurrency(p.Args)
 	}
@@ -175,6 +183,7 @@ type benchRun struct {
 	o        options
 	bin      string
 	l        layout
+	cores    cores
 	res      layoutResult
 	pgURL    string
 	redisURL string
@@ -232,7 +241,7 @@ func (b *benchRun) startServers() error {
 func (b *benchRun) startSidekiq() error {
 	jobs := filepath.Join(b.o.Root, "bench", "surge", "jobs.rb")
 	for _, p := range b.l.Processes {
-		cmd := exec.Command("sidekiq", append([]string{"-r", jobs}, p.Args...)...)
+		cmd := b.cores.sidekiqCommand(append([]string{"-r", jobs}, p.Args...))
 		cmd.Env = append(os.Environ(), "REDIS_URL="+b.redisURL, "DB_POOL="+strconv.Itoa(p.Pool), "BENCH_PG="+b.pgURL)
 		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 		if err := cmd.Start(); err != nil {

@@ -281,3 +281,26 @@ func TestAccount(t *testing.T) {
 		t.Error("no CPU at all passed")
 	}
 }
+
+// Where the processes run, as the results say it.
+func TestCoresFor(t *testing.T) {
+	c := coresFor(2, 8, true)
+	if !c.Pinned || c.Sidekiq != "0-1" || !strings.Contains(c.Note, "other 6") {
+		t.Errorf("8 cores for a plan of 2: %+v", c)
+	}
+	if cmd := c.sidekiqCommand([]string{"-r", "jobs.rb"}); !strings.HasSuffix(cmd.Path, "taskset") || strings.Join(cmd.Args[1:], " ") != "-c 0-1 sidekiq -r jobs.rb" {
+		t.Errorf("pinned command %q %q", cmd.Path, cmd.Args)
+	}
+	if c := coresFor(4, 2, true); c.Pinned || !strings.Contains(c.Note, "oversubscribed") {
+		t.Errorf("2 cores for a plan of 4: %+v", c)
+	}
+	if c := coresFor(2, 2, true); c.Pinned || !strings.Contains(c.Note, "share the plan's 2 cores") {
+		t.Errorf("2 for 2: %+v", c)
+	}
+	if c := coresFor(2, 8, false); c.Pinned {
+		t.Errorf("pinned without taskset: %+v", c)
+	}
+	if cmd := coresFor(4, 2, true).sidekiqCommand([]string{"-q", "default"}); strings.Join(cmd.Args, " ") != "sidekiq -q default" {
+		t.Errorf("unpinned command %q", cmd.Args)
+	}
+}
