@@ -123,6 +123,7 @@ type results struct {
 	Layouts  []layoutResult       `json:"layouts"`
 	Series   map[string][]point   `json:"default_latency_series"` // the first run of each layout
 	Spread   map[string][]float64 `json:"default_p99_ms_runs"`    // every run's default p99
+	Drains   map[string][]float64 `json:"drain_s_runs"`           // every run's drain time
 	Cores    cores                `json:"cores"`
 	Finished string               `json:"finished"`
 }

@@ -32,21 +32,32 @@ func markdown(r *results) string {
 			l.Name, l.Processes, l.Threads, d.P50ms, d.P99ms, d.MaxMs, l.Queues["push"].P99ms, l.Queues["pull"].P99ms, l.Queues["ingress"].P99ms, l.Queues["mailers"].P99ms, drain, l.PeakDBConns, l.MaxConnections, l.PeakRSSMB)
 	}
 	if r.Options.Repeat > 1 {
-		b.WriteString("\nRun-to-run spread of default's p99 (ms):\n\n")
+		b.WriteString("\nRun-to-run spread, median (min to max) over the runs:\n\n")
+		b.WriteString("| layout | runs | default p99 (ms) | drain (s) |\n|---|---:|---|---|\n")
 		var names []string
 		for n := range r.Spread {
 			names = append(names, n)
 		}
 		sort.Strings(names)
 		for _, n := range names {
-			var s []string
-			for _, v := range r.Spread[n] {
-				s = append(s, fmt.Sprintf("%.0f", v))
-			}
-			fmt.Fprintf(&b, "- %s: %s\n", n, strings.Join(s, ", "))
+			fmt.Fprintf(&b, "| %s | %d | %s | %s |\n", n, len(r.Spread[n]), spread(r.Spread[n], "%.0f"), spread(r.Drains[n], "%.1f"))
 		}
 	}
 	return b.String()
+}
+
+// spread is a sample's median and range: "120 (95 to 180)".
+func spread(v []float64, format string) string {
+	if len(v) == 0 {
+		return "-"
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return fmt.Sprintf(format+" ("+format+" to "+format+")", med, s[0], s[len(s)-1])
 }
 
 // chart draws default's p99 latency over the surge, one line a layout.

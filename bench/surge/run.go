@@ -109,7 +109,7 @@ func run(o options, log io.Writer) (*results, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &results{Machine: hostMachine(), Options: o, Mix: mix, Series: map[string][]point{}, Spread: map[string][]float64{}}
+	r := &results{Machine: hostMachine(), Options: o, Mix: mix, Series: map[string][]point{}, Spread: map[string][]float64{}, Drains: map[string][]float64{}}
 	planCPUs, _, err := machine.ParseDroplet(o.Droplet)
 	if err != nil {
 		return nil, err
@@ -131,6 +131,7 @@ func run(o options, log io.Writer) (*results, error) {
 			fmt.Fprintf(log, "  default p99 %.0f ms, drain %.1f s (drained %v), peak db connections %d of %d; CPU: jobs %.1f s of a nominal %.1f s (valid %v), Sidekiq %.1f s\n", res.Queues["default"].P99ms, res.DrainS, res.Drained, res.PeakDBConns, res.MaxConnections, res.CPU.SpentS, res.CPU.NominalS, res.CPU.Valid, res.CPU.ProcessS)
 			runs = append(runs, res)
 			r.Spread[l.Name] = append(r.Spread[l.Name], res.Queues["default"].P99ms)
+			r.Drains[l.Name] = append(r.Drains[l.Name], res.DrainS)
 			if i == 0 {
 				r.Series[l.Name] = series
 			}

@@ -304,3 +304,23 @@ func TestCoresFor(t *testing.T) {
 		t.Errorf("unpinned command %q", cmd.Args)
 	}
 }
+
+func TestSpread(t *testing.T) {
+	for _, c := range []struct {
+		v    []float64
+		want string
+	}{
+		{[]float64{180, 95, 120}, "120 (95 to 180)"},
+		{[]float64{10, 20, 30, 40}, "25 (10 to 40)"},
+		{nil, "-"},
+	} {
+		if got := spread(c.v, "%.0f"); got != c.want {
+			t.Errorf("spread(%v) = %q, want %q", c.v, got, c.want)
+		}
+	}
+	r := &results{Options: options{Repeat: 5, StartedT: "2026-12-02T00:00:00Z", Droplet: "s-2vcpu-4gb"},
+		Spread: map[string][]float64{"stock": {1, 2, 3, 4, 5}}, Drains: map[string][]float64{"stock": {10, 11, 12, 13, 14}}}
+	if md := markdown(r); !strings.Contains(md, "| stock | 5 | 3 (1 to 5) | 12.0 (10.0 to 14.0) |") {
+		t.Errorf("the spread table:\n%s", md)
+	}
+}
