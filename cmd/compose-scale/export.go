@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/compose-scale/compose-scale/compose"
 	"github.com/compose-scale/compose-scale/helm"
@@ -321,6 +322,10 @@ func planCluster(c *cli.Context, env Env, cl planner.Cluster) (*planner.ClusterP
 	}
 	in.Services = services
 	cp, err := planner.MakeCluster(in, cl)
+	if err != nil && !strings.HasPrefix(err.Error(), "--") {
+		// Say which file the plan could not be made from, as rewrite does.
+		err = fmt.Errorf("%s: %w", files.Base.Path, err)
+	}
 	if err == nil && c.Bool("observed") {
 		// Observe with the estimates' plan (for its findings), then plan
 		// with what was measured: the requests follow the measured RSS.
@@ -378,6 +383,12 @@ func readComposeFiles(c *cli.Context, env Env) (rewrite.Files, composeFile, erro
 	files := []compose.File{r.files.Base}
 	if r.files.Override != nil {
 		files = append(files, *r.files.Override)
+	}
+	// Our own parse first: its errors carry the line (FILE:LINE: what).
+	for _, f := range files {
+		if _, err := compose.Parse(f.Path, f.Text); err != nil {
+			return r.files, r.f, err
+		}
 	}
 	if _, err := compose.ValidateWith(r.files.Vars, files...); err != nil {
 		return r.files, r.f, err

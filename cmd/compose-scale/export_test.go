@@ -347,3 +347,20 @@ func TestExportReadsTheOverride(t *testing.T) {
 		t.Errorf("export swarm with an override: exit %d %s", r.code, r.stderr)
 	}
 }
+
+// Bad input to an export: one line that says where, exit 1.
+func TestExportErrors(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "broken.yml"), []byte("services:\n  web: [\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "nosidekiq.yml"), []byte("services:\n  web:\n    image: ghcr.io/mastodon/mastodon:v4.3.0\n    command: bundle exec puma\n"), 0o644)
+	for _, tc := range []struct{ target, file, want string }{
+		{"helm", "broken.yml", "broken.yml:3: invalid YAML"},
+		{"swarm", "nosidekiq.yml", "nosidekiq.yml: no sidekiq service found"},
+		{"helm", "missing.yml", "missing.yml: no such file"},
+	} {
+		r := runCLI(t, dir, nil, "export", tc.target, "--nodes", "2", "--node", "s-4vcpu-8gb", "--db-node", "s-4vcpu-16gb", tc.file)
+		if r.code != 1 || !strings.Contains(r.stderr, tc.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+			t.Errorf("export %s %s: exit %d %q, want 1 and %q", tc.target, tc.file, r.code, r.stderr, tc.want)
+		}
+	}
+}
