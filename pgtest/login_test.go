@@ -216,6 +216,56 @@ func stockWith(t *testing.T, edits ...[2]string) string {
 	return s
 }
 
+// handWritten is a compose file as an admin keeps one, written for this
+// test, no fixture's shape: one environment for every Rails service
+// through an anchor, the login in its DATABASE_URL (a password with " and
+// ', percent-encoded), already pointed at pgbouncer:6432 as compose-scale
+// advises for a URL it will not copy, and a split of their own.
+const handWritten = `x-app: &app
+  image: ghcr.io/mastodon/mastodon:v4.5.0
+  restart: unless-stopped
+  env_file: .env.production
+  environment: &appenv
+    DATABASE_URL: "postgresql://mastodon:p%22w%27rd@pgbouncer:6432/mastodon_production"
+    PREPARED_STATEMENTS: "false"
+    REDIS_URL: redis://redis:6379/0
+  depends_on:
+    - db
+    - redis
+
+services:
+  db:
+    image: postgres:16-alpine
+    restart: unless-stopped
+    environment:
+      POSTGRES_USER: mastodon
+      POSTGRES_PASSWORD: ${DB_PASS:-changeme}
+      POSTGRES_DB: mastodon_production
+  redis:
+    image: redis:7-alpine
+  web:
+    <<: *app
+    command: bundle exec puma -C config/puma.rb
+    ports:
+      - "127.0.0.1:3000:3000"
+  streaming:
+    <<: *app
+    image: ghcr.io/mastodon/mastodon-streaming:v4.5.0
+    command: node ./streaming/index.js
+  sidekiq-fast:
+    <<: *app
+    command: bundle exec sidekiq -c 15 -q default -q push
+    environment:
+      <<: *appenv
+      DB_POOL: 15
+  sidekiq-slow:
+    <<: *app
+    command: bundle exec sidekiq -c 10 -q pull -q ingress -q mailers -q scheduler -q fasp
+    environment:
+      <<: *appenv
+      DB_POOL: 10
+`
+
 // Every configuration admins log in with: the pooler compose-scale
 // writes, started from the output's own script with the environment
 // docker compose gives its container, lets the app's own login through.
@@ -259,6 +309,9 @@ func TestPoolerLogsInAsTheApp(t *testing.T) {
 		{name: "the stock trust setup",
 			files: map[string]string{".env.production": "DB_HOST=db\nDB_USER=postgres\nDB_NAME=postgres\n"},
 			user:  "postgres", pass: ""},
+		{name: "a hand-written file: DATABASE_URL with \" and ' in the password, in an environment every service shares through an anchor, a hand split",
+			files: map[string]string{"docker-compose.yml": handWritten, ".env.production": "LOCAL_DOMAIN=example.social\n"},
+			user:  "mastodon", pass: "p\"w'rd"},
 		{name: "credentials in a second env_file",
 			files: map[string]string{".env.production": "DB_HOST=db\nREDIS_HOST=redis\n", ".env.db": "DB_USER=second\nDB_PASS=in-the-second-file\n"},
 			edits: [][2]string{{"    env_file: .env.production\n", "    env_file:\n      - .env.production\n      - .env.db\n"}},
@@ -284,14 +337,14 @@ func TestPoolerLogsInAsTheApp(t *testing.T) {
 			if user != tc.user || pass != tc.pass {
 				t.Fatalf("the case is not what it says: web logs in as %q / %q, want %q / %q", user, pass, tc.user, tc.pass)
 			}
-			for _, name := range []string{"streaming", "sidekiq-default"} {
-				if u, p := appLogin(t, envs[name]); u != user || p != pass {
-					t.Errorf("%s logs in as %q, web as %q", name, u, user)
-				}
-			}
 			for name, env := range envs {
 				if name == "pgbouncer" || name == "migrate" || envs[name]["DB_HOST"] == "" && envs[name]["DATABASE_URL"] == "" {
 					continue
+				}
+				// Every app service (streaming, each sidekiq of a split)
+				// logs in as web does.
+				if u, p := appLogin(t, env); u != user || p != pass {
+					t.Errorf("%s logs in as %q, web as %q", name, u, user)
 				}
 				if h, p := appAddress(t, env); h != "pgbouncer" || p != "6432" {
 					t.Errorf("%s connects to %s:%s, not through pgbouncer:6432", name, h, p)

@@ -22,6 +22,10 @@ type Cluster struct {
 	// rounds up); sidekiq is recreated (one scheduler at a time), so it
 	// adds none.
 	WebSurge, StreamingSurge float64
+	// SurgeTasks is a fixed number of extra pods a rolling update adds to
+	// each of web and streaming, instead of a share (Swarm's update_config
+	// with parallelism 1 and order start-first: one).
+	SurgeTasks int
 	// Engine names where it runs, for the report ("Kubernetes", "Docker
 	// Swarm").
 	Engine string
@@ -282,13 +286,13 @@ func shapePods(p *Plan, c Cluster, allocMem int64, allocCPU int) *ClusterPlan {
 		per := max(total/replicas, 1)
 		cp.Web = &PodGroup{Replicas: replicas, Processes: per, Threads: w.Threads,
 			Resources: resources(int64(per)*est.PumaProcess, per*pumaCPU), Connections: per * w.Threads * f}
-		cp.Web.Surge = surgePods(replicas, c.WebSurge)
+		cp.Web.Surge = surgePods(replicas, c.WebSurge, c.SurgeTasks)
 	}
 	if s := p.Streaming; s != nil {
 		replicas := max(len(s.Services), s.Processes, 1)
 		cp.Streaming = &PodGroup{Replicas: replicas, Processes: 1, Threads: s.Pool,
 			Resources: resources(est.StreamingProcess, streamingCPU), Connections: s.Pool}
-		cp.Streaming.Surge = surgePods(replicas, c.StreamingSurge)
+		cp.Streaming.Surge = surgePods(replicas, c.StreamingSurge, c.SurgeTasks)
 	}
 	cp.shareCPU()
 	cc := &cp.Connections
@@ -370,7 +374,10 @@ func resources(mem int64, cpu int) Resources {
 }
 
 // surgePods is maxSurge of replicas, rounded up as Kubernetes rounds it.
-func surgePods(replicas int, share float64) int {
+func surgePods(replicas int, share float64, tasks int) int {
+	if tasks > 0 {
+		return min(tasks, replicas)
+	}
 	if share <= 0 {
 		return 0
 	}

@@ -92,11 +92,6 @@ func swarmFlags() []cli.Flag {
 	return out
 }
 
-// startFirstSurge is a Swarm update's surge as a share of the replicas:
-// update_config parallelism 1 with order start-first adds one task,
-// whatever the replicas (rounded up, any share below one is one).
-const startFirstSurge = 1e-9
-
 func exportSwarm(c *cli.Context, env Env) error {
 	if err := checkFormat(c); err != nil {
 		return err
@@ -110,7 +105,9 @@ func exportSwarm(c *cli.Context, env Env) error {
 	}
 	// The stack runs without a pooler (the pools stay within 250): one
 	// would be a service of its own, not planned here yet.
-	cl.Engine, cl.Pooler, cl.WebSurge, cl.StreamingSurge = "Docker Swarm", planner.ToggleOff, startFirstSurge, startFirstSurge
+	// update_config parallelism 1, order start-first: one extra task
+	// whatever the replicas.
+	cl.Engine, cl.Pooler, cl.WebSurge, cl.StreamingSurge, cl.SurgeTasks = "Docker Swarm", planner.ToggleOff, 0, 0, 1
 	cl.CacheRunnable = true // the stack runs the cache Redis the plan adds
 	cp, files, f, err := planCluster(c, env, cl)
 	if err != nil {
