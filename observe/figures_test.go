@@ -18,7 +18,7 @@ import (
 const redisPassword = "MARKER-pw:/@ x"
 
 // permutedWorkers are the plan's workers that share one queue set.
-var permutedWorkers = []string{"sidekiq-ingress-default-push-pull", "sidekiq-pull-default-push-ingress", "sidekiq-push-default-ingress-pull"}
+var permutedWorkers = []string{"sidekiq-default-push-ingress-pull", "sidekiq-default-ingress-pull-push", "sidekiq-default-pull-push-ingress"}
 
 // An instance as an admin runs it: Sidekiq's data in Redis database 1 of
 // a Redis that requires a password, the three permuted workers compose-

@@ -124,17 +124,10 @@ func (p *planning) layout(strategy Strategy, existing []existingProcess, sz sizi
 	// strict order: orderings would all be the same random mix, so auto
 	// uses weights there. An unknown version keeps them, and the plan says
 	// what they are on an old release.
-	// The permuted workers: one on default alone, which a surge never
-	// occupies, and so it is not held to the one-process-a-core cap the
-	// surge workers are (bench/surge measured default's p99 at 1.7 s
-	// where default shared its process with pull, 30 ms alone); then the
-	// surge workers, as many as afford() gives besides it.
+	// The permuted workers: as many as afford() gives beside the small
+	// processes, each led by default (Orderings says why).
 	permutedWorkers := func() int {
-		surge := afford(len(smalls)+1, len(smalls)*smallConcurrency+minWorkerThreads)
-		if surge < 1 {
-			return min(afford(len(smalls), len(smalls)*smallConcurrency), 1)
-		}
-		return surge + 1
+		return afford(len(smalls), len(smalls)*smallConcurrency)
 	}
 	oldOrder := !v.Unknown && !StrictOrder(v)
 	if !StrictOrder(v) && v.Unknown && (strategy == Auto || strategy == Permuted) {
@@ -147,8 +140,19 @@ func (p *planning) layout(strategy Strategy, existing []existingProcess, sz sizi
 	case Auto:
 		if w := permutedWorkers(); w >= 2 && !oldOrder {
 			p.Strategy = Permuted
-			p.Why = fmt.Sprintf("%d sidekiq processes fit this machine: one worker on default alone, which a surge never fills, %d on orderings of %s with default second, plus %s", w+len(smalls), w-1, strings.Join(surgeQueues(v), "/"), smallNames(smalls))
+			p.Why = fmt.Sprintf("%d sidekiq processes fit this machine: %d workers, each on default first, since a surge's statuses fan out to default, then %s in turn, plus %s", w+len(smalls), w, strings.Join(orderingsBy(v, p.backlog())[0][1:], "/"), smallNames(smalls))
 			return permutedLayoutBy(v, w, p.backlog()), nil
+		}
+		if w := afford(1, smallConcurrency); w >= 2 && !oldOrder {
+			// Two workers fit beside one small process, not beside two:
+			// they lead with default as permuted's do, and mailers share
+			// the scheduler's process (bench/surge: default's p99 0.4 s
+			// here against 3.5 s with weights, which share a worker's
+			// threads out by queue and leave default a third of them in
+			// a flood).
+			p.Strategy = Permuted
+			p.Why = fmt.Sprintf("%d sidekiq processes fit this machine: %d workers, each on default first, since a surge's statuses fan out to default, then %s in turn, and one small process for scheduler and mailers", w+1, w, strings.Join(orderingsBy(v, p.backlog())[0][1:], "/"))
+			return permutedSmallLayout(v, w, p.backlog()), nil
 		}
 		if w := afford(1, smallConcurrency); w >= 1 {
 			p.Strategy = Weighted
@@ -197,7 +201,7 @@ func (p *planning) layout(strategy Strategy, existing []existingProcess, sz sizi
 		}
 		p.Strategy = HandSplit
 		if legacyPermuted(existing, v) {
-			p.Notes = append(p.Notes, "default leads workers that also listen on pull here: in a surge those workers fill with pull jobs and default waits (bench/surge: p99 1.7 s against 30 ms); --strategy permuted gives default a worker of its own")
+			p.Notes = append(p.Notes, "default leads only some of these workers: in a federation surge its fan-out (one job per local follower) needs the threads of every worker (bench/surge, docs/performance.md); --strategy permuted leads every worker with default")
 		}
 		return p.fit(ps, afford), nil
 	}
@@ -431,16 +435,4 @@ func (p *planning) connectionsInUse() int {
 		total += s.Concurrency * s.processes() * f
 	}
 	return total
-}
-
-// surgeQueues are the hot queues the permuted orderings lead with besides
-// default, which leads only its own worker.
-func surgeQueues(v Version) []string {
-	var qs []string
-	for _, q := range mastodon.HotQueues(v) {
-		if q != "default" {
-			qs = append(qs, q)
-		}
-	}
-	return qs
 }

@@ -59,9 +59,9 @@ const smallConcurrency = 5
 
 // maxConcurrency is the most threads one Sidekiq process gets: past 25 the
 // GVL makes threads cheaper than processes only on paper: Sidekiq's own
-// load benchmark stops at 25, for IO-bound jobs (its README), and
-// bench/surge measured stock's 5 threads serving default faster than 110
-// shared with a surge.
+// load benchmark stops at 25, for IO-bound jobs (its README); in
+// bench/surge a worker's 25 threads are busy in a surge, and more of them
+// would only wait for Ruby's lock.
 const maxConcurrency = 25
 
 func processName(queues []string) string { return "sidekiq-" + strings.Join(queues, "-") }
@@ -117,35 +117,67 @@ func smallProcesses(v Version) []Process {
 }
 
 // Orderings returns the priority orderings of the hot queues that the
-// permuted strategy uses, best first. The one ordering led by default is
-// default alone: a worker that a surge of pull or ingress never occupies,
-// so local users' notifications and timelines start in milliseconds while
-// the surge drains (bench/surge: default's p99 1.7 s when it led a worker
-// that also listened on pull, 30 ms alone). Every other ordering has
-// default second, so all workers help when default itself backs up.
-// Orderings with default last are dropped: default is what users wait on,
-// and a worker that drains it last helps it only when all else is empty.
-// The list is
-// interleaved by leading queue, so the first N workers give every hot
-// queue a process that drains it first as early as possible.
+// permuted strategy uses, best first: every one led by default, strictly,
+// with the other hot queues behind it in turn (each leads the tail once
+// before any ordering repeats a tail's leader). bench/surge measured why
+// (docs/performance.md): a status that arrives on ingress or pull is
+// distributed on default, one FeedInsertWorker per local follower, so a
+// federation surge is a default surge too, and default needs the threads
+// of every worker, not of one. A worker on default alone (as compose-scale
+// planned until then) is one process, one core's worth of Ruby: default's
+// p99 was 2 to 3.5 s there in a flood, and 250 to 400 ms led by default in
+// every worker. The orderings with default first drain the surge queues
+// when default is empty, which it is between a surge's waves.
 func Orderings(v Version) [][]string { return orderingsBy(v, nil) }
 
-// orderingsBy is Orderings with the leaders in backlog order (the most
-// backed-up queue's orderings first) when a backlog was measured.
+// orderingsBy is Orderings with the tails in backlog order (the most
+// backed-up queue right after default first) when a backlog was measured.
 func orderingsBy(v Version, backlog map[string]int) [][]string {
-	return orderingsOf(v, backlog, true)
+	return orderingsOf(v, backlog, defaultLed)
 }
+
+// orderStyle is how compose-scale has ordered the permuted workers: the
+// current style, and the two it planned before, still recognised in files
+// written then and re-planned.
+type orderStyle int
+
+const (
+	// defaultLed: default first in every worker (issue 20's benchmark).
+	defaultLed orderStyle = iota
+	// defaultAlone: one worker on default alone, default second in the
+	// others (the first surge benchmark's plan).
+	defaultAlone
+	// interleaved: every hot queue leads full orderings in turn, as the
+	// seeds' hand recipe does (before the surge benchmark).
+	interleaved
+)
 
 // legacyOrderings are the orderings compose-scale planned before the
 // surge benchmark: default led full orderings like the other queues.
-// Files written then are still recognised as permuted, and re-planned.
-func legacyOrderings(v Version) [][]string { return orderingsOf(v, nil, false) }
+// Files written then are still recognised, and kept as the admin's.
+func legacyOrderings(v Version) [][]string { return orderingsOf(v, nil, interleaved) }
 
-func orderingsOf(v Version, backlog map[string]int, defaultAlone bool) [][]string {
+func orderingsOf(v Version, backlog map[string]int, style orderStyle) [][]string {
 	hot := leadersBy(mastodon.HotQueues(v), backlog)
+	if style == defaultLed {
+		// Behind default: config/sidekiq.yml's weight order, the most
+		// backed-up first when a backlog was measured.
+		var rest []string
+		for _, q := range QueuesFor(v) {
+			if q.Name != "default" && contains(hot, q.Name) {
+				rest = append(rest, q.Name)
+			}
+		}
+		rest = leadersBy(rest, backlog)
+		var out [][]string
+		for _, tail := range rotationsFirst(rest) {
+			out = append(out, append([]string{"default"}, tail...))
+		}
+		return out
+	}
 	byLeader := make([][][]string, len(hot))
 	for li, leader := range hot {
-		if leader == "default" && defaultAlone {
+		if leader == "default" && style == defaultAlone {
 			byLeader[li] = [][]string{{"default"}}
 			continue
 		}
@@ -179,6 +211,26 @@ func orderingsOf(v Version, backlog map[string]int, defaultAlone bool) [][]strin
 	}
 }
 
+// rotationsFirst is every permutation of s, its rotations first (s, then
+// each next queue leading, the order kept behind it), then the others in
+// lexicographic order: the first len(s) workers give each queue the lead
+// behind default once.
+func rotationsFirst(s []string) [][]string {
+	out := make([][]string, 0, len(s))
+	seen := map[string]bool{}
+	for i := range s {
+		r := append(append([]string(nil), s[i:]...), s[:i]...)
+		seen[strings.Join(r, ",")] = true
+		out = append(out, r)
+	}
+	for _, p := range permutations(s) {
+		if !seen[strings.Join(p, ",")] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // permutations of s in lexicographic order of positions.
 func permutations(s []string) [][]string {
 	if len(s) <= 1 {
@@ -203,17 +255,40 @@ func permutedLayout(v Version, workers int) []Process {
 }
 
 // permutedLayoutBy is permutedLayout on orderingsBy.
-// Past the last ordering, the surge orderings are used again, in turn, by
+// Past the last ordering, the orderings are used again, in turn, by
 // workers named with -2, -3: a big machine's cores are not left idle
 // because three or four hot queues have few orderings.
 func permutedLayoutBy(v Version, workers int, backlog map[string]int) []Process {
-	os := orderingsBy(v, backlog)
+	return permutedLayoutStyle(v, workers, backlog, defaultLed)
+}
+
+// permutedSmallLayout is permuted's workers with one small process for
+// scheduler and mailers (weighted's), for a machine where two small
+// processes would leave room for one worker only.
+func permutedSmallLayout(v Version, workers int, backlog map[string]int) []Process {
+	ps := permutedLayoutBy(v, workers, backlog)
+	ps = ps[:len(ps)-len(smallProcesses(v))]
+	w := weightedLayout(v, 1)
+	return append(ps, w[len(w)-1])
+}
+
+// aloneLayout is the permuted layout compose-scale planned from the first
+// surge benchmark until issue 20's: one worker on default alone.
+func aloneLayout(v Version, workers int) []Process {
+	return permutedLayoutStyle(v, workers, nil, defaultAlone)
+}
+
+func permutedLayoutStyle(v Version, workers int, backlog map[string]int, style orderStyle) []Process {
+	os := orderingsOf(v, backlog, style)
 	if workers <= len(os) {
 		return permutedOn(v, os[:workers])
 	}
 	ps := permutedOn(v, os)
 	ps = ps[:len(os)] // the small processes are appended again below
-	surge := os[1:]   // all but default alone
+	surge := os
+	if style == defaultAlone {
+		surge = os[1:] // all but default alone
+	}
 	for i := 0; len(ps) < workers; i++ {
 		o := surge[i%len(surge)]
 		qs := make([]Queue, len(o))

@@ -7,76 +7,75 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// Seed 001's orderings for Mastodon 3.x, every permutation of
-// default/push/pull except those with default last, with the two that lead
-// with default made one worker on default alone (bench/surge).
+// Mastodon 3.x's orderings: default first in each, push and pull behind
+// it in both orders (config/sidekiq.yml's weight order first). The
+// legacy ones are seed 001's: every permutation but those with default
+// last; the default-alone ones the first surge benchmark's.
 func TestOrderingsV3(t *testing.T) {
-	var got []string
-	for _, o := range Orderings(Version{Major: 3, Minor: 4, Patch: 0}) {
-		got = append(got, strings.Join(o, "-"))
+	v := Version{Major: 3, Minor: 4, Patch: 0}
+	for _, c := range []struct {
+		style orderStyle
+		want  []string
+	}{
+		{defaultLed, []string{"default-push-pull", "default-pull-push"}},
+		{defaultAlone, []string{"default", "pull-default-push", "push-default-pull"}},
+		{interleaved, []string{"default-push-pull", "pull-default-push", "push-default-pull", "default-pull-push"}},
+	} {
+		var got []string
+		for _, o := range orderingsOf(v, nil, c.style) {
+			got = append(got, strings.Join(o, "-"))
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("style %d (-want +got):\n%s", c.style, diff)
+		}
 	}
-	want := []string{"default", "pull-default-push", "push-default-pull"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
-	}
-	got = nil
-	for _, o := range legacyOrderings(Version{Major: 3, Minor: 4, Patch: 0}) {
-		got = append(got, strings.Join(o, "-"))
-	}
-	want = []string{"default-push-pull", "pull-default-push", "push-default-pull", "default-pull-push"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("legacy (-want +got):\n%s", diff)
+	if diff := cmp.Diff(orderingsOf(v, nil, interleaved), legacyOrderings(v)); diff != "" {
+		t.Errorf("legacyOrderings: %s", diff)
 	}
 }
 
+// From Mastodon 4.0: default first in all 3! = 6 orderings of
+// push/ingress/pull, the first three the rotations, so three workers give
+// each of them the place behind default once; a measured backlog puts the
+// most backed-up queue right behind default first.
 func TestOrderingsV4(t *testing.T) {
-	os := Orderings(Version{Major: 4, Minor: 3, Patch: 0})
-	// 4! = 24, less the 6 with default last and the 6 led by default,
-	// plus default alone.
-	if len(os) != 13 {
-		t.Fatalf("got %d orderings, want 13", len(os))
+	v := Version{Major: 4, Minor: 3, Patch: 0}
+	os := Orderings(v)
+	if len(os) != 6 {
+		t.Fatalf("got %d orderings, want 6", len(os))
 	}
-	if got := strings.Join(os[0], "-"); got != "default" {
-		t.Errorf("the first ordering is %s, want default alone", got)
-	}
-	seen := map[string]bool{}
+	var got []string
 	for _, o := range os {
-		k := strings.Join(o, "-")
-		if seen[k] {
-			t.Errorf("ordering %s twice", k)
-		}
-		seen[k] = true
-		if o[len(o)-1] == "default" && k != "default" {
-			t.Errorf("ordering %s has default last", k)
-		}
-		if len(o) != 4 && k != "default" {
-			t.Errorf("ordering %s does not hold every hot queue", k)
-		}
+		got = append(got, strings.Join(o, "-"))
 	}
-	// The first four lead with four different queues: each hot queue gets
-	// a process that drains it first as soon as there are four workers.
-	leaders := map[string]bool{}
-	for _, o := range os[:4] {
-		leaders[o[0]] = true
+	want := []string{"default-push-ingress-pull", "default-ingress-pull-push", "default-pull-push-ingress", "default-push-pull-ingress", "default-ingress-push-pull", "default-pull-ingress-push"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
-	if len(leaders) != 4 {
-		t.Errorf("the first four orderings lead with %v", leaders)
+	if o := orderingsBy(v, map[string]int{"pull": 40000, "ingress": 10}); strings.Join(o[0], "-") != "default-pull-ingress-push" {
+		t.Errorf("with pull backed up, the first ordering is %v", o[0])
+	}
+	// Files written with default alone are still permuted, and re-planned.
+	alone := aloneLayout(v, 3)
+	if alone[0].Name != "sidekiq-default" || len(alone[0].Queues) != 1 {
+		t.Errorf("the default-alone layout starts with %+v", alone[0])
 	}
 }
 
 func TestRecogniseOwnLayouts(t *testing.T) {
 	for _, v := range []Version{{Major: 3, Minor: 2, Patch: 0}, {Major: 3, Minor: 4, Patch: 6}, {Major: 4, Minor: 3, Patch: 0}, {Major: 4, Minor: 4, Patch: 1}} {
 		for name, ps := range map[string][]Process{
-			"per-queue": perQueueLayout(v),
-			"permuted":  permutedLayout(v, 3),
-			"weighted":  weightedLayout(v, 2),
+			"per-queue":                              perQueueLayout(v),
+			"permuted":                               permutedLayout(v, 3),
+			"permuted as planned with default alone": aloneLayout(v, 3),
+			"weighted":                               weightedLayout(v, 2),
 		} {
 			var existing []existingProcess
 			for _, p := range ps {
 				existing = append(existing, existingProcess{Service: p.Name, Queues: p.Queues})
 			}
 			got, ok := recognise(existing, v)
-			if !ok || string(got) != name {
+			if !ok || string(got) != strings.Fields(name)[0] {
 				t.Errorf("%v %s: recognised as %q, %v", v, name, got, ok)
 			}
 		}
@@ -179,7 +178,7 @@ func TestMeasuredFactsShapeThePlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Sidekiq[0].Queues[0].Name != "pull" || p.Estimates.SidekiqProcess != WithHeadroom(p90) || len(p.MeasuredFigures) != 2 {
+	if p.Sidekiq[0].Queues[1].Name != "pull" || p.Estimates.SidekiqProcess != WithHeadroom(p90) || len(p.MeasuredFigures) != 2 {
 		t.Errorf("permuted: first %v, estimate %d, figures %q", p.Sidekiq[0].Queues, p.Estimates.SidekiqProcess, p.MeasuredFigures)
 	}
 	p, err = Make(Input{Services: stock("v4.3.0"), Machine: Machine{8 * GiB, 4}, Measured: m, Strategy: Weighted})

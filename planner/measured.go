@@ -163,7 +163,7 @@ func (p *planning) applyMeasured(in Input, est *Estimates) {
 			}
 		}
 		if len(backed) > 0 {
-			p.MeasuredFigures = append(p.MeasuredFigures, fmt.Sprintf("queue backlog (measured): %v: the most backed-up queues lead the orderings", backed))
+			p.MeasuredFigures = append(p.MeasuredFigures, fmt.Sprintf("queue backlog (measured): %v: the most backed-up queues come first behind default", backed))
 		}
 	}
 }

@@ -349,7 +349,7 @@ func recogniseFor(existing []existingProcess, v Version) (Strategy, bool) {
 	// From two workers: auto never plans permuted with one, so a split
 	// with one worker (an admin's, or one shrunk to fit) stays theirs.
 	for w := 2; w <= len(existing); w++ {
-		if matchesLayout(existing, permutedLayout(v, w)) {
+		if matchesLayout(existing, permutedLayout(v, w)) || matchesLayout(existing, aloneLayout(v, w)) || matchesLayout(existing, permutedSmallLayout(v, w, nil)) {
 			return Permuted, true
 		}
 	}

@@ -154,7 +154,7 @@ func TestPoolerCopiesTheLoginAndKeepsWhatItReplaces(t *testing.T) {
 	if env["DB_PASS"] != "${DB_PASS}" || env["DB_USER"] != "mastodon" || ns.EnvFileOf != "web" {
 		t.Errorf("the pooler's login: env %v, env_file of %q", env, ns.EnvFileOf)
 	}
-	for _, name := range []string{"web", "streaming", "sidekiq-default"} {
+	for _, name := range []string{"web", "streaming", p.Sidekiq[0].Name} {
 		if !hasChange(p, SetEnvKeeping, name, "DB_HOST", bouncerService) {
 			t.Errorf("%s: DB_HOST is not set keeping the admin's entry", name)
 		}

@@ -54,7 +54,7 @@ func TestHandSplitComesBack(t *testing.T) {
 			forgot = append(forgot, l)
 		}
 	}
-	if strings.Contains(string(rewrite([]byte(strings.Join(forgot, "")), "s-4vcpu-8gb")), "sidekiq-default-push-pull:") {
+	if strings.Contains(string(rewrite([]byte(strings.Join(forgot, "")), "s-4vcpu-8gb")), "sidekiq-pull-default-push:") {
 		t.Errorf("without the block, the admin's split still came back")
 	}
 }

@@ -49,7 +49,7 @@ func TestNamesTheAdminHas(t *testing.T) {
     networks:
       - internal_network
 
-  sidekiq-default:
+  sidekiq-default-push-ingress-pull:
     image: strech/sidekiq-prometheus-exporter:0.2.0
     networks:
       - internal_network
@@ -62,7 +62,7 @@ func TestNamesTheAdminHas(t *testing.T) {
 	src = []byte(strings.Replace(string(src), "\nnetworks:", extra+"\nnetworks:", 1))
 	for _, tg := range []planner.Toggle{planner.ToggleAuto, planner.ToggleOn} {
 		out := rewriteWith(t, src, planner.Input{Machine: planner.Machine{MemoryBytes: 32 * planner.GiB, CPUs: 8}, PgBouncer: tg, CacheRedis: tg})
-		if !strings.Contains(string(out), "sidekiq-default-2:") || !strings.Contains(string(out), "compose-scale-migrate:") {
+		if !strings.Contains(string(out), "sidekiq-default-push-ingress-pull-2:") || !strings.Contains(string(out), "compose-scale-migrate:") {
 			t.Errorf("%s: the planned services did not take free names", tg)
 		}
 		if strings.Count(string(out), "\n  redis-cache:") != 1 {

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/compose-scale/compose-scale/compose"
 	"github.com/compose-scale/compose-scale/machine"
@@ -22,58 +24,91 @@ type process struct {
 
 // layout is a compose file's Sidekiq processes and Postgres flags.
 type layout struct {
-	Name      string    `json:"name"`
-	Processes []process `json:"-"`
-	DBArgs    []string  `json:"-"` // after "postgres"
+	Name      string
+	Role      string   // stock, hand, auto, permuted, per-queue, weighted
+	Droplet   string   // the machine it was planned for; "" for stock and hand
+	SameAs    []string // the strategies whose file was this one
+	Processes []process
+	DBArgs    []string // after "postgres"
 }
 
 // stockConfig is what stock `bundle exec sidekiq` runs: Mastodon's
 // config/sidekiq.yml (v4.3: concurrency 5, these weights), spelt as flags.
 var stockConfig = []string{"-c", "5", "-q", "default,8", "-q", "push,6", "-q", "ingress,4", "-q", "mailers,2", "-q", "pull", "-q", "scheduler"}
 
-// layouts are the files compared, all for the same machine (droplet):
-// upstream's stock file; the seeds' hand recipe; compose-scale's plan for
-// each strategy and auto.
-func layouts(root, droplet string) ([]layout, error) {
-	cpus, mem, err := machine.ParseDroplet(droplet)
-	if err != nil {
-		return nil, err
-	}
+// layouts are the files compared: upstream's stock file; the seeds' hand
+// recipe; compose-scale's plan for each strategy on each droplet. A
+// strategy whose file is the same as one already listed (auto is always
+// one of the others) is run once, its name in SameAs; a strategy the
+// machine cannot hold is in skipped, with the planner's reason.
+func layouts(root string, droplets []string) (ls []layout, skipped []string, err error) {
 	stockPath := filepath.Join(root, "fixtures", "stock-v4.3.input.yml")
 	stock, err := os.ReadFile(stockPath)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []layout
-	l, err := layoutOf("stock", stockPath, stock)
-	if err != nil {
-		return nil, err
-	}
-	out = append(out, l)
 	handPath := filepath.Join(root, "bench", "surge", "hand-recipe.yml")
 	hand, err := os.ReadFile(handPath)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if l, err = layoutOf("hand recipe", handPath, hand); err != nil {
-		return nil, err
-	}
-	out = append(out, l)
-	for _, st := range []planner.Strategy{planner.Auto, planner.Permuted, planner.PerQueue, planner.Weighted} {
-		res, err := rewrite.Rewrite(stockPath, stock, planner.Input{Machine: planner.Machine{MemoryBytes: mem, CPUs: cpus}, Strategy: st, PgBouncer: planner.ToggleOff, CacheRedis: planner.ToggleOff})
+	for _, f := range []struct {
+		name, role, path string
+		text             []byte
+	}{{"stock", "stock", stockPath, stock}, {"hand recipe", "hand", handPath, hand}} {
+		l, err := layoutOf(f.name, f.path, f.text)
 		if err != nil {
-			return nil, fmt.Errorf("compose-scale %s: %v", st, err)
+			return nil, nil, err
 		}
-		name := "compose-scale " + string(st)
-		if st == planner.Auto {
-			name = "compose-scale auto (" + string(res.Plan.Strategy) + ")"
-		}
-		if l, err = layoutOf(name, stockPath, res.Output); err != nil {
-			return nil, err
-		}
-		out = append(out, l)
+		l.Role = f.role
+		ls = append(ls, l)
 	}
-	return out, nil
+	var variants []layout
+	for _, d := range droplets {
+		cpus, mem, err := machine.ParseDroplet(d)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, st := range []planner.Strategy{planner.Auto, planner.Permuted, planner.PerQueue, planner.Weighted} {
+			res, err := rewrite.Rewrite(stockPath, stock, planner.Input{Machine: planner.Machine{MemoryBytes: mem, CPUs: cpus}, Strategy: st, PgBouncer: planner.ToggleOff, CacheRedis: planner.ToggleOff})
+			if err != nil {
+				skipped = append(skipped, fmt.Sprintf("compose-scale %s for %s: %v", st, d, err))
+				continue
+			}
+			name := fmt.Sprintf("%s, %s", st, d)
+			if st == planner.Auto {
+				name = fmt.Sprintf("auto (%s), %s", res.Plan.Strategy, d)
+			}
+			l, err := layoutOf(name, stockPath, res.Output)
+			if err != nil {
+				return nil, nil, err
+			}
+			l.Role, l.Droplet = string(st), d
+			if i := sameLayout(ls, l); i >= 0 {
+				ls[i].SameAs = append(ls[i].SameAs, string(st))
+				continue
+			}
+			ls = append(ls, l)
+			if st == planner.Auto && res.Plan.Strategy == planner.Permuted && len(l.Processes) >= 4 {
+				variants = append(variants, defaultAlone(l))
+			}
+			if v, ok := pullLed(l); ok && st == planner.Auto {
+				variants = append(variants, v)
+			}
+		}
+	}
+	return append(ls, variants...), skipped, nil
+}
+
+// sameLayout is the index of a layout of ls planned for the same machine
+// that runs the same processes with the same Postgres flags, or -1.
+func sameLayout(ls []layout, l layout) int {
+	for i, o := range ls {
+		if o.Droplet == l.Droplet && reflect.DeepEqual(o.Processes, l.Processes) && reflect.DeepEqual(o.DBArgs, l.DBArgs) {
+			return i
+		}
+	}
+	return -1
 }
 
 // layoutOf reads a compose file's sidekiq services and db command.
@@ -117,4 +152,76 @@ func layoutOf(name, path string, text []byte) (layout, error) {
 		}
 	}
 	return l, nil
+}
+
+// pullLed is the variant the data suggested beside auto (issue 20): auto's
+// processes, threads and pools, its last worker led by pull, then
+// default. pull's jobs mostly wait on the network, and started early their
+// waits overlap the other workers' CPU: the surge drains sooner, and
+// default has one worker fewer leading it. It is run where auto has three
+// workers or more (with two, half of default's threads go).
+func pullLed(l layout) (layout, bool) {
+	v := layout{Name: "pull-led variant, " + l.Droplet, Role: "variant", Droplet: l.Droplet, DBArgs: l.DBArgs}
+	last := -1
+	workers := 0
+	for i, p := range l.Processes {
+		if c, err := planner.ParseSidekiqCommand(append([]string{"sidekiq"}, p.Args...)); err == nil && len(c.Queues) >= 2 && listens(c.Queues, "default") {
+			last, workers = i, workers+1
+		}
+	}
+	if workers < 3 {
+		return v, false
+	}
+	for i, p := range l.Processes {
+		if i == last {
+			c, _ := planner.ParseSidekiqCommand(append([]string{"sidekiq"}, p.Args...))
+			args := []string{"-c", strconv.Itoa(c.Concurrency)}
+			for _, q := range []string{"pull", "default", "ingress", "push"} {
+				args = append(args, "-q", q)
+			}
+			p = process{Service: p.Service, Args: args, Pool: p.Pool}
+		}
+		v.Processes = append(v.Processes, p)
+	}
+	return v, true
+}
+
+// defaultAlone is the before of issue 20's planner change, as
+// compose-scale planned it until then: a worker on default alone, which
+// was not counted against the one-worker-a-core cap, beside auto's
+// workers led by ingress and pull in turn with default second. Its
+// threads and pool are the first worker's; the Postgres flags are the new
+// plan's (25 connections fewer in max_connections: the bench runs no web
+// or streaming, so its connections stay far below either).
+func defaultAlone(l layout) layout {
+	v := layout{Name: "auto before issue 20 (default alone), " + l.Droplet, Role: "before", Droplet: l.Droplet, DBArgs: l.DBArgs}
+	orders := [][]string{{"ingress", "default", "push", "pull"}, {"pull", "default", "push", "ingress"}, {"push", "default", "ingress", "pull"}}
+	i := 0
+	for _, p := range l.Processes {
+		c, err := planner.ParseSidekiqCommand(append([]string{"sidekiq"}, p.Args...))
+		if err != nil || len(c.Queues) < 2 || !listens(c.Queues, "default") {
+			v.Processes = append(v.Processes, p)
+			continue
+		}
+		conc := strconv.Itoa(c.Concurrency)
+		if i == 0 {
+			v.Processes = append(v.Processes, process{Service: "sidekiq-default", Args: []string{"-c", conc, "-q", "default"}, Pool: p.Pool})
+		}
+		args := []string{"-c", conc}
+		for _, q := range orders[i%len(orders)] {
+			args = append(args, "-q", q)
+		}
+		i++
+		v.Processes = append(v.Processes, process{Service: "sidekiq-" + strings.Join(orders[(i-1)%len(orders)], "-"), Args: args, Pool: p.Pool})
+	}
+	return v
+}
+
+func listens(qs []planner.Queue, name string) bool {
+	for _, q := range qs {
+		if q.Name == name {
+			return true
+		}
+	}
+	return false
 }

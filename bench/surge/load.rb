@@ -1,39 +1,35 @@
-# The surge benchmark's load: a flood of pull and ingress jobs at once (a
-# federation surge: the seeds' instance had 200,000 queued), on top of a
-# steady stream of default, push, mailers and scheduler jobs for the run.
-# Arguments: SURGE_PER_QUEUE STEADY_SECONDS; the mix is the JSON in MIX.
-require "sidekiq"
-require "json"
+# The surge benchmark's load: a shape's bursts at once (shapes.go: a
+# federated flood, a popular local post, a backlog after downtime), then
+# the steady stream for STEADY_SECONDS. Every job's seed comes from one
+# generator seeded with SEED, so every layout is offered the same jobs.
+# Arguments: SEED STEADY_SECONDS; the shape is the JSON in SHAPE, the
+# steady stream's kinds per second the JSON in STEADY, and the kinds
+# BENCH_KINDS (read by jobs.rb).
+require_relative "jobs"
 
 Redis.silence_deprecations = true if Redis.respond_to?(:silence_deprecations=)
 
-surge, seconds = Integer(ARGV[0]), Float(ARGV[1])
-mix = JSON.parse(ENV.fetch("MIX"))
-counts = Hash.new(0)
-push = ->(queue, n) do
-  counts[queue] += n
-  m = mix.fetch(queue)
-  args = Array.new(n) { [m["db_ms"], m["io_ms"], m["cpu_ms"]] }
-  args.each_slice(1000) { |slice| Sidekiq::Client.push_bulk("class" => "BenchJob", "queue" => queue, "args" => slice) }
-end
-%w[pull ingress].each { |q| push.(q, surge) }
+seed, seconds = Integer(ARGV[0]), Float(ARGV[1])
+shape = JSON.parse(ENV.fetch("SHAPE"))
+steady = JSON.parse(ENV.fetch("STEADY"))
+rng = Random.new(seed)
+shape.fetch("bursts").each { |b| Bench.enqueue(b.fetch("kind"), b.fetch("count"), rng, true) }
 $stdout.puts "surge enqueued"
 $stdout.flush
-steady = mix.select { |_, m| m["per_second"].to_f > 0 }
 # By the clock, not by ticks: however slow a tick is on a loaded machine,
-# each queue gets per_second x elapsed jobs, so every layout is offered the
+# each kind gets per_second x elapsed jobs, so every layout is offered the
 # same steady load.
 start = Time.now
 sent = Hash.new(0)
 loop do
   elapsed = [Time.now - start, seconds].min
-  steady.each do |q, m|
-    n = (m["per_second"].to_f * elapsed).floor - sent[q]
+  steady.sort.each do |kind, per_second|
+    n = (per_second.to_f * elapsed).floor - sent[kind]
     next if n <= 0
-    sent[q] += n
-    push.(q, n)
+    sent[kind] += n
+    Bench.enqueue(kind, n, rng, false)
   end
   break if elapsed >= seconds
   sleep 0.1
 end
-$stdout.puts "enqueued #{JSON.generate(counts)}"
+$stdout.puts "steady done"

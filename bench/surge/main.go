@@ -5,10 +5,11 @@
 // service's arguments and DB_POOL, running a synthetic, Mastodon-like job
 // mix (jobs.rb, load.rb). It compares upstream's stock file, the seeds'
 // hand recipe and compose-scale's plans, all for one machine size, and
-// writes results.json, results.md and default-latency.png.
+// writes results.json, results.md and one default-latency-SHAPE.png per
+// shape.
 //
-//	go run ./bench/surge --quick          # about 2.5 minutes on 2 cores
-//	go run ./bench/surge                  # the full run: about 17 minutes (README)
+//	go run ./bench/surge --quick          # about 3 minutes on 2 cores
+//	go run ./bench/surge                  # the full run (README)
 package main
 
 import (
@@ -18,74 +19,61 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 )
 
-// job is one queue's share of the mix: what a job of that queue costs,
-// and how many a second arrive in the steady stream (the surge queues get
-// theirs all at once).
-type job struct {
-	DBms      int     `json:"db_ms"`
-	IOms      int     `json:"io_ms"`
-	CPUms     int     `json:"cpu_ms"`
-	PerSecond float64 `json:"per_second"`
-}
-
-// mix: Mastodon-like, by what each queue's workers mostly do.
-//   - default: notifications, timelines: short queries and a little CPU.
-//   - push: HTTP deliveries to other servers: mostly waiting.
-//   - mailers: an SMTP round trip.
-//   - scheduler: the cron jobs: longer queries.
-//   - ingress: processing incoming activities: queries and parsing.
-//   - pull: fetching remote statuses and accounts: waiting and parsing.
-var mix = map[string]job{
-	"default":   {DBms: 5, IOms: 10, CPUms: 5, PerSecond: 20},
-	"push":      {DBms: 2, IOms: 40, CPUms: 2, PerSecond: 20},
-	"mailers":   {DBms: 2, IOms: 100, CPUms: 1, PerSecond: 1},
-	"scheduler": {DBms: 20, CPUms: 5, PerSecond: 0.2},
-	"ingress":   {DBms: 10, IOms: 5, CPUms: 10},
-	"pull":      {DBms: 10, IOms: 60, CPUms: 10},
-}
-
 type options struct {
-	Droplet  string  `json:"droplet"`
-	Surge    int     `json:"surge_per_queue"` // pull and ingress jobs each, at once
-	Steady   float64 `json:"steady_seconds"`  // the steady stream's length
-	Timeout  float64 `json:"timeout_seconds"` // a layout's run at most
-	Repeat   int     `json:"repeat"`
-	Quick    bool    `json:"quick"`
-	Out      string  `json:"-"`
-	Root     string  `json:"-"`
-	Only     string  `json:"-"`
-	StartedT string  `json:"started"`
+	Droplets []string `json:"droplets"` // the machines the layouts are planned for
+	Shapes   string   `json:"-"`
+	Size     size     `json:"size"`
+	Steady   float64  `json:"steady_seconds"`  // the steady stream's length
+	Timeout  float64  `json:"timeout_seconds"` // a layout's run at most
+	Repeat   int      `json:"repeat"`
+	Seed     int64    `json:"seed"` // the load's: the same jobs for every layout
+	Quick    bool     `json:"quick"`
+	Out      string   `json:"-"`
+	Root     string   `json:"-"`
+	Only     string   `json:"-"`
+	Roles    []string `json:"roles,omitempty"` // only these layouts (quick)
+	StartedT string   `json:"started"`
 }
+
+// defaultDroplets are the machines the bench plans for: the 2 CPUs it
+// runs on, with the memory of the two 2-CPU sizes, so a plan runs on the
+// cores it was made for (s-2vcpu-4gb affords fewer processes than
+// g-2vcpu-8gb, and the planner picks a different strategy for each).
+const defaultDroplets = "s-2vcpu-4gb,g-2vcpu-8gb"
 
 func main() {
 	var o options
-	flag.StringVar(&o.Droplet, "droplet", "s-4vcpu-8gb", "the machine size the layouts are planned for")
-	flag.BoolVar(&o.Quick, "quick", false, "a short run (about 2.5 minutes on 2 cores) for CI")
-	flag.IntVar(&o.Repeat, "repeat", 0, "runs per layout (default 3, 1 with --quick): the spread is reported")
+	var droplets string
+	flag.StringVar(&droplets, "droplets", defaultDroplets, "the machine sizes the layouts are planned for, comma-separated; a plan for more CPUs than this machine has is labelled oversubscribed")
+	flag.StringVar(&o.Shapes, "shapes", "", "the shapes to run, comma-separated: flood, popular, backlog (default all)")
+	flag.BoolVar(&o.Quick, "quick", false, "a short run (about 3 minutes on 2 cores) for CI")
+	flag.IntVar(&o.Repeat, "repeat", 0, "runs per layout and shape (default 5, 1 with --quick): the spread is reported")
+	flag.StringVar(&o.Only, "only", "", "run only the layouts whose name contains this, or of this role (stock, hand, auto, before, permuted, per-queue, weighted, variant); several separated by \";\"; the checks are then not applied")
+	flag.Int64Var(&o.Seed, "seed", 1, "the load's seed")
 	flag.StringVar(&o.Out, "out", "", "where to write results.json, results.md and default-latency.png (default bench/surge/out)")
-	flag.StringVar(&o.Only, "only", "", "run only the layouts whose name contains this")
 	flag.Parse()
 	root, err := repoRoot()
 	if err != nil {
 		fail(err)
 	}
 	o.Root = root
-	o.Surge, o.Steady, o.Timeout = 4000, 30, 90
-	if o.Quick {
-		o.Surge, o.Steady, o.Timeout = 1500, 12, 25
-	}
-	if o.Repeat == 0 {
-		o.Repeat = 3
-		if o.Quick {
-			o.Repeat = 1
-		}
-	}
 	if o.Out == "" {
 		o.Out = filepath.Join(root, "bench", "surge", "out")
 	}
+	full := options{Droplets: strings.Split(droplets, ","), Size: fullSize, Steady: 12, Timeout: 30, Repeat: 5, Seed: o.Seed, Shapes: o.Shapes, Only: o.Only, Root: root, Out: o.Out}
+	c := fullClaims
+	if o.Quick {
+		full, c = quickOptions(root, o.Out), quickClaims
+		full.Seed, full.Shapes, full.Only = o.Seed, o.Shapes, o.Only
+	}
+	if o.Repeat > 0 {
+		full.Repeat = o.Repeat
+	}
+	o = full
 	o.StartedT = time.Now().UTC().Format(time.RFC3339)
 	res, err := run(o, os.Stderr)
 	if err != nil {
@@ -95,6 +83,21 @@ func main() {
 		fail(err)
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s\n", filepath.Join(o.Out, "results.json"))
+	// The run checks its own claims: a broken claim, CPU accounting that
+	// is off, a starved queue or too many connections fails it.
+	b, err := os.ReadFile(filepath.Join(o.Out, "results.json"))
+	if err != nil {
+		fail(err)
+	}
+	if p := checkResults(b, c); len(p) > 0 && o.Only == "" && o.Shapes == "" {
+		fail(fmt.Errorf("the results fail their checks:\n%s", describe(p)))
+	}
+}
+
+// quickOptions are CI's run: smaller shapes, one run each, and only the
+// layouts its claims are about (stock, the hand recipe, auto).
+func quickOptions(root, out string) options {
+	return options{Droplets: strings.Split(defaultDroplets, ","), Size: quickSize, Steady: 8, Timeout: 20, Repeat: 1, Seed: 1, Quick: true, Roles: []string{"stock", "hand", "auto"}, Root: root, Out: out}
 }
 
 func fail(err error) {
@@ -117,15 +120,14 @@ func repoRoot() (string, error) {
 
 // results is results.json.
 type results struct {
-	Machine  machineInfo          `json:"machine"`
-	Options  options              `json:"options"`
-	Mix      map[string]job       `json:"mix"`
-	Layouts  []layoutResult       `json:"layouts"`
-	Series   map[string][]point   `json:"default_latency_series"` // the first run of each layout
-	Spread   map[string][]float64 `json:"default_p99_ms_runs"`    // every run's default p99
-	Drains   map[string][]float64 `json:"drain_s_runs"`           // every run's drain time
-	Cores    cores                `json:"cores"`
-	Finished string               `json:"finished"`
+	Machine    machineInfo        `json:"machine"`
+	Options    options            `json:"options"`
+	Kinds      map[string]kind    `json:"kinds"`
+	Steady     map[string]float64 `json:"steady_per_second"`
+	Shapes     []shapeResult      `json:"shapes"`
+	NotPlanned []string           `json:"not_planned,omitempty"` // strategies a droplet cannot hold
+	Cores      map[string]cores   `json:"cores"`                 // by droplet
+	Finished   string             `json:"finished"`
 }
 
 type machineInfo struct {
@@ -148,7 +150,12 @@ func write(dir string, r *results) error {
 	if err := os.WriteFile(filepath.Join(dir, "results.md"), []byte(markdown(r)), 0o644); err != nil {
 		return err
 	}
-	return chart(r, filepath.Join(dir, "default-latency.png"))
+	for _, sh := range r.Shapes {
+		if err := chart(r, sh, filepath.Join(dir, "default-latency-"+sh.Name+".png")); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func hostMachine() machineInfo {

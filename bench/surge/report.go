@@ -12,38 +12,62 @@ import (
 	"gonum.org/v1/plot/vg"
 )
 
-// markdown is results.md: one row per layout.
+// markdown is results.md: the machine and method, then per shape one row
+// per layout and the spread over the runs.
 func markdown(r *results) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Surge benchmark, %s: layouts planned for %s, run on %d CPUs (%s); surge %d pull + %d ingress jobs at once, steady stream for %.0f s; %d run(s) per layout (the median by default's p99).\n\n",
-		r.Options.StartedT[:10], r.Options.Droplet, r.Machine.CPUs, r.Machine.GOOS, r.Options.Surge, r.Options.Surge, r.Options.Steady, r.Options.Repeat)
-	if r.Cores.Note != "" {
-		fmt.Fprintf(&b, "Cores: %s.\n\n", r.Cores.Note)
+	fmt.Fprintf(&b, "Surge benchmark, %s: layouts planned for %s, run on %d CPUs (%s, %s); %d run(s) per layout and shape (the median by default's p99); steady stream for %.0f s; load seed %d.\n\n",
+		r.Options.StartedT[:10], strings.Join(r.Options.Droplets, " and "), r.Machine.CPUs, r.Machine.GOOS, r.Machine.Kernel, r.Options.Repeat, r.Options.Steady, r.Options.Seed)
+	for _, d := range r.Options.Droplets {
+		if c, ok := r.Cores[d]; ok {
+			fmt.Fprintf(&b, "Cores, %s: %s.\n\n", d, c.Note)
+		}
 	}
-	b.WriteString("| layout | processes | threads | default p50 / p99 / max (ms) | push p99 | pull p99 | ingress p99 | mailers p99 | drain (s) | peak db conns / max | peak RSS (MB) |\n")
-	b.WriteString("|---|---:|---:|---|---:|---:|---:|---:|---:|---|---:|\n")
-	for _, l := range r.Layouts {
+	for _, n := range r.NotPlanned {
+		fmt.Fprintf(&b, "Not planned: %s.\n\n", n)
+	}
+	for _, sh := range r.Shapes {
+		shapeMarkdown(&b, r, sh)
+	}
+	return b.String()
+}
+
+func shapeMarkdown(b *strings.Builder, r *results, sh shapeResult) {
+	fmt.Fprintf(b, "## %s\n\n%s.\n\n", sh.Name, upperFirst(sh.Description))
+	b.WriteString("| layout | processes | threads | default p50 / p99 / max (ms) | push p99 | ingress p99 | pull p99 | mailers p99 | drain (s) | peak db conns / max | peak RSS (MB) | CPU spent / nominal (s) |\n")
+	b.WriteString("|---|---:|---:|---|---:|---:|---:|---:|---:|---|---:|---|\n")
+	for _, l := range sh.Layouts {
 		d := l.Queues["default"]
 		drain := fmt.Sprintf("%.1f", l.DrainS)
 		if !l.Drained {
 			drain = fmt.Sprintf("> %.0f", l.DrainS)
 		}
-		fmt.Fprintf(&b, "| %s | %d | %d | %.0f / %.0f / %.0f | %.0f | %.0f | %.0f | %.0f | %s | %d / %d | %d |\n",
-			l.Name, l.Processes, l.Threads, d.P50ms, d.P99ms, d.MaxMs, l.Queues["push"].P99ms, l.Queues["pull"].P99ms, l.Queues["ingress"].P99ms, l.Queues["mailers"].P99ms, drain, l.PeakDBConns, l.MaxConnections, l.PeakRSSMB)
+		name := l.Name
+		if len(l.SameAs) > 0 {
+			name += " (= " + strings.Join(l.SameAs, ", ") + ")"
+		}
+		cpu := fmt.Sprintf("%.1f / %.1f", l.CPU.SpentS, l.CPU.NominalS)
+		if !l.CPU.Valid {
+			cpu += " **invalid**"
+		}
+		fmt.Fprintf(b, "| %s | %d | %d | %.0f / %.0f / %.0f | %.0f | %.0f | %.0f | %.0f | %s | %d / %d | %d | %s |\n",
+			name, l.Processes, l.Threads, d.P50ms, d.P99ms, d.MaxMs, l.Queues["push"].P99ms, l.Queues["ingress"].P99ms, l.Queues["pull"].P99ms, l.Queues["mailers"].P99ms, drain, l.PeakDBConns, l.MaxConnections, l.PeakRSSMB, cpu)
 	}
 	if r.Options.Repeat > 1 {
 		b.WriteString("\nRun-to-run spread, median (min to max) over the runs:\n\n")
 		b.WriteString("| layout | runs | default p99 (ms) | drain (s) |\n|---|---:|---|---|\n")
-		var names []string
-		for n := range r.Spread {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			fmt.Fprintf(&b, "| %s | %d | %s | %s |\n", n, len(r.Spread[n]), spread(r.Spread[n], "%.0f"), spread(r.Drains[n], "%.1f"))
+		for _, l := range sh.Layouts {
+			fmt.Fprintf(b, "| %s | %d | %s | %s |\n", l.Name, len(sh.Spread[l.Name]), spread(sh.Spread[l.Name], "%.0f"), spread(sh.Drains[l.Name], "%.1f"))
 		}
 	}
-	return b.String()
+	fmt.Fprintf(b, "\n![default's p99 during the %s, one line per layout](default-latency-%s.png)\n\n", sh.Name, sh.Name)
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // spread is a sample's median and range: "120 (95 to 180)".
@@ -60,10 +84,11 @@ func spread(v []float64, format string) string {
 	return fmt.Sprintf(format+" ("+format+" to "+format+")", med, s[0], s[len(s)-1])
 }
 
-// chart draws default's p99 latency over the surge, one line a layout.
-func chart(r *results, path string) error {
+// chart draws default's p99 latency over one shape's surge, one line a
+// layout.
+func chart(r *results, sh shapeResult, path string) error {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("default queue during the surge (%s layouts)", r.Options.Droplet)
+	p.Title.Text = fmt.Sprintf("default queue during the %s (layouts for %s, %d CPUs)", sh.Name, strings.Join(r.Options.Droplets, ", "), r.Machine.CPUs)
 	p.X.Label.Text = "seconds since the surge was enqueued"
 	p.Y.Label.Text = "p99 wait, enqueue to start (ms, log scale)"
 	p.Legend.Top = true
@@ -71,8 +96,8 @@ func chart(r *results, path string) error {
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	i := 0
-	for _, l := range r.Layouts {
-		s := r.Series[l.Name]
+	for _, l := range sh.Layouts {
+		s := sh.Series[l.Name]
 		if len(s) == 0 {
 			continue
 		}
@@ -87,10 +112,10 @@ func chart(r *results, path string) error {
 		line.Color = plotutil.Color(i)
 		line.Dashes = plotutil.Dashes(i)
 		line.Width = vg.Points(1.5)
-		if strings.HasPrefix(l.Name, "compose-scale auto") {
+		if l.Role == "auto" {
 			line.Width = vg.Points(3)
 		}
-		if l.Name == "stock" {
+		if l.Role == "stock" {
 			line.Color = color.RGBA{R: 200, A: 255}
 		}
 		p.Add(line)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,7 +35,15 @@ type queueResult struct {
 
 // layoutResult is one layout's run (the median run when repeated).
 type layoutResult struct {
-	Name           string                 `json:"name"`
+	Name string `json:"name"`
+	// Role is what the layout is: stock, hand (the seeds' recipe), a
+	// strategy compose-scale planned (auto, permuted, per-queue,
+	// weighted) or a variant; Droplet the machine it was planned for
+	// ("" for the files that do not depend on it).
+	Role           string                 `json:"role"`
+	Droplet        string                 `json:"droplet,omitempty"`
+	SameAs         []string               `json:"same_as,omitempty"` // other layouts whose file was the same
+	Cores          string                 `json:"cores"`
 	Processes      int                    `json:"processes"`
 	Threads        int                    `json:"threads"`
 	Queues         map[string]queueResult `json:"queues"`
@@ -100,8 +109,24 @@ type point struct {
 	P99ms float64 `json:"p99_ms"`
 }
 
+// shapeResult is one shape's runs: every layout's median run, and every
+// run's default p99 and drain time for the spread.
+type shapeResult struct {
+	Name        string               `json:"name"`
+	Description string               `json:"description"`
+	Bursts      []burst              `json:"bursts"`
+	Layouts     []layoutResult       `json:"layouts"`
+	Series      map[string][]point   `json:"default_latency_series"` // the first run of each layout
+	Spread      map[string][]float64 `json:"default_p99_ms_runs"`    // every run's default p99
+	Drains      map[string][]float64 `json:"drain_s_runs"`           // every run's drain time
+}
+
 func run(o options, log io.Writer) (*results, error) {
-	ls, err := layouts(o.Root, o.Droplet)
+	ls, skipped, err := layouts(o.Root, o.Droplets)
+	if err != nil {
+		return nil, err
+	}
+	all, err := pickShapes(shapes(o.Size), o.Shapes)
 	if err != nil {
 		return nil, err
 	}
@@ -109,51 +134,99 @@ func run(o options, log io.Writer) (*results, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &results{Machine: hostMachine(), Options: o, Mix: mix, Series: map[string][]point{}, Spread: map[string][]float64{}, Drains: map[string][]float64{}}
-	planCPUs, _, err := machine.ParseDroplet(o.Droplet)
-	if err != nil {
-		return nil, err
-	}
+	r := &results{Machine: hostMachine(), Options: o, Kinds: kinds, Steady: steady, NotPlanned: skipped, Cores: map[string]cores{}}
 	_, tasksetErr := exec.LookPath("taskset")
-	r.Cores = coresFor(planCPUs, r.Machine.CPUs, tasksetErr == nil)
-	fmt.Fprintf(log, "cores: %s\n", r.Cores.Note)
-	for _, l := range ls {
-		if o.Only != "" && !strings.Contains(l.Name, o.Only) {
-			continue
+	for _, d := range o.Droplets {
+		planCPUs, _, err := machine.ParseDroplet(d)
+		if err != nil {
+			return nil, err
 		}
-		var runs []layoutResult
-		for i := 0; i < o.Repeat; i++ {
-			fmt.Fprintf(log, "%s: run %d of %d (%d processes)\n", l.Name, i+1, o.Repeat, len(l.Processes))
-			res, series, err := runLayout(o, bin, l, r.Cores)
+		r.Cores[d] = coresFor(planCPUs, r.Machine.CPUs, tasksetErr == nil)
+		fmt.Fprintf(log, "cores for %s: %s\n", d, r.Cores[d].Note)
+	}
+	for _, sh := range all {
+		sr := shapeResult{Name: sh.Name, Description: sh.Description, Bursts: sh.Bursts, Series: map[string][]point{}, Spread: map[string][]float64{}, Drains: map[string][]float64{}}
+		for _, l := range ls {
+			if !o.selects(l) {
+				continue
+			}
+			c := r.Cores[l.Droplet]
+			if l.Droplet == "" {
+				c = r.Cores[o.Droplets[0]]
+			}
+			med, err := repeatLayout(o, bin, sh, l, c, &sr, log)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %v", l.Name, err)
+				return nil, fmt.Errorf("%s, %s: %v", sh.Name, l.Name, err)
 			}
-			fmt.Fprintf(log, "  default p99 %.0f ms, drain %.1f s (drained %v), peak db connections %d of %d; CPU: jobs %.1f s of a nominal %.1f s (valid %v), Sidekiq %.1f s\n", res.Queues["default"].P99ms, res.DrainS, res.Drained, res.PeakDBConns, res.MaxConnections, res.CPU.SpentS, res.CPU.NominalS, res.CPU.Valid, res.CPU.ProcessS)
-			runs = append(runs, res)
-			r.Spread[l.Name] = append(r.Spread[l.Name], res.Queues["default"].P99ms)
-			r.Drains[l.Name] = append(r.Drains[l.Name], res.DrainS)
-			if i == 0 {
-				r.Series[l.Name] = series
-			}
+			sr.Layouts = append(sr.Layouts, med)
 		}
-		sort.Slice(runs, func(i, j int) bool { return runs[i].Queues["default"].P99ms < runs[j].Queues["default"].P99ms })
-		med := runs[len(runs)/2]
-		med.Runs = len(runs)
-		r.Layouts = append(r.Layouts, med)
+		r.Shapes = append(r.Shapes, sr)
 	}
 	r.Finished = time.Now().UTC().Format(time.RFC3339)
 	return r, nil
 }
 
+// selects reports whether the run includes l: --only (names or roles,
+// separated by ";", as names hold commas) and the quick run's roles.
+func (o options) selects(l layout) bool {
+	if len(o.Roles) > 0 && !slices.Contains(o.Roles, l.Role) {
+		return false
+	}
+	if o.Only == "" {
+		return true
+	}
+	for _, w := range strings.Split(o.Only, ";") {
+		if w == l.Role || strings.Contains(l.Name, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// repeatLayout runs one layout o.Repeat times on a shape and returns its
+// median run by default's p99; every run's figures go to sr.
+func repeatLayout(o options, bin string, sh shape, l layout, c cores, sr *shapeResult, log io.Writer) (layoutResult, error) {
+	var runs []layoutResult
+	for i := 0; i < o.Repeat; i++ {
+		fmt.Fprintf(log, "%s, %s: run %d of %d (%d processes)\n", sh.Name, l.Name, i+1, o.Repeat, len(l.Processes))
+		res, series, err := runLayout(o, bin, sh, l, c)
+		if err != nil {
+			return res, err
+		}
+		fmt.Fprintf(log, "  default p99 %.0f ms, drain %.1f s (drained %v), peak db connections %d of %d; CPU: jobs %.1f s of a nominal %.1f s (valid %v), Sidekiq %.1f s\n", res.Queues["default"].P99ms, res.DrainS, res.Drained, res.PeakDBConns, res.MaxConnections, res.CPU.SpentS, res.CPU.NominalS, res.CPU.Valid, res.CPU.ProcessS)
+		runs = append(runs, res)
+		sr.Spread[l.Name] = append(sr.Spread[l.Name], res.Queues["default"].P99ms)
+		sr.Drains[l.Name] = append(sr.Drains[l.Name], res.DrainS)
+		if i == 0 {
+			sr.Series[l.Name] = series
+		}
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i].Queues["default"].P99ms < runs[j].Queues["default"].P99ms })
+	med := runs[len(runs)/2]
+	med.Runs = len(runs)
+	// An invalid run anywhere makes the layout's figures suspect.
+	for _, x := range runs {
+		if !x.CPU.Valid {
+			med.CPU.Valid = false
+		}
+	}
+	return med, nil
+}
+
 // runLayout starts fresh servers, the layout's Sidekiq processes, the
-// load, and measures until the surge drains or the timeout.
-func runLayout(o options, bin string, l layout, c cores) (layoutResult, []point, error) {
-	b := &benchRun{o: o, bin: bin, l: l, cores: c, res: layoutResult{Name: l.Name, Processes: len(l.Processes), Queues: map[string]queueResult{}}}
+// shape's load, and measures until the surge drains and every queue has
+// run what it was given, or the timeout.
+func runLayout(o options, bin string, sh shape, l layout, c cores) (layoutResult, []point, error) {
+	kj, err := json.Marshal(sh.kindsFor())
+	if err != nil {
+		return layoutResult{}, nil, err
+	}
+	b := &benchRun{o: o, bin: bin, l: l, sh: sh, kinds: string(kj), cores: c, res: layoutResult{Name: l.Name, Role: l.Role, Droplet: l.Droplet, SameAs: l.SameAs, Cores: c.Note, Processes: len(l.Processes), Queues: map[string]queueResult{}}}
 	for _, p := range l.Processes {
 		b.res.Threads += concurrency(p.Args)
 	}
 	defer b.stop()
-	for _, step := range []func() error{b.startServers, b.startSidekiq} {
+	for _, step := range []func() error{b.startServers, b.createTable, b.startSidekiq} {
 		if err := step(); err != nil {
 			return b.res, nil, err
 		}
@@ -166,15 +239,13 @@ func runLayout(o options, bin string, l layout, c cores) (layoutResult, []point,
 		defer wg.Done()
 		b.samplePeaks(ctx)
 	}()
-	enqueued, err := b.surge(ctx, cancel)
+	err = b.surge(ctx, cancel)
 	wg.Wait()
 	if err != nil {
 		return b.res, nil, err
 	}
-	nominal, _ := strconv.ParseInt(b.redisCLI("GET", "bench:cpu:nominal_us"), 10, 64)
-	spent, _ := strconv.ParseInt(b.redisCLI("GET", "bench:cpu:spent_us"), 10, 64)
-	b.res.CPU = account(nominal, spent, processCPU(b.procs)-cpu0)
-	series := b.latencies(enqueued)
+	b.res.CPU = account(b.counter("bench:cpu:nominal_us"), b.counter("bench:cpu:spent_us"), processCPU(b.procs)-cpu0)
+	series := b.latencies()
 	return b.res, series, nil
 }
 
@@ -184,6 +255,8 @@ type benchRun struct {
 	o        options
 	bin      string
 	l        layout
+	sh       shape
+	kinds    string // BENCH_KINDS
 	cores    cores
 	res      layoutResult
 	pgURL    string
@@ -192,6 +265,11 @@ type benchRun struct {
 	procs    []*exec.Cmd
 	surgeAt  time.Time
 	stops    []func()
+}
+
+func (b *benchRun) counter(key string) int64 {
+	n, _ := strconv.ParseInt(b.redisCLI("GET", key), 10, 64)
+	return n
 }
 
 func (b *benchRun) stop() {
@@ -237,13 +315,34 @@ func (b *benchRun) startServers() error {
 	return nil
 }
 
+// benchTable is the jobs' real database work (jobs.rb's queries): a
+// statuses table as Mastodon's is read, by account and newest first, with
+// 200,000 rows over 50,000 accounts so the index is used and the inserts
+// maintain it.
+const benchTable = `CREATE TABLE bench_statuses (id bigserial PRIMARY KEY, account_id bigint NOT NULL, uri text NOT NULL, body text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+INSERT INTO bench_statuses (account_id, uri, body) SELECT i % 50000, 'https://example.org/' || i, repeat('x', 400) FROM generate_series(1, 200000) i;
+CREATE UNIQUE INDEX ON bench_statuses (uri);
+CREATE INDEX ON bench_statuses (account_id, id DESC);
+VACUUM ANALYZE bench_statuses;`
+
+func (b *benchRun) createTable() error {
+	psql := filepath.Join(b.bin, "psql")
+	cmd := exec.Command(psql, b.pgURL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", "-")
+	cmd.Stdin = strings.NewReader(benchTable) // a script: VACUUM may not run in -c's one transaction
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("creating the bench's table: %v: %s", err, out)
+	}
+	return nil
+}
+
 // startSidekiq starts the layout's processes and waits for every one's
 // heartbeat.
 func (b *benchRun) startSidekiq() error {
 	jobs := filepath.Join(b.o.Root, "bench", "surge", "jobs.rb")
 	for _, p := range b.l.Processes {
 		cmd := b.cores.sidekiqCommand(append([]string{"-r", jobs}, p.Args...))
-		cmd.Env = append(os.Environ(), "REDIS_URL="+b.redisURL, "DB_POOL="+strconv.Itoa(p.Pool), "BENCH_PG="+b.pgURL)
+		cmd.Env = append(os.Environ(), "REDIS_URL="+b.redisURL, "DB_POOL="+strconv.Itoa(p.Pool), "BENCH_PG="+b.pgURL, "BENCH_KINDS="+b.kinds)
 		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 		if err := cmd.Start(); err != nil {
 			return err
@@ -279,32 +378,32 @@ func (b *benchRun) samplePeaks(ctx context.Context) {
 	}
 }
 
-// surge runs the load (the surge, then the steady stream) and waits until
-// the surge drained and every queue is empty, or the timeout; then it
-// ends the sampling (cancel). It returns what the load put on each queue.
-func (b *benchRun) surge(ctx context.Context, cancel func()) (map[string]int, error) {
+// surge runs the shape's load (its bursts, then the steady stream) and
+// waits until the surge drained and every queue ran what it was given, or
+// the timeout; then it ends the sampling (cancel).
+func (b *benchRun) surge(ctx context.Context, cancel func()) error {
 	o := b.o
-	mixJSON, _ := json.Marshal(mix)
-	load := exec.Command("ruby", filepath.Join(o.Root, "bench", "surge", "load.rb"), strconv.Itoa(o.Surge), strconv.FormatFloat(o.Steady, 'f', -1, 64))
-	load.Env = append(os.Environ(), "REDIS_URL="+b.redisURL, "MIX="+string(mixJSON))
+	shapeJSON, _ := json.Marshal(b.sh)
+	steadyJSON, _ := json.Marshal(steady)
+	load := exec.Command("ruby", filepath.Join(o.Root, "bench", "surge", "load.rb"), strconv.FormatInt(o.Seed, 10), strconv.FormatFloat(o.Steady, 'f', -1, 64))
+	load.Env = append(os.Environ(), "REDIS_URL="+b.redisURL, "SHAPE="+string(shapeJSON), "STEADY="+string(steadyJSON), "BENCH_KINDS="+b.kinds, "BENCH_PG="+b.pgURL)
 	out, _ := load.StdoutPipe()
 	var loadErr strings.Builder // redis-rb's deprecation chatter; shown when the load fails
 	load.Stderr = &loadErr
 	if err := load.Start(); err != nil {
 		cancel()
-		return nil, err
+		return err
 	}
 	lines := bufio.NewScanner(out)
-	lines.Scan() // "surge enqueued"
+	if !lines.Scan() || lines.Text() != "surge enqueued" {
+		cancel()
+		load.Wait()
+		return fmt.Errorf("load.rb did not enqueue the surge:\n%s", lastLines(loadErr.String(), 10))
+	}
 	b.surgeAt = time.Now()
 	loadDone := make(chan struct{})
-	enqueued := map[string]int{}
 	go func() {
 		for lines.Scan() {
-			// The load's last line: what it put on each queue.
-			if j, ok := strings.CutPrefix(lines.Text(), "enqueued "); ok {
-				json.Unmarshal([]byte(j), &enqueued)
-			}
 		}
 		if err := load.Wait(); err != nil && ctx.Err() == nil {
 			fmt.Fprintf(os.Stderr, "load.rb: %v\n%s", err, lastLines(loadErr.String(), 10))
@@ -318,28 +417,18 @@ func (b *benchRun) surge(ctx context.Context, cancel func()) (map[string]int, er
 		load.Process.Kill()
 		<-loadDone
 	}
-	for _, q := range []string{"pull", "ingress"} {
-		if enqueued[q] == 0 { // the load was stopped before it said
-			enqueued[q] = o.Surge
-		}
-	}
-	return enqueued, nil
+	return nil
 }
 
-// waitDrain polls until the surge's jobs are done, the load has finished
-// and the queues are empty, or the timeout. It reports whether the load
-// finished.
+// waitDrain polls until the surge's jobs, and every job they enqueued,
+// are done, the load has finished and every queue ran what it was given,
+// or the timeout. It reports whether the load finished.
 func (b *benchRun) waitDrain(loadDone <-chan struct{}) bool {
 	deadline := b.surgeAt.Add(time.Duration(b.o.Timeout * float64(time.Second)))
 	b.res.DrainS = b.o.Timeout
 	finished := false
 	for time.Now().Before(deadline) {
-		done := 0
-		for _, q := range []string{"pull", "ingress"} {
-			n, _ := strconv.Atoi(b.redisCLI("GET", "bench:done:"+q))
-			done += n
-		}
-		if done >= 2*b.o.Surge && !b.res.Drained {
+		if enq := b.counter("bench:surge:enq"); enq > 0 && b.counter("bench:surge:done") >= enq && !b.res.Drained {
 			b.res.Drained, b.res.DrainS = true, time.Since(b.surgeAt).Seconds()
 		}
 		select {
@@ -347,7 +436,7 @@ func (b *benchRun) waitDrain(loadDone <-chan struct{}) bool {
 			finished = true
 		default:
 		}
-		if b.res.Drained && finished && queuesEmpty(b.redisCLI) {
+		if b.res.Drained && finished && b.allRan() {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -355,9 +444,19 @@ func (b *benchRun) waitDrain(loadDone <-chan struct{}) bool {
 	return finished
 }
 
+// allRan reports whether every queue ran every job put on it.
+func (b *benchRun) allRan() bool {
+	for _, q := range queues {
+		if b.counter("bench:done:"+q) < b.counter("bench:enq:"+q) {
+			return false
+		}
+	}
+	return true
+}
+
 // latencies reads every job's latency: per queue into the result, and
 // default's p99 over time as the series.
-func (b *benchRun) latencies(enqueued map[string]int) []point {
+func (b *benchRun) latencies() []point {
 	lat := map[string][]float64{}
 	byTime := map[int][]float64{}
 	for _, line := range strings.Split(b.redisCLI("LRANGE", "bench:lat", "0", "-1"), "\n") {
@@ -373,10 +472,10 @@ func (b *benchRun) latencies(enqueued map[string]int) []point {
 			byTime[sec] = append(byTime[sec], ms)
 		}
 	}
-	for q := range mix {
+	for _, q := range queues {
 		v := lat[q]
 		sort.Float64s(v)
-		b.res.Queues[q] = queueResult{P50ms: pct(v, 50), P99ms: pct(v, 99), MaxMs: pct(v, 100), Jobs: len(v), Enqueued: enqueued[q]}
+		b.res.Queues[q] = queueResult{P50ms: pct(v, 50), P99ms: pct(v, 99), MaxMs: pct(v, 100), Jobs: len(v), Enqueued: int(b.counter("bench:enq:" + q))}
 	}
 	var series []point
 	var secs []int
@@ -390,15 +489,6 @@ func (b *benchRun) latencies(enqueued map[string]int) []point {
 		series = append(series, point{T: float64(s), P99ms: pct(v, 99)})
 	}
 	return series
-}
-
-func queuesEmpty(redis func(...string) string) bool {
-	for q := range mix {
-		if n, _ := strconv.Atoi(redis("LLEN", "queue:"+q)); n > 0 {
-			return false
-		}
-	}
-	return true
 }
 
 func pct(sorted []float64, p float64) float64 {

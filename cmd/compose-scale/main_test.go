@@ -115,7 +115,7 @@ func TestRewriteInPlace(t *testing.T) {
 	}
 	// A resize rewrites again, and .orig still holds the first original.
 	r = runCLI(t, dir, nil, "rewrite", "--droplet", "s-8vcpu-16gb", "docker-compose.yml")
-	if r.code != 0 || !strings.Contains(r.stdout, "+  sidekiq-pull-default-ingress-push:") {
+	if r.code != 0 || !strings.Contains(r.stdout, "+  sidekiq-default-ingress-push-pull:") {
 		t.Errorf("resize: exit %d, stdout %q", r.code, r.stdout)
 	}
 	if got := readFile(t, filepath.Join(dir, "docker-compose.yml.orig")); got != original {
@@ -663,7 +663,7 @@ func TestOverrideFlag(t *testing.T) {
 		t.Error("a .orig was written for an untouched file")
 	}
 	over := readFile(t, filepath.Join(dir, "docker-compose.override.yml"))
-	for _, want := range []string{"  sidekiq:\n    command: bundle exec sidekiq -c 5 -q scheduler", "  sidekiq-default:\n    # written by compose-scale"} {
+	for _, want := range []string{"  sidekiq:\n    command: bundle exec sidekiq -c 5 -q scheduler", "  sidekiq-default-push-ingress-pull:\n    # written by compose-scale"} {
 		if !strings.Contains(over, want) {
 			t.Errorf("the override lacks %q", want)
 		}

@@ -43,9 +43,9 @@ func TestObserveOverrideAndDatabase(t *testing.T) {
 		t.Fatalf("rewrite --override: %d %s", r.code, r.stderr)
 	}
 	workers := map[string][]string{
-		"sidekiq-ingress-default-push-pull": {"ingress", "default", "push", "pull"},
-		"sidekiq-ingress-default-pull-push": {"ingress", "default", "pull", "push"},
-		"sidekiq-pull-default-push-ingress": {"pull", "default", "push", "ingress"},
+		"sidekiq-default-push-ingress-pull": {"default", "push", "ingress", "pull"},
+		"sidekiq-default-ingress-pull-push": {"default", "ingress", "pull", "push"},
+		"sidekiq-default-pull-push-ingress": {"default", "pull", "push", "ingress"},
 	}
 	pid := 10
 	hostOf := map[string]string{}

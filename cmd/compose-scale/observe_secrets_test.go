@@ -79,7 +79,7 @@ func TestObservePasswordsStayOffArgv(t *testing.T) {
 	redisPort := redistest.StartT(t, "--requirepass", secret)
 	bin, pgPort := passwordPostgres(t)
 	// Sidekiq's data, in database 2.
-	seed := exec.Command("redis-cli", "-p", strconv.Itoa(redisPort), "-n", "2", "HSET", "h:1:x", "info", `{"hostname":"h","pid":1,"concurrency":5,"queues":["default"]}`, "busy", "1", "rss", "300000")
+	seed := exec.Command("redis-cli", "-p", strconv.Itoa(redisPort), "-n", "2", "HSET", "h:1:x", "info", `{"hostname":"h","pid":1,"concurrency":5,"queues":["default","push","ingress","pull"]}`, "busy", "1", "rss", "300000")
 	seed.Env = append(os.Environ(), "REDISCLI_AUTH="+secret)
 	if out, err := seed.CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, out)
@@ -95,7 +95,7 @@ func TestObservePasswordsStayOffArgv(t *testing.T) {
 	pgURL := (&url.URL{Scheme: "postgresql", User: url.UserPassword("postgres", secret), Host: "127.0.0.1:" + strconv.Itoa(pgPort), Path: "/postgres"}).String()
 	dir := workdir(t, map[string]string{"docker-compose.yml": "stock-v4.3.s-4vcpu-8gb.golden.yml"})
 	r := runCLI(t, dir, nil, "observe", "--redis", redisURL, "--database", pgURL, "--droplet", "s-4vcpu-8gb")
-	if r.code != 0 || !strings.Contains(r.stdout, "client connections of max_connections") || !strings.Contains(r.stdout, "sidekiq-default  default  5        1     292 MB") {
+	if r.code != 0 || !strings.Contains(r.stdout, "client connections of max_connections") || !strings.Contains(r.stdout, "sidekiq-default-push-ingress-pull  default,push,ingress,pull  5        1     292 MB") {
 		t.Fatalf("observe with passwords: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	lines := append(dockertest.Invocations(t, argv), dockertest.Invocations(t, docker)...)

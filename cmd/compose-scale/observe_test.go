@@ -36,10 +36,10 @@ func fakeInstance(t *testing.T) {
 		conc, busy   int
 		rssMB        int
 	}{
-		{"sidekiq-default", `"default"`, 25, 2, 600},
-		{"sidekiq-ingress-default-push-pull", `"ingress","default","push","pull"`, 25, 25, 640},
-		{"sidekiq-pull-default-push-ingress", `"pull","default","push","ingress"`, 25, 25, 580},
-		{"sidekiq-push-default-ingress-pull", `"push","default","ingress","pull"`, 25, 25, 610},
+		{"sidekiq-default-push-ingress-pull", `"default","push","ingress","pull"`, 25, 2, 600},
+		{"sidekiq-default-ingress-pull-push", `"default","ingress","pull","push"`, 25, 25, 640},
+		{"sidekiq-default-pull-push-ingress", `"default","pull","push","ingress"`, 25, 25, 580},
+		{"sidekiq-default-push-pull-ingress", `"default","push","pull","ingress"`, 25, 25, 610},
 		{"sidekiq-mailers", `"mailers"`, 5, 0, 300},
 		{"sidekiq-scheduler", `"scheduler"`, 5, 0, 290},
 	}
@@ -59,7 +59,7 @@ func fakeInstance(t *testing.T) {
 	// 4 Puma workers (WEB_CONCURRENCY=4 in the planned file) in 1240 MB.
 	var ps, stats []string
 	for i, c := range []struct{ service, mem string }{
-		{"db", "900MiB"}, {"redis", "40.5MiB"}, {"web", "1.211GiB"}, {"streaming", "112MiB"}, {"sidekiq-default", "610MiB"},
+		{"db", "900MiB"}, {"redis", "40.5MiB"}, {"web", "1.211GiB"}, {"streaming", "112MiB"}, {"sidekiq-default-push-ingress-pull", "610MiB"},
 	} {
 		id := fmt.Sprintf("%012x", 0xa0b0c0d0e000+i)
 		ps = append(ps, fmt.Sprintf(`{"ID":"%s0000","Name":"mastodon-%s-1","Service":"%s","State":"running"}`, id, c.service, c.service))
@@ -80,10 +80,10 @@ func TestObserveCLI(t *testing.T) {
 	}
 	golden(t, "observe-stock-v4.3.text", r.stdout)
 	for _, want := range []string{
-		"pull: 40 jobs, oldest 3 h: its listeners are busy 75/75",
+		"pull: 40 jobs, oldest 3 h: its listeners are busy 77/100",
 		"sidekiq processes use 503 MB on average, the plan assumes 350 MB",
 		"Postgres: OCI runtime exec failed",
-		"web              1           1240 MB  4          310 MB       300 MB",
+		"web                                1           1240 MB  4          310 MB       300 MB",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("observe does not say %q", want)
@@ -99,8 +99,8 @@ func TestObserveCLI(t *testing.T) {
 		"Puma process memory 372 MB (measured: the 90th percentile of 1 container reading of web, per process, 310 MB, plus 20% headroom)",
 		"streaming process memory 134 MB (measured: the 90th percentile of 1 container reading of streaming, per process, 112 MB, plus 20% headroom)",
 		"web                                        6        5           30        2232 MB",
-		"queue backlog (measured): [pull 40]: the most backed-up queues lead the orderings",
-		"sidekiq-pull-default-push-ingress",
+		"queue backlog (measured): [pull 40]: the most backed-up queues come first behind default",
+		"sidekiq-default-pull-push-ingress",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("plan --observed does not say %q:\n%s", want, r.stdout)

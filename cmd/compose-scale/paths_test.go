@@ -40,7 +40,7 @@ func TestOutputPathsWriteThrough(t *testing.T) {
 	}
 	select {
 	case out := <-got:
-		if !strings.Contains(out, "sidekiq-default:") {
+		if !strings.Contains(out, "sidekiq-default-push-ingress-pull:") {
 			t.Errorf("the FIFO's reader got %q", out)
 		}
 	case <-time.After(10 * time.Second):
@@ -95,7 +95,7 @@ func TestComposeFileLinkIsWrittenAtItsTarget(t *testing.T) {
 	if st, err := os.Lstat(filepath.Join(dir, "docker-compose.yml")); err != nil || st.Mode()&fs.ModeSymlink == 0 {
 		t.Fatal("the link was replaced by a file")
 	}
-	if !strings.Contains(readFile(t, filepath.Join(dir, "checkout.yml")), "sidekiq-default:") {
+	if !strings.Contains(readFile(t, filepath.Join(dir, "checkout.yml")), "sidekiq-default-push-ingress-pull:") {
 		t.Error("the target was not rewritten")
 	}
 	if !strings.Contains(readFile(t, filepath.Join(dir, "docker-compose.yml.orig")), "\n  sidekiq:\n") {
