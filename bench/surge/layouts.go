@@ -92,9 +92,6 @@ func layouts(root string, droplets []string) (ls []layout, skipped []string, err
 			if st == planner.Auto && res.Plan.Strategy == planner.Permuted && len(l.Processes) >= 4 {
 				variants = append(variants, defaultAlone(l))
 			}
-			if v, ok := pullLed(l); ok && st == planner.Auto {
-				variants = append(variants, v)
-			}
 		}
 	}
 	return append(ls, variants...), skipped, nil
@@ -152,38 +149,6 @@ func layoutOf(name, path string, text []byte) (layout, error) {
 		}
 	}
 	return l, nil
-}
-
-// pullLed is the variant the data suggested beside auto (issue 20): auto's
-// processes, threads and pools, its last worker led by pull, then
-// default. pull's jobs mostly wait on the network, and started early their
-// waits overlap the other workers' CPU: the surge drains sooner, and
-// default has one worker fewer leading it. It is run where auto has three
-// workers or more (with two, half of default's threads go).
-func pullLed(l layout) (layout, bool) {
-	v := layout{Name: "pull-led variant, " + l.Droplet, Role: "variant", Droplet: l.Droplet, DBArgs: l.DBArgs}
-	last := -1
-	workers := 0
-	for i, p := range l.Processes {
-		if c, err := planner.ParseSidekiqCommand(append([]string{"sidekiq"}, p.Args...)); err == nil && len(c.Queues) >= 2 && listens(c.Queues, "default") {
-			last, workers = i, workers+1
-		}
-	}
-	if workers < 3 {
-		return v, false
-	}
-	for i, p := range l.Processes {
-		if i == last {
-			c, _ := planner.ParseSidekiqCommand(append([]string{"sidekiq"}, p.Args...))
-			args := []string{"-c", strconv.Itoa(c.Concurrency)}
-			for _, q := range []string{"pull", "default", "ingress", "push"} {
-				args = append(args, "-q", q)
-			}
-			p = process{Service: p.Service, Args: args, Pool: p.Pool}
-		}
-		v.Processes = append(v.Processes, p)
-	}
-	return v, true
 }
 
 // defaultAlone is the before of issue 20's planner change, as

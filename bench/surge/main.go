@@ -52,7 +52,7 @@ func main() {
 	flag.StringVar(&o.Shapes, "shapes", "", "the shapes to run, comma-separated: flood, popular, backlog (default all)")
 	flag.BoolVar(&o.Quick, "quick", false, "a short run (about 3 minutes on 2 cores) for CI")
 	flag.IntVar(&o.Repeat, "repeat", 0, "runs per layout and shape (default 5, 1 with --quick): the spread is reported")
-	flag.StringVar(&o.Only, "only", "", "run only the layouts whose name contains this, or of this role (stock, hand, auto, before, permuted, per-queue, weighted, variant); several separated by \";\"; the checks are then not applied")
+	flag.StringVar(&o.Only, "only", "", "run only the layouts whose name contains this, or of this role (stock, hand, auto, before, permuted, per-queue, weighted); several separated by \";\"; the checks are then not applied")
 	flag.Int64Var(&o.Seed, "seed", 1, "the load's seed")
 	flag.StringVar(&o.Out, "out", "", "where to write results.json, results.md and default-latency.png (default bench/surge/out)")
 	flag.Parse()

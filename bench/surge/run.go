@@ -38,7 +38,7 @@ type layoutResult struct {
 	Name string `json:"name"`
 	// Role is what the layout is: stock, hand (the seeds' recipe), a
 	// strategy compose-scale planned (auto, permuted, per-queue,
-	// weighted) or a variant; Droplet the machine it was planned for
+	// weighted) or the planner's before; Droplet the machine it was planned for
 	// ("" for the files that do not depend on it).
 	Role           string                 `json:"role"`
 	Droplet        string                 `json:"droplet,omitempty"`
