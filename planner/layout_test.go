@@ -243,3 +243,53 @@ func TestForkQueues(t *testing.T) {
 		}
 	}
 }
+
+// A second worker a core where memory holds it and every worker keeps the
+// full thread cap; one a core, sharing the threads, where connections
+// bind; and WorkersPerCore 1 is the old rule.
+func TestSecondWorkerACore(t *testing.T) {
+	workers := func(p *Plan) (n, threads int) {
+		for _, s := range p.Sidekiq {
+			if !s.Small {
+				n += s.processes()
+				threads += s.Concurrency * s.processes()
+			}
+		}
+		return n, threads
+	}
+	for _, c := range []struct {
+		name    string
+		in      Input
+		n, conc int // workers and each one's -c
+	}{
+		// g-2vcpu-8gb: memory holds six processes: four workers at 25.
+		{"8 GB, 2 CPUs", Input{Machine: Machine{8 * GiB, 2}}, 4, maxConcurrency},
+		{"8 GB, 2 CPUs, one a core", Input{Machine: Machine{8 * GiB, 2}, WorkersPerCore: 1}, 2, maxConcurrency},
+		// s-2vcpu-4gb: memory holds three processes: two workers.
+		{"4 GB, 2 CPUs", Input{Machine: Machine{4 * GiB, 2}}, 2, maxConcurrency},
+		// max_connections 100 leaves 55 threads beside web, streaming and
+		// the small processes: two workers at the cap, not four.
+		{"8 GB, 2 CPUs, max_connections 100", Input{Machine: Machine{8 * GiB, 2}, MaxConnections: 100, PgBouncer: ToggleOff}, 2, maxConcurrency},
+		// max_connections 60 leaves 20: one worker a core shares them.
+		{"8 GB, 2 CPUs, max_connections 60", Input{Machine: Machine{8 * GiB, 2}, MaxConnections: 60, PgBouncer: ToggleOff}, 2, minWorkerThreads},
+		// 16 GB, 4 CPUs: memory holds seven workers, connections 250
+		// hold them at 25 each.
+		{"16 GB, 4 CPUs", Input{Machine: Machine{16 * GiB, 4}}, 7, maxConcurrency},
+	} {
+		c.in.Services = stock("v4.3.0")
+		p, err := Make(c.in)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		checkInvariants(t, p, true)
+		n, threads := workers(p)
+		if n != c.n || threads != c.n*c.conc {
+			t.Errorf("%s: %d workers with %d threads, want %d at %d", c.name, n, threads, c.n, c.conc)
+		}
+		for _, s := range p.Sidekiq {
+			if !s.Small && s.Queues[0].Name != "default" {
+				t.Errorf("%s: %s does not lead with default", c.name, s.Name)
+			}
+		}
+	}
+}

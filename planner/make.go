@@ -21,6 +21,7 @@ func Make(in Input) (*Plan, error) {
 		m.CPUs = 1
 	}
 	p := &planning{Plan: &Plan{Machine: m, Estimates: est}}
+	p.perCore = in.WorkersPerCore
 	// An override file restores by dropping its own entries: what the
 	// base file says comes back, so nothing needs keeping there.
 	p.keepEnv, p.keepField = SetEnvKeeping, SetFieldKeeping

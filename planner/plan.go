@@ -66,7 +66,12 @@ type Input struct {
 	// KeepDBPort keeps a published db/redis port, bound to loopback,
 	// for admins who connect from the host.
 	KeepDBPort bool
-	Estimates  Estimates
+	// WorkersPerCore is the most sidekiq worker processes the plan puts
+	// on each CPU, within memory and connections; 0 is the planner's own
+	// rule (see afford in assign.go). bench/surge sets 1 to measure the
+	// rule against one worker a core.
+	WorkersPerCore int
+	Estimates      Estimates
 }
 
 // Plan is the decided layout, the budget that justifies it, and the changes
@@ -174,6 +179,8 @@ type planning struct {
 	// PgBouncer whose client limit binds.
 	wantedClients int
 	hasDB         bool
+	// perCore is Input.WorkersPerCore; 0 is the planner's own rule.
+	perCore int
 	// keepEnv and keepField are the kinds that change an entry the admin
 	// may have written: keeping what it held, except in an override file.
 	keepEnv, keepField ChangeKind

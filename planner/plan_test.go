@@ -278,8 +278,9 @@ func TestPlanCorrectsHandSplit(t *testing.T) {
 	add("sidekiq-scheduler", "-q scheduler -c 5")
 	add("sidekiq-default-push-pull", "-q default -q push -q pull -c 25")
 	add("sidekiq-default-pull-push", "-q default -q pull -q push -c 25")
-	// Two CPUs: two workers is what fits, so the split is kept as it is.
-	p, err := Make(Input{Services: svc, Machine: Machine{8 * GiB, 2}})
+	// One CPU: two workers is what fits (the second at the full thread
+	// cap), so the split is kept as it is.
+	p, err := Make(Input{Services: svc, Machine: Machine{8 * GiB, 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -524,7 +525,7 @@ func TestSearchMemoryInTheBudget(t *testing.T) {
 // kept, with the scheduler on one of them only.
 func TestTwoUnsplitSidekiqServices(t *testing.T) {
 	svc := append(stock("v4.3.0"), Service{Name: "sidekiq-2", Image: "ghcr.io/mastodon/mastodon:v4.3.0", Command: strings.Fields("bundle exec sidekiq")})
-	p, err := Make(Input{Services: svc, Machine: Machine{8 * GiB, 2}})
+	p, err := Make(Input{Services: svc, Machine: Machine{8 * GiB, 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -532,8 +533,8 @@ func TestTwoUnsplitSidekiqServices(t *testing.T) {
 	if len(p.Sidekiq) != 2 || p.Strategy != HandSplit {
 		t.Fatalf("got %d services, strategy %s", len(p.Sidekiq), p.Strategy)
 	}
-	// Four CPUs: grown by the admin's numbering, scheduler still once.
-	grown, err := Make(Input{Services: svc, Machine: Machine{8 * GiB, 4}})
+	// Two CPUs: grown by the admin's numbering, scheduler still once.
+	grown, err := Make(Input{Services: svc, Machine: Machine{8 * GiB, 2}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,10 +89,27 @@ func layouts(root string, droplets []string) (ls []layout, skipped []string, err
 				continue
 			}
 			ls = append(ls, l)
-			if st == planner.Auto && res.Plan.Strategy == planner.Permuted && len(l.Processes) >= 4 {
-				variants = append(variants, defaultAlone(l))
-			}
 		}
+		// One worker a core, as the planner had it until the second
+		// worker a core was measured: the before of that change, and the
+		// base of the before of default leading every worker.
+		res, err := rewrite.Rewrite(stockPath, stock, planner.Input{Machine: planner.Machine{MemoryBytes: mem, CPUs: cpus}, WorkersPerCore: 1, PgBouncer: planner.ToggleOff, CacheRedis: planner.ToggleOff})
+		if err != nil {
+			return nil, nil, err
+		}
+		l, err := layoutOf(fmt.Sprintf("auto, one worker a core, %s", d), stockPath, res.Output)
+		if err != nil {
+			return nil, nil, err
+		}
+		l.Role, l.Droplet = "one-a-core", d
+		if res.Plan.Strategy == planner.Permuted && len(l.Processes) >= 4 {
+			variants = append(variants, defaultAlone(l))
+		}
+		if i := sameLayout(ls, l); i >= 0 {
+			ls[i].SameAs = append(ls[i].SameAs, l.Role)
+			continue
+		}
+		variants = append(variants, l)
 	}
 	return append(ls, variants...), skipped, nil
 }

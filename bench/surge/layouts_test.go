@@ -27,7 +27,7 @@ func TestLayouts(t *testing.T) {
 		}
 		by[key] = l
 	}
-	for _, want := range []string{"stock ", "hand ", "auto s-2vcpu-4gb", "weighted s-2vcpu-4gb", "auto g-2vcpu-8gb", "per-queue g-2vcpu-8gb", "before g-2vcpu-8gb"} {
+	for _, want := range []string{"stock ", "hand ", "auto s-2vcpu-4gb", "weighted s-2vcpu-4gb", "auto g-2vcpu-8gb", "per-queue g-2vcpu-8gb", "one-a-core g-2vcpu-8gb", "before g-2vcpu-8gb"} {
 		if _, ok := by[want]; !ok {
 			t.Errorf("no layout %q", want)
 		}
@@ -35,22 +35,36 @@ func TestLayouts(t *testing.T) {
 	if a := by["auto g-2vcpu-8gb"]; !slices.Contains(a.SameAs, "permuted") {
 		t.Errorf("auto on g-2vcpu-8gb is not permuted's file: %+v", a.SameAs)
 	}
+	// s-2vcpu-4gb's memory holds two workers either way: one file.
+	if a := by["auto s-2vcpu-4gb"]; !slices.Contains(a.SameAs, "one-a-core") {
+		t.Errorf("auto on s-2vcpu-4gb is not one-a-core's file: %+v", a.SameAs)
+	}
 	if len(skipped) != 1 || !strings.Contains(skipped[0], "per-queue for s-2vcpu-4gb") {
 		t.Errorf("not planned: %q", skipped)
 	}
-	// Auto's workers lead with default; the before has one worker more,
-	// on default alone, and the others led by a surge queue.
-	auto, before := by["auto g-2vcpu-8gb"], by["before g-2vcpu-8gb"]
-	for _, p := range auto.Processes {
-		if concurrency(p.Args) == 25 && p.Args[3] != "default" {
-			t.Errorf("auto's worker %s: %q", p.Service, p.Args)
+	// Auto's workers lead with default, two a core on 8 GB; one a core
+	// has half of them; the before has one worker more than that, on
+	// default alone, and the others led by a surge queue.
+	auto, one, before := by["auto g-2vcpu-8gb"], by["one-a-core g-2vcpu-8gb"], by["before g-2vcpu-8gb"]
+	workers := func(l layout) (n int) {
+		for _, p := range l.Processes {
+			if concurrency(p.Args) == 25 {
+				n++
+				if l.Role != "before" && p.Args[3] != "default" {
+					t.Errorf("%s's worker %s: %q", l.Role, p.Service, p.Args)
+				}
+			}
 		}
+		return n
 	}
-	if len(before.Processes) != len(auto.Processes)+1 || strings.Join(before.Processes[0].Args, " ") != "-c 25 -q default" || before.Processes[1].Args[3] != "ingress" {
+	if a, o := workers(auto), workers(one); a != 4 || o != 2 {
+		t.Errorf("workers: auto %d, one a core %d; want 4 and 2", a, o)
+	}
+	if len(before.Processes) != len(one.Processes)+1 || strings.Join(before.Processes[0].Args, " ") != "-c 25 -q default" || before.Processes[1].Args[3] != "ingress" {
 		t.Errorf("the before layout: %+v", before.Processes)
 	}
-	if !slices.Equal(before.DBArgs, auto.DBArgs) {
-		t.Error("the before layout runs other Postgres flags")
+	if !slices.Equal(before.DBArgs, one.DBArgs) {
+		t.Error("the before layout runs other Postgres flags than the plan it is built from")
 	}
 }
 

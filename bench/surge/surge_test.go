@@ -103,6 +103,13 @@ func TestCheckResults(t *testing.T) {
 			queue(a, "default")["max_ms"] = 16000.0
 		}},
 		{"drains slower", "backlog", "not within", func(a map[string]any) { a["drain_s"] = 200.0 }},
+		// Slower to drain by a third and default a third slower: within
+		// both bounds, but the hand recipe is then better on both.
+		{"dominated", "backlog", "is better on both counts than", func(a map[string]any) {
+			a["drain_s"] = a["drain_s"].(float64) * 1.3
+			queue(a, "default")["p99_ms"] = 1500.0
+			queue(a, "default")["max_ms"] = 16000.0
+		}},
 		{"does not drain", "flood", "did not drain", func(a map[string]any) { a["drained"] = false }},
 		{"a queue starves", "flood", "queue mailers ran 3 of", func(a map[string]any) { queue(a, "mailers")["jobs"] = 3.0 }},
 		{"too many connections", "backlog", "above max_connections", func(a map[string]any) { a["peak_db_connections"] = 1000.0 }},

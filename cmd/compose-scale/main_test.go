@@ -115,7 +115,7 @@ func TestRewriteInPlace(t *testing.T) {
 	}
 	// A resize rewrites again, and .orig still holds the first original.
 	r = runCLI(t, dir, nil, "rewrite", "--droplet", "s-8vcpu-16gb", "docker-compose.yml")
-	if r.code != 0 || !strings.Contains(r.stdout, "+  sidekiq-default-ingress-push-pull:") {
+	if r.code != 0 || !strings.Contains(r.stdout, "+  sidekiq-default-push-ingress-pull-2:") {
 		t.Errorf("resize: exit %d, stdout %q", r.code, r.stdout)
 	}
 	if got := readFile(t, filepath.Join(dir, "docker-compose.yml.orig")); got != original {
