@@ -162,10 +162,10 @@ func (p *planning) layout(strategy Strategy, existing []existingProcess, sz sizi
 		if w := afford(1, smallConcurrency); w >= 2 && !oldOrder {
 			// Two workers fit beside one small process, not beside two:
 			// they lead with default as permuted's do, and mailers share
-			// the scheduler's process (bench/surge: default's p99 0.4 s
-			// here against 3.5 s with weights, which share a worker's
-			// threads out by queue and leave default a third of them in
-			// a flood).
+			// the scheduler's process (bench/surge, s-2vcpu-4gb: default's
+			// p99 0.26 s in a flood against 2.7 s with weights, which
+			// share a worker's threads out by queue and leave default a
+			// third of them).
 			p.Strategy = Permuted
 			p.Why = fmt.Sprintf("%d sidekiq processes fit this machine: %d workers%s, each on default first, since a surge's statuses fan out to default, then %s in turn, and one small process for scheduler and mailers", w+1, w, p.perCoreWhy(w, sz.threadCap), strings.Join(orderingsBy(v, p.backlog())[0][1:], "/"))
 			return permutedSmallLayout(v, w, p.backlog()), nil

@@ -59,9 +59,10 @@ const smallConcurrency = 5
 
 // maxConcurrency is the most threads one Sidekiq process gets: past 25 the
 // GVL makes threads cheaper than processes only on paper: Sidekiq's own
-// load benchmark stops at 25, for IO-bound jobs (its README); in
-// bench/surge a worker's 25 threads are busy in a surge, and more of them
-// would only wait for Ruby's lock.
+// load benchmark stops at 25, for IO-bound jobs (its README). Where a
+// surge wants more threads, the planner adds processes (a second worker a
+// core, see afford), which bench/surge measured; a process with more than
+// 25 threads it did not.
 const maxConcurrency = 25
 
 func processName(queues []string) string { return "sidekiq-" + strings.Join(queues, "-") }

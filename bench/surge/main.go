@@ -55,7 +55,14 @@ func main() {
 	flag.StringVar(&o.Only, "only", "", "run only the layouts whose name contains this, or of this role (stock, hand, auto, before, permuted, per-queue, weighted); several separated by \";\"; the checks are then not applied")
 	flag.Int64Var(&o.Seed, "seed", 1, "the load's seed")
 	flag.StringVar(&o.Out, "out", "", "where to write results.json, results.md and default-latency.png (default bench/surge/out)")
+	redraw := flag.String("redraw", "", "run nothing: read this results.json and write its results.md and charts again beside it (after a change to the report)")
 	flag.Parse()
+	if *redraw != "" {
+		if err := redrawFrom(*redraw); err != nil {
+			fail(err)
+		}
+		return
+	}
 	root, err := repoRoot()
 	if err != nil {
 		fail(err)
@@ -134,6 +141,29 @@ type machineInfo struct {
 	CPUs   int    `json:"cpus"`
 	GOOS   string `json:"os"`
 	Kernel string `json:"kernel,omitempty"`
+}
+
+// redrawFrom writes results.md and the charts again from a results.json,
+// which it leaves as it is.
+func redrawFrom(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var r results
+	if err := json.Unmarshal(b, &r); err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	dir := filepath.Dir(path)
+	if err := os.WriteFile(filepath.Join(dir, "results.md"), []byte(markdown(&r)), 0o644); err != nil {
+		return err
+	}
+	for _, sh := range r.Shapes {
+		if err := chart(&r, sh, filepath.Join(dir, "default-latency-"+sh.Name+".png")); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func write(dir string, r *results) error {

@@ -95,6 +95,9 @@ func chart(r *results, sh shapeResult, path string) error {
 	// Log scale: the layouts differ by a factor of 50 at the surge's peak.
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	// Room above the slowest layout (stock, tens of seconds) for the
+	// legend, one line a layout, so it covers no line.
+	p.Y.Max = 1e7
 	i := 0
 	for _, l := range sh.Layouts {
 		s := sh.Series[l.Name]
@@ -122,5 +125,5 @@ func chart(r *results, sh shapeResult, path string) error {
 		p.Legend.Add(l.Name, line)
 		i++
 	}
-	return p.Save(9*vg.Inch, 5*vg.Inch, path)
+	return p.Save(9*vg.Inch, 6*vg.Inch, path)
 }
