@@ -154,6 +154,9 @@ func (c *Cluster) Start(args []string) (*Server, error) {
 // Port is the loopback port the server listens on.
 func (s *Server) Port() int { return s.port }
 
+// Pid is the postmaster's process ID: its backends are its children.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Stop shuts the server down (fast shutdown) and waits for it.
 func (s *Server) Stop() {
 	if s.cmd.Process == nil {

@@ -48,6 +48,9 @@ func Start(dir string, args ...string) (*Server, error) {
 	return nil, fmt.Errorf("redis-server on port %d did not answer PING within 5 s", port)
 }
 
+// Pid is redis-server's process ID.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Stop kills the server and waits for it.
 func (s *Server) Stop() {
 	s.cmd.Process.Kill()

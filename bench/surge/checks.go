@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -22,12 +23,14 @@ import (
 //     beyond the noise (PNoise and FloorMs on p99, DNoise on the drain).
 //   - Ratio: auto's default p99 within Ratio of the lowest (plus FloorMs):
 //     what the faster drain may cost default. On 8 GB and 2 CPUs auto
-//     runs two workers a core, whose threads compete for the cores; one
-//     worker a core has a lower p99 in a flood and drains later.
-//   - Ceiling: auto's drain within Ceiling of the fastest. On 4 GB the
-//     memory holds two workers, half the hand recipe's threads, and the
-//     hand recipe (which does not fit there by the estimates) drains a
-//     third to a half sooner.
+//     runs two workers a core, whose threads compete for the cores: in a
+//     flood one worker a core had 0.62x and 0.47x auto's p99 in the two
+//     full runs, at the same drain; in the popular post auto drains a
+//     third sooner for 1.1-1.25x.
+//   - Ceiling: auto's drain within Ceiling of the fastest layout the
+//     droplet holds (Fits): per-queue and weighted start the long fetches
+//     and deliveries first and drain a quarter to a third sooner, with
+//     default waiting 3-6 s.
 //
 // docs/performance.md gives the data and says why the planner picks
 // this point.
@@ -41,7 +44,7 @@ type claims struct {
 
 var (
 	// fullClaims hold on the median of 5 runs.
-	fullClaims = claims{Ratio: 2.0, Ceiling: 1.60, FloorMs: 20, PNoise: 1.10, DNoise: 1.05}
+	fullClaims = claims{Ratio: 2.5, Ceiling: 1.45, FloorMs: 20, PNoise: 1.10, DNoise: 1.05}
 	// quickClaims allow one run's spread on 2 cores.
 	quickClaims = claims{Ratio: 2.5, Ceiling: 1.80, FloorMs: 50, PNoise: 1.25, DNoise: 1.10}
 )
@@ -100,6 +103,7 @@ type resultLayout struct {
 	Name    string                 `json:"name"`
 	Role    string                 `json:"role"`
 	Droplet string                 `json:"droplet"`
+	Fits    []string               `json:"fits"`
 	Procs   int                    `json:"processes"`
 	Threads int                    `json:"threads"`
 	Queues  map[string]resultQueue `json:"queues"`
@@ -118,7 +122,7 @@ func readLayout(shape string, raw map[string]json.RawMessage) (l resultLayout, p
 	errorf := func(format string, a ...any) {
 		problems = append(problems, shape+", "+fmt.Sprintf(format, a...))
 	}
-	for _, k := range []string{"name", "role", "processes", "threads", "queues", "drain_s", "drained", "peak_db_connections", "max_connections", "peak_rss_mb", "cpu"} {
+	for _, k := range []string{"name", "role", "processes", "threads", "queues", "drain_s", "drained", "peak_db_connections", "max_connections", "peak_rss_mb", "cpu", "fits"} {
 		if _, ok := raw[k]; !ok {
 			errorf("a layout has no %q", k)
 		}
@@ -156,15 +160,21 @@ func readLayout(shape string, raw map[string]json.RawMessage) (l resultLayout, p
 		errorf("%s: the CPU accounting is off: the jobs spent %.1f s of CPU for a nominal %.1f s (valid %v): the run measured something else", l.Name, a.SpentS, a.NominalS, a.Valid)
 	case a.ProcessS < a.SpentS*0.95:
 		errorf("%s: the Sidekiq processes spent %.1f s of CPU, less than their jobs' %.1f s", l.Name, a.ProcessS, a.SpentS)
+	case a.PostgresS <= 0 || a.RedisS <= 0 || a.LoadS <= 0 || a.CoresS <= 0:
+		errorf("%s: where the cores went is not accounted for: Postgres %.1f s, Redis %.1f s, the load generator %.1f s of the machine's %.1f s", l.Name, a.PostgresS, a.RedisS, a.LoadS, a.CoresS)
+	case a.BusyS < (a.ProcessS+a.PostgresS+a.RedisS+a.LoadS)*0.95 || a.BusyS > a.CoresS*1.05:
+		// The machine cannot have been busier than its cores, nor less
+		// busy than the processes it ran.
+		errorf("%s: the machine was busy %.1f s of %.1f, for processes that spent %.1f s: the CPU readings disagree", l.Name, a.BusyS, a.CoresS, a.ProcessS+a.PostgresS+a.RedisS+a.LoadS)
 	}
 	return l, problems
 }
 
-// checkShape holds each droplet's auto layout to the target: its
-// default p99 the lowest, or within c of the lowest, of the layouts that
-// ran on the same machine (stock and the hand recipe, which ran on every
-// droplet's cores, and that droplet's plans), and its drain within c of
-// the fastest; auto must drain.
+// checkShape holds each droplet's auto layout to the claims against the
+// layouts that droplet's budget holds (Fits: that droplet's plans, stock,
+// and the hand recipe where it fits): auto must drain, its default p99
+// within c.Ratio of the lowest, its drain within c.Ceiling of the
+// fastest, and no layout better on both counts.
 func checkShape(shape string, ls []resultLayout, c claims) (problems []string) {
 	errorf := func(format string, a ...any) {
 		problems = append(problems, shape+", "+fmt.Sprintf(format, a...))
@@ -187,7 +197,7 @@ func checkShape(shape string, ls []resultLayout, c claims) (problems []string) {
 		bestP99, fastest := math.Inf(1), math.Inf(1)
 		var bestName, fastName string
 		for _, o := range ls {
-			if o.Droplet != "" && o.Droplet != auto.Droplet {
+			if !slices.Contains(o.Fits, auto.Droplet) {
 				continue
 			}
 			if v := p99(o); v < bestP99 {
@@ -204,7 +214,7 @@ func checkShape(shape string, ls []resultLayout, c claims) (problems []string) {
 			errorf("%s drained in %.1f s, not within %.0f%% of %s's %.1f s", auto.Name, auto.Drain, (c.Ceiling-1)*100, fastName, fastest)
 		}
 		for _, o := range ls {
-			if o.Name == auto.Name || o.Droplet != "" && o.Droplet != auto.Droplet || !o.Drained {
+			if o.Name == auto.Name || !slices.Contains(o.Fits, auto.Droplet) || !o.Drained {
 				continue
 			}
 			if p99(o)*c.PNoise+c.FloorMs < p99(auto) && o.Drain*c.DNoise < auto.Drain {

@@ -24,10 +24,17 @@ type process struct {
 
 // layout is a compose file's Sidekiq processes and Postgres flags.
 type layout struct {
-	Name      string
-	Role      string   // stock, hand, auto, permuted, per-queue, weighted
-	Droplet   string   // the machine it was planned for; "" for stock and hand
-	SameAs    []string // the strategies whose file was this one
+	Name    string
+	Role    string   // stock, hand, auto, permuted, per-queue, weighted
+	Droplet string   // the machine it was planned for; "" for stock and hand
+	SameAs  []string // the strategies whose file was this one
+	// Fits are the droplets whose budget holds the layout: its own
+	// droplet for a plan; for stock and the hand recipe, those where
+	// compose-scale's plan of the file keeps as many Sidekiq processes
+	// (on s-2vcpu-4gb it merges the hand recipe's six into three: their
+	// memory does not fit beside Postgres's half). A layout is compared
+	// with a droplet's plans only where it fits.
+	Fits      []string
 	Processes []process
 	DBArgs    []string // after "postgres"
 }
@@ -61,6 +68,9 @@ func layouts(root string, droplets []string) (ls []layout, skipped []string, err
 			return nil, nil, err
 		}
 		l.Role = f.role
+		if l.Fits, err = fitsOn(l, f.path, f.text, droplets); err != nil {
+			return nil, nil, err
+		}
 		ls = append(ls, l)
 	}
 	var variants []layout
@@ -83,7 +93,7 @@ func layouts(root string, droplets []string) (ls []layout, skipped []string, err
 			if err != nil {
 				return nil, nil, err
 			}
-			l.Role, l.Droplet = string(st), d
+			l.Role, l.Droplet, l.Fits = string(st), d, []string{d}
 			if i := sameLayout(ls, l); i >= 0 {
 				ls[i].SameAs = append(ls[i].SameAs, string(st))
 				continue
@@ -101,7 +111,7 @@ func layouts(root string, droplets []string) (ls []layout, skipped []string, err
 		if err != nil {
 			return nil, nil, err
 		}
-		l.Role, l.Droplet = "one-a-core", d
+		l.Role, l.Droplet, l.Fits = "one-a-core", d, []string{d}
 		if res.Plan.Strategy == planner.Permuted && len(l.Processes) >= 4 {
 			variants = append(variants, defaultAlone(l))
 		}
@@ -112,6 +122,32 @@ func layouts(root string, droplets []string) (ls []layout, skipped []string, err
 		variants = append(variants, l)
 	}
 	return append(ls, variants...), skipped, nil
+}
+
+// fitsOn is the droplets where compose-scale's plan of a file keeps at
+// least the file's Sidekiq processes: where the budget (memory, CPUs,
+// connections) holds what the file runs. The planner decides it; the
+// bench only counts.
+func fitsOn(l layout, path string, text []byte, droplets []string) ([]string, error) {
+	var fits []string
+	for _, d := range droplets {
+		cpus, mem, err := machine.ParseDroplet(d)
+		if err != nil {
+			return nil, err
+		}
+		res, err := rewrite.Rewrite(path, text, planner.Input{Machine: planner.Machine{MemoryBytes: mem, CPUs: cpus}, PgBouncer: planner.ToggleOff, CacheRedis: planner.ToggleOff})
+		if err != nil {
+			return nil, fmt.Errorf("%s: planning it for %s: %v", path, d, err)
+		}
+		planned, err := layoutOf(l.Name, path, res.Output)
+		if err != nil {
+			return nil, err
+		}
+		if len(planned.Processes) >= len(l.Processes) {
+			fits = append(fits, d)
+		}
+	}
+	return fits, nil
 }
 
 // sameLayout is the index of a layout of ls planned for the same machine
@@ -176,7 +212,7 @@ func layoutOf(name, path string, text []byte) (layout, error) {
 // plan's (25 connections fewer in max_connections: the bench runs no web
 // or streaming, so its connections stay far below either).
 func defaultAlone(l layout) layout {
-	v := layout{Name: "auto before issue 20 (default alone), " + l.Droplet, Role: "before", Droplet: l.Droplet, DBArgs: l.DBArgs}
+	v := layout{Name: "auto before issue 20 (default alone), " + l.Droplet, Role: "before", Droplet: l.Droplet, Fits: l.Fits, DBArgs: l.DBArgs}
 	orders := [][]string{{"ingress", "default", "push", "pull"}, {"pull", "default", "push", "ingress"}, {"push", "default", "ingress", "pull"}}
 	i := 0
 	for _, p := range l.Processes {

@@ -66,6 +66,14 @@ func TestLayouts(t *testing.T) {
 	if !slices.Equal(before.DBArgs, one.DBArgs) {
 		t.Error("the before layout runs other Postgres flags than the plan it is built from")
 	}
+	// The hand recipe's six processes do not fit 4 GB beside Postgres's
+	// half (the planner merges them into three there); stock fits both;
+	// a plan fits its own droplet.
+	for key, want := range map[string][]string{"hand ": {"g-2vcpu-8gb"}, "stock ": {"s-2vcpu-4gb", "g-2vcpu-8gb"}, "weighted s-2vcpu-4gb": {"s-2vcpu-4gb"}, "before g-2vcpu-8gb": {"g-2vcpu-8gb"}} {
+		if got := by[key].Fits; !slices.Equal(got, want) {
+			t.Errorf("%s fits %q, want %q", key, got, want)
+		}
+	}
 }
 
 // Every shape enqueues known kinds; every kind runs on a measured queue

@@ -53,6 +53,7 @@ func shapeMarkdown(b *strings.Builder, r *results, sh shapeResult) {
 		fmt.Fprintf(b, "| %s | %d | %d | %.0f / %.0f / %.0f | %.0f | %.0f | %.0f | %.0f | %s | %d / %d | %d | %s |\n",
 			name, l.Processes, l.Threads, d.P50ms, d.P99ms, d.MaxMs, l.Queues["push"].P99ms, l.Queues["ingress"].P99ms, l.Queues["pull"].P99ms, l.Queues["mailers"].P99ms, drain, l.PeakDBConns, l.MaxConnections, l.PeakRSSMB, cpu)
 	}
+	coresMarkdown(b, sh)
 	if r.Options.Repeat > 1 {
 		b.WriteString("\nRun-to-run spread, median (min to max) over the runs:\n\n")
 		b.WriteString("| layout | runs | default p99 (ms) | drain (s) |\n|---|---:|---|---|\n")
@@ -61,6 +62,23 @@ func shapeMarkdown(b *strings.Builder, r *results, sh shapeResult) {
 		}
 	}
 	fmt.Fprintf(b, "\n![default's p99 during the %s, one line per layout](default-latency-%s.png)\n\n", sh.Name, sh.Name)
+}
+
+// coresMarkdown says where the machine's cores went in each layout's
+// median run, from the surge to the drain: Sidekiq shares them with
+// Postgres, Redis and the load generator, and this is how much each took.
+func coresMarkdown(b *strings.Builder, sh shapeResult) {
+	if len(sh.Layouts) == 0 || sh.Layouts[0].CPU.CoresS == 0 {
+		return // a results.json from before the bench read them
+	}
+	b.WriteString("\nWhere the cores went from the surge to the drain, in CPU seconds (the median run):\n\n")
+	b.WriteString("| layout | cores x wall | Sidekiq | Postgres | Redis | load generator | the rest (the bench's polling, the kernel) | idle |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, l := range sh.Layouts {
+		a := l.CPU
+		rest := a.BusyS - a.ProcessS - a.PostgresS - a.RedisS - a.LoadS
+		fmt.Fprintf(b, "| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", l.Name, a.CoresS, a.ProcessS, a.PostgresS, a.RedisS, a.LoadS, max(rest, 0), max(a.CoresS-a.BusyS, 0))
+	}
 }
 
 func upperFirst(s string) string {

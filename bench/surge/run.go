@@ -43,6 +43,7 @@ type layoutResult struct {
 	Role           string                 `json:"role"`
 	Droplet        string                 `json:"droplet,omitempty"`
 	SameAs         []string               `json:"same_as,omitempty"` // other layouts whose file was the same
+	Fits           []string               `json:"fits"`              // the droplets whose budget holds it (layout.Fits)
 	Cores          string                 `json:"cores"`
 	Processes      int                    `json:"processes"`
 	Threads        int                    `json:"threads"`
@@ -61,11 +62,23 @@ type layoutResult struct {
 // CPU clock), and what the Sidekiq processes spent in all (utime + stime,
 // /proc/PID/stat: the jobs' loops plus Sidekiq's own work). A run whose
 // jobs spent more than 5% off what they claim measured something else.
+//
+// The rest says where the machine's cores went from the surge to the
+// drain, since Postgres, Redis and the load generator share them with
+// Sidekiq: Postgres's postmaster and every backend, redis-server, load.rb,
+// and what the whole machine was busy (/proc/stat), whose remainder is the
+// bench's own polling and the kernel's.
 type cpuAccount struct {
 	NominalS float64 `json:"nominal_s"`
 	SpentS   float64 `json:"spent_s"`
 	ProcessS float64 `json:"process_s"`
 	Valid    bool    `json:"valid"`
+
+	PostgresS float64 `json:"postgres_s"`
+	RedisS    float64 `json:"redis_s"`
+	LoadS     float64 `json:"load_s"`
+	BusyS     float64 `json:"machine_busy_s"` // every core, every process
+	CoresS    float64 `json:"machine_s"`      // the window's wall time x the machine's cores
 }
 
 // cpuTolerance is how far the jobs' spent CPU may be from the nominal.
@@ -77,27 +90,51 @@ func account(nominalUS, spentUS int64, processS float64) cpuAccount {
 	return a
 }
 
-// processCPU is the CPU seconds the processes have spent (utime + stime,
-// fields 14 and 15 of /proc/PID/stat, in clock ticks of 1/100 s: the
-// kernel's USER_HZ on Linux).
-func processCPU(procs []*exec.Cmd) float64 {
+// cpuReading is one moment's CPU: the Sidekiq processes', Postgres's
+// tree's, Redis's, the machine's busy seconds and the wall clock.
+type cpuReading struct {
+	sidekiq, postgres, redis, busy float64
+	at                             time.Time
+}
+
+func (b *benchRun) readCPU() cpuReading {
+	return cpuReading{sidekiq: processCPU(b.sidekiqPids()), postgres: treeCPU(b.pgPid), redis: treeCPU(b.redisPid), busy: machineBusy(), at: time.Now()}
+}
+
+func (b *benchRun) sidekiqPids() []int {
+	var pids []int
+	for _, p := range b.procs {
+		pids = append(pids, p.Process.Pid)
+	}
+	return pids
+}
+
+// accountBetween is the run's account from two readings.
+func (b *benchRun) accountBetween(r0, r1 cpuReading) cpuAccount {
+	a := account(b.counter("bench:cpu:nominal_us"), b.counter("bench:cpu:spent_us"), r1.sidekiq-r0.sidekiq)
+	a.PostgresS, a.RedisS, a.LoadS = r1.postgres-r0.postgres, r1.redis-r0.redis, b.loadCPU
+	a.BusyS = r1.busy - r0.busy
+	a.CoresS = r1.at.Sub(r0.at).Seconds() * float64(b.cores.MachineCPUs)
+	return a
+}
+
+// machineBusy is the seconds every core of the machine has been busy
+// (/proc/stat's cpu line: user, nice, system, irq, softirq and steal, in
+// USER_HZ ticks of 1/100 s).
+func machineBusy() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
 	var ticks int64
-	for _, p := range procs {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Process.Pid))
-		if err != nil {
-			continue
-		}
-		// The command name is in parentheses and may hold spaces.
-		rest := string(b)
-		if i := strings.LastIndexByte(rest, ')'); i >= 0 {
-			rest = rest[i+1:]
-		}
-		f := strings.Fields(rest)
-		if len(f) > 12 {
-			u, _ := strconv.ParseInt(f[11], 10, 64)
-			st, _ := strconv.ParseInt(f[12], 10, 64)
-			ticks += u + st
-		}
+	for _, i := range []int{1, 2, 3, 6, 7, 8} {
+		v, _ := strconv.ParseInt(f[i], 10, 64)
+		ticks += v
 	}
 	return float64(ticks) / 100
 }
@@ -221,7 +258,7 @@ func runLayout(o options, bin string, sh shape, l layout, c cores) (layoutResult
 	if err != nil {
 		return layoutResult{}, nil, err
 	}
-	b := &benchRun{o: o, bin: bin, l: l, sh: sh, kinds: string(kj), cores: c, res: layoutResult{Name: l.Name, Role: l.Role, Droplet: l.Droplet, SameAs: l.SameAs, Cores: c.Note, Processes: len(l.Processes), Queues: map[string]queueResult{}}}
+	b := &benchRun{o: o, bin: bin, l: l, sh: sh, kinds: string(kj), cores: c, res: layoutResult{Name: l.Name, Role: l.Role, Droplet: l.Droplet, SameAs: l.SameAs, Fits: l.Fits, Cores: c.Note, Processes: len(l.Processes), Queues: map[string]queueResult{}}}
 	for _, p := range l.Processes {
 		b.res.Threads += concurrency(p.Args)
 	}
@@ -231,7 +268,7 @@ func runLayout(o options, bin string, sh shape, l layout, c cores) (layoutResult
 			return b.res, nil, err
 		}
 	}
-	cpu0 := processCPU(b.procs)
+	cpu0 := b.readCPU()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -244,7 +281,7 @@ func runLayout(o options, bin string, sh shape, l layout, c cores) (layoutResult
 	if err != nil {
 		return b.res, nil, err
 	}
-	b.res.CPU = account(b.counter("bench:cpu:nominal_us"), b.counter("bench:cpu:spent_us"), processCPU(b.procs)-cpu0)
+	b.res.CPU = b.accountBetween(cpu0, b.drained)
 	series := b.latencies()
 	return b.res, series, nil
 }
@@ -263,13 +300,28 @@ type benchRun struct {
 	redisURL string
 	redisCLI func(args ...string) string
 	procs    []*exec.Cmd
+	pgPid    int
+	redisPid int
 	surgeAt  time.Time
+	drained  cpuReading // the CPU when the run ended
+	loadCPU  float64    // load.rb's user + system seconds
 	stops    []func()
 }
 
-func (b *benchRun) counter(key string) int64 {
-	n, _ := strconv.ParseInt(b.redisCLI("GET", key), 10, 64)
-	return n
+func (b *benchRun) counter(key string) int64 { return b.counters(key)[key] }
+
+// counters reads keys in one MGET: the drain poll reads sixteen counters
+// five times a second, and a redis-cli process for each took a third of
+// a core from the layout it measured.
+func (b *benchRun) counters(keys ...string) map[string]int64 {
+	vals := strings.Split(b.redisCLI(append([]string{"MGET"}, keys...)...), "\n")
+	m := map[string]int64{}
+	for i, k := range keys {
+		if i < len(vals) {
+			m[k], _ = strconv.ParseInt(strings.TrimSpace(vals[i]), 10, 64)
+		}
+	}
+	return m
 }
 
 func (b *benchRun) stop() {
@@ -295,6 +347,7 @@ func (b *benchRun) startServers() error {
 		return err
 	}
 	b.stops = append(b.stops, func() { pg.Stop() })
+	b.pgPid = pg.Pid()
 	vals, _, err := pg.Show([]string{"max_connections"})
 	if err != nil {
 		return err
@@ -302,11 +355,12 @@ func (b *benchRun) startServers() error {
 	b.res.MaxConnections, _ = strconv.Atoi(vals["max_connections"])
 	b.pgURL = "postgresql://postgres@127.0.0.1:" + strconv.Itoa(pg.Port()) + "/postgres"
 
-	redisPort, stopRedis, err := startRedis()
+	redisPort, redisPid, stopRedis, err := startRedis()
 	if err != nil {
 		return err
 	}
 	b.stops = append(b.stops, stopRedis)
+	b.redisPid = redisPid
 	b.redisURL = "redis://127.0.0.1:" + strconv.Itoa(redisPort) + "/0"
 	b.redisCLI = func(args ...string) string {
 		out, _ := exec.Command("redis-cli", append([]string{"-p", strconv.Itoa(redisPort), "--raw"}, args...)...).Output()
@@ -361,7 +415,9 @@ func (b *benchRun) startSidekiq() error {
 }
 
 // samplePeaks records the peak Postgres client connections and Sidekiq
-// RSS until ctx ends.
+// RSS until ctx ends, once a second: the pools keep their connections
+// once opened, and each psql costs a backend's fork, which the Postgres
+// figure would count.
 func (b *benchRun) samplePeaks(ctx context.Context) {
 	psql := filepath.Join(filepath.Dir(b.bin+"/"), "psql")
 	for ctx.Err() == nil {
@@ -374,7 +430,10 @@ func (b *benchRun) samplePeaks(ctx context.Context) {
 				b.res.PeakRSSMB = int(kb >> 10)
 			}
 		}
-		time.Sleep(250 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
 	}
 }
 
@@ -408,6 +467,9 @@ func (b *benchRun) surge(ctx context.Context, cancel func()) error {
 		if err := load.Wait(); err != nil && ctx.Err() == nil {
 			fmt.Fprintf(os.Stderr, "load.rb: %v\n%s", err, lastLines(loadErr.String(), 10))
 		}
+		if st := load.ProcessState; st != nil {
+			b.loadCPU = (st.UserTime() + st.SystemTime()).Seconds()
+		}
 		close(loadDone)
 	}()
 	finished := b.waitDrain(loadDone)
@@ -417,6 +479,7 @@ func (b *benchRun) surge(ctx context.Context, cancel func()) error {
 		load.Process.Kill()
 		<-loadDone
 	}
+	b.drained = b.readCPU()
 	return nil
 }
 
@@ -427,8 +490,13 @@ func (b *benchRun) waitDrain(loadDone <-chan struct{}) bool {
 	deadline := b.surgeAt.Add(time.Duration(b.o.Timeout * float64(time.Second)))
 	b.res.DrainS = b.o.Timeout
 	finished := false
+	keys := []string{"bench:surge:enq", "bench:surge:done"}
+	for _, q := range queues {
+		keys = append(keys, "bench:enq:"+q, "bench:done:"+q)
+	}
 	for time.Now().Before(deadline) {
-		if enq := b.counter("bench:surge:enq"); enq > 0 && b.counter("bench:surge:done") >= enq && !b.res.Drained {
+		c := b.counters(keys...)
+		if enq := c["bench:surge:enq"]; enq > 0 && c["bench:surge:done"] >= enq && !b.res.Drained {
 			b.res.Drained, b.res.DrainS = true, time.Since(b.surgeAt).Seconds()
 		}
 		select {
@@ -436,7 +504,7 @@ func (b *benchRun) waitDrain(loadDone <-chan struct{}) bool {
 			finished = true
 		default:
 		}
-		if b.res.Drained && finished && b.allRan() {
+		if b.res.Drained && finished && allRan(c) {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -444,10 +512,11 @@ func (b *benchRun) waitDrain(loadDone <-chan struct{}) bool {
 	return finished
 }
 
-// allRan reports whether every queue ran every job put on it.
-func (b *benchRun) allRan() bool {
+// allRan reports whether every queue ran every job put on it, by the
+// drain poll's counters.
+func allRan(c map[string]int64) bool {
 	for _, q := range queues {
-		if b.counter("bench:done:"+q) < b.counter("bench:enq:"+q) {
+		if c["bench:done:"+q] < c["bench:enq:"+q] {
 			return false
 		}
 	}
@@ -530,17 +599,17 @@ func rssKB(pid int) int64 {
 	return 0
 }
 
-func startRedis() (int, func(), error) {
+func startRedis() (port, pid int, stop func(), err error) {
 	dir, err := os.MkdirTemp("", "surge-redis-*")
 	if err != nil {
-		return 0, nil, err
+		return 0, 0, nil, err
 	}
 	srv, err := redistest.Start(dir)
 	if err != nil {
 		os.RemoveAll(dir)
-		return 0, nil, err
+		return 0, 0, nil, err
 	}
-	return srv.Port, func() { srv.Stop(); os.RemoveAll(dir) }, nil
+	return srv.Port, srv.Pid(), func() { srv.Stop(); os.RemoveAll(dir) }, nil
 }
 
 func lastLines(s string, n int) string {
